@@ -1,0 +1,62 @@
+"""Carewire's table of contents: the Chalice app, its middleware and its parts.
+
+Routes live in chalicelib/api (one Blueprint per resource), non-HTTP handlers
+in chalicelib/jobs.  Imports here are kept light: boto3, Powertools and the
+JWT stack load on first use, not at cold start.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib.api import audit, clinicians, patients, problems, service
+
+app = Chalice(app_name="carewire")
+app.api.binary_types = ["image/png"]
+
+for blueprint in (service.bp, patients.bp, clinicians.bp, audit.bp):
+    app.register_blueprint(blueprint)
+
+
+@app.middleware("http")
+def observe_requests(event: Any, get_response: Any) -> Response:
+    from chalicelib.observability import count, flush_metrics, logger
+
+    started = time.perf_counter()
+    context = event.context if isinstance(getattr(event, "context", None), dict) else {}
+    request_id = context.setdefault("requestId", str(uuid.uuid4()))
+    log = logger()
+    log.set_correlation_id(request_id)
+    response = get_response(event)
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        # Chalice's own routing errors (405, 415): same problem+json shape as ours.
+        response = problems.from_chalice_error(response)
+    response.headers["X-Request-Id"] = request_id
+    # Route template, not the path: ids are fine in logs, but one shape per route aggregates.
+    log.info(
+        "request",
+        extra={
+            "method": event.method,
+            "route": context.get("resourcePath"),
+            "status": response.status_code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    count(f"Http{response.status_code // 100}xx")
+    flush_metrics()
+    return response
+
+
+# The local-only routes exist in the local stage alone; every deployed stage
+# answers 404 for /_local/*.  Registered last so the runner sees every handler.
+if os.environ.get("CAREWIRE_STAGE") == "local":
+    from chalicelib.api import local
+
+    app.register_blueprint(local.bp)
+    if os.environ.get("CAREWIRE_LOCAL_EVENT_RUNNER") == "true":
+        local.start_background_runner()

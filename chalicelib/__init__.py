@@ -1,0 +1,1 @@
+"""Carewire: remote patient monitoring and omnichannel care reminders."""

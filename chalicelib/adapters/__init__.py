@@ -1,0 +1,1 @@
+"""The only place boto3 is imported: repositories, identity, channels."""

@@ -1,0 +1,176 @@
+"""DynamoDB plumbing shared by every repository.
+
+Repositories speak plain Python dicts; this module converts to and from
+DynamoDB's typed wire format (floats travel as Decimal), and maps the
+throttling errors a client can trigger into :class:`ThrottledError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import ThrottledError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        # DynamoDB normalises 112.0 to 112; do it first so what we answer now
+        # and what a replay reads back are the same JSON.
+        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def as_stored(item: Mapping[str, Any]) -> dict[str, Any]:
+    """``item`` exactly as a later read of it will return it."""
+    return {k: _from_dynamo(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def throttling_as_503() -> Iterator[None]:
+    """Turn DynamoDB throttling (after botocore's own retries) into a 503 for the client."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) in THROTTLING_CODES:
+            raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2) from error
+        raise
+
+
+class Page:
+    """One page of a Query: items plus the key to continue from."""
+
+    def __init__(self, items: list[dict[str, Any]], last_key: dict[str, Any] | None) -> None:
+        self.items = items
+        self.last_key = last_key
+
+
+class DynamoTable:
+    """A table name bound to a low-level client; the repositories' only door to DynamoDB."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        with throttling_as_503():
+            response = self.client.get_item(
+                TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=consistent
+            )
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def put(self, item: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        with throttling_as_503():
+            return dict(self.client.put_item(TableName=self.name, Item=serialize(item), **kwargs))
+
+    def query(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        limit: int | None = None,
+        start_key: dict[str, Any] | None = None,
+        forward: bool = True,
+        names: Mapping[str, str] | None = None,
+        consistent: bool = False,
+    ) -> Page:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if limit:
+            kwargs["Limit"] = limit
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        with throttling_as_503():
+            response = self.client.query(**kwargs)
+        return Page([deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey"))
+
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every item found for ``keys``, retrying unprocessed keys."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self.name: {
+                    "Keys": [serialize({"pk": pk, "sk": sk}) for pk, sk in keys[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(8):
+                with throttling_as_503():
+                    response = self.client.batch_get_item(RequestItems=pending)
+                found.extend(deserialize(i) for i in response.get("Responses", {}).get(self.name, []))
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            if pending:
+                raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2)
+        return found
+
+    def transact(self, operations: list[dict[str, Any]]) -> None:
+        with throttling_as_503():
+            self.client.transact_write_items(TransactItems=operations)
+
+    def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
+        op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            op["ConditionExpression"] = condition
+        return {"Put": op}
+
+    def delete_op(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}}

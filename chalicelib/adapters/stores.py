@@ -1,0 +1,174 @@
+"""DynamoDB repositories for people: patients, panels, clinicians, consents, devices.
+
+Keys are documented in ``chalicelib/resources.py``.  Every method is one
+GetItem, one Query page, one (transactional) write or one BatchGetItem: no
+Scan anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, Page, error_code, serialize, throttling_as_503
+from chalicelib.domain.errors import ConflictError
+
+
+def patient_pk(patient_id: str) -> str:
+    return f"PATIENT#{patient_id}"
+
+
+def clinician_pk(clinician_id: str) -> str:
+    return f"CLINICIAN#{clinician_id}"
+
+
+def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
+    return {
+        "pk": clinician_pk(clinician_id),
+        "sk": f"PATIENT#{patient_id}",
+        "entity": "membership",
+        "patient_id": patient_id,
+    }
+
+
+def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk", "entity"}}
+
+
+def _cancelled_by_condition(error: ClientError) -> bool:
+    if error_code(error) == "ConditionalCheckFailedException":
+        return True
+    if error_code(error) != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons") or []
+    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
+class DynamoPatientStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def get(self, patient_id: str) -> dict[str, Any] | None:
+        item = self.table.get(patient_pk(patient_id), "PROFILE")
+        return _strip_keys(item) if item else None
+
+    def create(self, record: dict[str, Any]) -> None:
+        pid = record["patient_id"]
+        item = {
+            "pk": patient_pk(pid),
+            "sk": "PROFILE",
+            "entity": "patient",
+            "gsi1pk": "PATIENTS",
+            "gsi1sk": pid,
+            **record,
+        }
+        ops = [self.table.put_op(item, condition="attribute_not_exists(pk)")]
+        ops += [self.table.put_op(_membership(cid, pid)) for cid in record.get("care_team", [])]
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if _cancelled_by_condition(error):
+                raise ConflictError("A patient with this patient_id already exists.") from error
+            raise
+
+    def replace(self, record: dict[str, Any], previous: dict[str, Any]) -> None:
+        """Write ``record`` if nobody changed the patient since ``previous`` was read."""
+        pid = record["patient_id"]
+        item = {"pk": patient_pk(pid), "sk": "PROFILE", "entity": "patient", "gsi1pk": "PATIENTS", "gsi1sk": pid}
+        item.update(record)
+        put = self.table.put_op(item, condition="updated_at = :seen")
+        put["Put"]["ExpressionAttributeValues"] = serialize({":seen": previous["updated_at"]})
+        before, after = set(previous.get("care_team", [])), set(record.get("care_team", []))
+        ops = [put]
+        ops += [self.table.put_op(_membership(cid, pid)) for cid in sorted(after - before)]
+        ops += [self.table.delete_op(clinician_pk(cid), f"PATIENT#{pid}") for cid in sorted(before - after)]
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if _cancelled_by_condition(error):
+                raise ConflictError("The patient was changed by someone else; fetch it and retry.") from error
+            raise
+
+    def page_all(self, limit: int, start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
+        page = self.table.query("gsi1pk = :p", {":p": "PATIENTS"}, index="gsi1", limit=limit, start_key=start_key)
+        return self._profiles([i["gsi1sk"] for i in page.items]), page.last_key
+
+    def page_panel(
+        self, clinician_id: str, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], Any]:
+        page: Page = self.table.query(
+            "pk = :p AND begins_with(sk, :s)",
+            {":p": clinician_pk(clinician_id), ":s": "PATIENT#"},
+            limit=limit,
+            start_key=start_key,
+        )
+        return self._profiles([i["patient_id"] for i in page.items]), page.last_key
+
+    def _profiles(self, patient_ids: list[str]) -> list[dict[str, Any]]:
+        found = {
+            i["patient_id"]: _strip_keys(i)
+            for i in self.table.batch_get([(patient_pk(p), "PROFILE") for p in patient_ids])
+        }
+        return [found[p] for p in patient_ids if p in found]
+
+    def put_consent(self, patient_id: str, consent: dict[str, Any]) -> None:
+        self.table.put(
+            {"pk": patient_pk(patient_id), "sk": f"CONSENT#{consent['channel']}", "entity": "consent", **consent}
+        )
+
+    def consents(self, patient_id: str) -> list[dict[str, Any]]:
+        page = self.table.query(
+            "pk = :p AND begins_with(sk, :s)", {":p": patient_pk(patient_id), ":s": "CONSENT#"}, consistent=True
+        )
+        return [_strip_keys(i) for i in page.items]
+
+    def put_device(self, patient_id: str, device: dict[str, Any], token: str) -> dict[str, Any]:
+        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+        item = {"pk": patient_pk(patient_id), "sk": f"DEVICE#{digest}", "entity": "device", "device_id": digest}
+        item.update(device)
+        self.table.put(item)
+        return _strip_keys(item)
+
+    def devices(self, patient_id: str) -> list[dict[str, Any]]:
+        page = self.table.query(
+            "pk = :p AND begins_with(sk, :s)", {":p": patient_pk(patient_id), ":s": "DEVICE#"}, consistent=True
+        )
+        return [_strip_keys(i) for i in page.items]
+
+
+class DynamoClinicianStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def get(self, clinician_id: str) -> dict[str, Any] | None:
+        item = self.table.get(clinician_pk(clinician_id), "PROFILE")
+        return _strip_keys(item) if item else None
+
+    def put(self, record: dict[str, Any]) -> None:
+        self.table.put({"pk": clinician_pk(record["clinician_id"]), "sk": "PROFILE", "entity": "clinician", **record})
+
+
+class DynamoAuditLog:
+    """Append-only audit records in their own table (see resources.AUDIT_TABLE)."""
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def append(self, entry: dict[str, Any]) -> None:
+        item = {
+            "pk": patient_pk(entry["patient_id"]) if entry.get("patient_id") else "NO_PATIENT",
+            "sk": f"{entry['at']}#{entry['request_id']}#{entry['seq']}",
+            "actor_pk": f"ACTOR#{entry['actor']}",
+            "day_pk": f"DAY#{entry['at'][:10]}",
+            **entry,
+        }
+        # Never overwrite: a duplicate key is a bug, not something to hide.
+        with throttling_as_503():
+            self.table.client.put_item(
+                TableName=self.table.name, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+
+    def page(self, key_condition: str, values: dict[str, Any], index: str | None, limit: int, start_key: Any) -> Page:
+        return self.table.query(key_condition, values, index=index, limit=limit, start_key=start_key, forward=False)

@@ -1,0 +1,104 @@
+"""Cognito JWT verification against the user pool's JWKS.
+
+The same code runs in AWS and locally: only the JWKS URL differs (moto's
+Cognito serves one at ``/<pool-id>/.well-known/jwks.json`` and signs RS256
+tokens, like the real service).  Keys are cached per process and refetched,
+at most once a minute, when a token names a key id we have not seen.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.domain.errors import AuthenticationError
+from chalicelib.domain.identity import Principal, role_from_groups
+
+JWKS_TTL_SECONDS = 3600.0
+REFETCH_INTERVAL_SECONDS = 60.0
+
+
+def fetch_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - URL comes from settings
+        return dict(json.loads(response.read()))
+
+
+class CognitoTokenVerifier:
+    def __init__(
+        self,
+        issuer: str,
+        jwks_url: str,
+        client_ids: list[str],
+        fetch: Callable[[str], dict[str, Any]] = fetch_json,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._issuer = issuer
+        self._jwks_url = jwks_url
+        self._client_ids = set(client_ids)
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _key(self, kid: str) -> Any:
+        now = self._clock()
+        stale = now - self._fetched_at > JWKS_TTL_SECONDS
+        unknown = kid not in self._keys and now - self._fetched_at > REFETCH_INTERVAL_SECONDS
+        if stale or unknown:
+            with self._lock:
+                self._refresh(now)
+        key = self._keys.get(kid)
+        if key is None:
+            raise AuthenticationError("The token was signed by an unknown key.")
+        return key
+
+    def _refresh(self, now: float) -> None:
+        from jwt import PyJWK  # lazy: cryptography costs cold start on routes that never verify
+
+        try:
+            document = self._fetch(self._jwks_url)
+        except OSError as error:
+            if self._keys:  # keep serving with the keys we have
+                return
+            raise AuthenticationError("The token could not be verified right now.") from error
+        self._keys = {k["kid"]: PyJWK(k).key for k in document.get("keys", []) if k.get("kid")}
+        self._fetched_at = now
+
+    def verify(self, token: str, request_id: str = "") -> Principal:
+        import jwt
+
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != "RS256":
+                raise AuthenticationError("The token must be RS256-signed.")
+            claims = jwt.decode(
+                token,
+                key=self._key(str(header.get("kid", ""))),
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                # exp is checked below against the injected clock.
+                options={"require": ["exp", "iss", "token_use"], "verify_aud": False, "verify_exp": False},
+            )
+        except jwt.InvalidIssuerError as error:
+            raise AuthenticationError("The token was issued by another issuer.") from error
+        except jwt.PyJWTError as error:
+            raise AuthenticationError("The token is not valid.") from error
+        if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= self._clock():
+            raise AuthenticationError("The token has expired.")
+        return self._principal(claims, request_id)
+
+    def _principal(self, claims: dict[str, Any], request_id: str) -> Principal:
+        if claims.get("token_use") != "access":
+            raise AuthenticationError("An access token is required.")
+        if self._client_ids and claims.get("client_id") not in self._client_ids:
+            raise AuthenticationError("The token was issued to another client.")
+        subject = claims.get("username")
+        role = role_from_groups(claims.get("cognito:groups") or [])
+        if not isinstance(subject, str) or not subject or role is None:
+            raise AuthenticationError("The token carries no Carewire role.")
+        return Principal(subject=subject, role=role, request_id=request_id)

@@ -1,0 +1,177 @@
+"""What every view shares: authentication, body parsing, error mapping.
+
+``@endpoint(bp, "/path", methods=[...])`` registers a view that receives a
+:class:`Call` (the verified principal, the parsed body and query) and returns
+a pydantic model, a plain value or a :class:`chalice.Response`.  Errors raised
+anywhere below become problem+json here, inside the view, because Chalice
+turns any other exception into a 500 before middleware sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import bootstrap
+from chalicelib.api import problems
+from chalicelib.domain.errors import (
+    AuthenticationError,
+    CarewireError,
+    FieldError,
+    InvalidInputError,
+    MalformedRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from chalicelib.domain.identity import Principal, Role
+from chalicelib.observability import log_unexpected
+
+MAX_BODY_BYTES = 256 * 1024
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+JSON_TYPES = ("application/json", "application/problem+json", "application/fhir+json")
+# Chalice answers 415 itself for a content type a route does not list; listing
+# the common ones lets us answer with problem+json instead (middleware
+# rewrites the rest).
+ACCEPTED_CONTENT_TYPES = [
+    *JSON_TYPES,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass
+class Call:
+    principal: Principal | None
+    request_id: str
+    query: dict[str, str]
+    raw_body: bytes
+    _json: Any = field(default=None)
+    _parsed: bool = False
+
+    @property
+    def caller(self) -> Principal:
+        if self.principal is None:  # only public routes lack one; they never ask
+            raise AuthenticationError("Authentication required.")
+        return self.principal
+
+    def json(self) -> Any:
+        if not self._parsed:
+            if not self.raw_body.strip():
+                raise MalformedRequestError("A JSON body is required.", [FieldError("body", "missing")])
+            try:
+                self._json = json.loads(self.raw_body)
+            except (ValueError, RecursionError) as error:
+                raise MalformedRequestError(
+                    "The body is not valid JSON.", [FieldError("body", "invalid JSON")]
+                ) from error
+            self._parsed = True
+        return self._json
+
+    def body(self, model: type[ModelT]) -> ModelT:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise InvalidInputError("The body must be a JSON object.", [FieldError("body", "must be an object")])
+        return model.model_validate(data)
+
+    def limit(self) -> int:
+        raw = self.query.get("limit")
+        if raw is None:
+            return DEFAULT_PAGE
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+            raise MalformedRequestError(
+                "limit must be a whole number from 1 to 500.", [FieldError("limit", "must be 1 to 500")]
+            )
+        return int(raw)
+
+    def cursor(self) -> str | None:
+        return self.query.get("cursor") or None
+
+
+def request_id_of(request: Any) -> str:
+    context = getattr(request, "context", None) or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+def _authenticate(request: Any, request_id: str) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("A bearer token is required.")
+    principal: Principal = bootstrap.container().token_verifier.verify(token.strip(), request_id)
+    return principal
+
+
+def _read_body(request: Any, method: str) -> bytes:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError("The body is larger than 256 KiB.")
+    if method in ("POST", "PUT", "PATCH") and raw.strip():
+        content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if content_type not in JSON_TYPES:
+            raise UnsupportedMediaTypeError("Send the body as application/json.")
+    return bytes(raw)
+
+
+def to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, default=_json_default)
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    methods: list[str],
+    status: int = 200,
+    public: bool = False,
+    roles: tuple[Role, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``view``; ``roles`` rejects other roles (403) before the body is read."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handle(**path_params: str) -> Response:
+            request = bp.current_request
+            request_id = request_id_of(request)
+            try:
+                raw = _read_body(request, request.method)
+                principal = None if public else _authenticate(request, request_id)
+                if principal is not None and roles:
+                    principal.require(*roles)
+                call = Call(principal, request_id, dict(request.query_params or {}), raw)
+                return to_response(view(call, **path_params), status)
+            except CarewireError as error:
+                return problems.from_error(error)
+            except ValidationError as error:
+                return problems.from_validation(error)
+            except Exception as error:  # noqa: BLE001 - the last line of defence for a 500
+                log_unexpected(error, path)
+                return problems.problem(500, "internal", "Internal error", "An internal error occurred.")
+
+        bp.route(path, methods=methods, content_types=ACCEPTED_CONTENT_TYPES)(handle)
+        return view
+
+    return register

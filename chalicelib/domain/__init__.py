@@ -1,0 +1,1 @@
+"""Pure rules and models: no boto3, no chalice, no environment."""

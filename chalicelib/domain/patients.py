@@ -1,0 +1,182 @@
+"""Patients, clinicians, consents and devices: the people Carewire serves.
+
+Pydantic models here are the API's request and response shapes (the OpenAPI
+document is generated from them) and the domain's records.  Validation rules
+follow api.md: E.164 phones, IANA zones, four languages, four channels.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from chalicelib.domain.timeutil import UtcTime
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Language = Literal["en", "es", "zh-CN", "pt-BR"]
+Channel = Literal["push", "sms", "email", "voice"]
+GlucoseProfile = Literal["standard", "pregnancy", "older_healthy", "older_complex", "older_very_complex"]
+ConsentSource = Literal["app", "paper", "sms", "web", "verbal"]
+Platform = Literal["apns", "fcm"]
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# Deliberately modest: one @, no spaces, a dotted domain.  Deliverability is
+# proven by SES bounces, not by a regex.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _phone(value: str) -> str:
+    if not _E164.match(value):
+        raise ValueError("must be an E.164 phone number such as +15551230001")
+    return value
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("must be a valid email address")
+    return value
+
+
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _timezone(value: str) -> str:
+    if not _known_zone(value):
+        raise ValueError("must be an IANA time zone such as America/New_York")
+    return value
+
+
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError("must be a 24-hour time HH:MM")
+    return value
+
+
+def _unique_channels(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("must not repeat a channel")
+    return value
+
+
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+WallClock = Annotated[str, AfterValidator(_hhmm)]
+Channels = Annotated[list[Channel], AfterValidator(_unique_channels)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Condition = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuietHours(Strict):
+    start: WallClock = "21:00"
+    end: WallClock = "08:00"
+
+
+class PatientIn(Strict):
+    """Enrollment request (``POST /patients``)."""
+
+    patient_id: Identifier | None = None
+    given_name: Name
+    family_name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    timezone: TimeZoneName
+    language: Language = "en"
+    conditions: list[Condition] = Field(default_factory=list, max_length=20)
+    glucose_profile: GlucoseProfile = "standard"
+    care_team: list[Identifier] = Field(default_factory=list, max_length=50)
+    channels: Channels = Field(default_factory=lambda: list[Channel](["sms"]))
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+
+
+class PatientPatch(Strict):
+    """Partial update (``PATCH /patients/{pid}``); omitted fields are unchanged."""
+
+    phone: Phone | None = None
+    email: Email | None = None
+    timezone: TimeZoneName | None = None
+    language: Language | None = None
+    channels: Channels | None = None
+    quiet_hours: QuietHours | None = None
+    conditions: list[Condition] | None = Field(default=None, max_length=20)
+    glucose_profile: GlucoseProfile | None = None
+    care_team: list[Identifier] | None = Field(default=None, max_length=50)
+
+    PATIENT_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"phone", "email", "timezone", "language", "channels", "quiet_hours"}
+    )
+
+    @field_validator("timezone", "language", "channels", "quiet_hours", "glucose_profile", "care_team", "conditions")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # phone and email may be cleared with null; these may not.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class Patient(PatientIn):
+    """A patient record as the API returns it."""
+
+    patient_id: Identifier
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class ClinicianIn(Strict):
+    clinician_id: Identifier | None = None
+    given_name: Name
+    family_name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    timezone: TimeZoneName = "UTC"
+    language: Language = "en"
+    channels: Channels = Field(default_factory=lambda: list[Channel](["sms", "email"]))
+    escalation_contacts: list[Identifier] = Field(default_factory=list, max_length=10)
+
+    CONTACT_FIELDS: ClassVar[frozenset[str]] = frozenset({"phone", "email", "timezone", "language", "channels"})
+
+
+class Clinician(ClinicianIn):
+    clinician_id: Identifier
+    updated_at: UtcTime
+
+
+class ConsentIn(Strict):
+    granted: bool
+    source: ConsentSource = "app"
+    full_content: bool = False
+
+
+class Consent(ConsentIn):
+    channel: Channel
+    updated_at: UtcTime
+    updated_by: str
+
+
+class DeviceIn(Strict):
+    platform: Platform
+    token: Annotated[str, StringConstraints(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")]
+
+
+class Device(BaseModel):
+    device_id: str
+    platform: Platform
+    created_at: UtcTime

@@ -1,0 +1,1 @@
+"""Non-HTTP edges: stream, queue, schedule and inbound handlers."""

@@ -1,0 +1,240 @@
+"""Local stage only: the event sources Lambda would provide, against the emulators.
+
+Reads the real DynamoDB stream (DynamoDB Local), the real SQS queues (moto)
+and a clock, and calls the very handler functions the Chalice app registered,
+with Lambda-shaped events.  ``drain()`` processes until nothing is pending;
+``tick(now)`` runs the scheduled jobs as of ``now`` and then drains.  A stream
+batch that reports partial failures is retried from the first failure, up to
+a limit, like Lambda's event source mapping with bisect-on-error off.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.observability import count, logger
+
+MAX_ATTEMPTS = 3
+
+
+class LocalEventRunner:
+    def __init__(
+        self,
+        app: Any,
+        dynamodb: Any,
+        streams: Any,
+        sqs: Any,
+        table_name: str,
+        checkpoint_file: Path | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        from chalice.app import CloudWatchEventConfig, DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+
+        self._dynamodb = dynamodb
+        self._streams = streams
+        self._sqs = sqs
+        self._table = table_name
+        self._region = region
+        self._checkpoint_file = checkpoint_file
+        self._positions: dict[str, str] = self._load_positions()
+        self._attempts: dict[str, int] = {}
+        self._lock = threading.RLock()
+        handlers = app.handler_map
+        self.stream_handlers = [handlers[s.name] for s in app.event_sources if isinstance(s, DynamoDBEventConfig)]
+        self.queue_handlers = [(s.queue, handlers[s.name]) for s in app.event_sources if isinstance(s, SQSEventConfig)]
+        self.scheduled_handlers = [
+            handlers[s.name] for s in app.event_sources if isinstance(s, (ScheduledEventConfig, CloudWatchEventConfig))
+        ]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- checkpoints ---------------------------------------------------------------
+
+    def _load_positions(self) -> dict[str, str]:
+        if self._checkpoint_file and self._checkpoint_file.exists():
+            return dict(json.loads(self._checkpoint_file.read_text()))
+        return {}
+
+    def _save_positions(self) -> None:
+        if self._checkpoint_file:
+            self._checkpoint_file.parent.mkdir(parents=True, exist_ok=True)
+            self._checkpoint_file.write_text(json.dumps(self._positions))
+
+    # -- public --------------------------------------------------------------------
+
+    def drain(self, max_rounds: int = 100) -> int:
+        """Process stream records and queue messages until a round finds none."""
+        processed = 0
+        with self._lock:
+            for _ in range(max_rounds):
+                done = self._stream_round() + self._queue_round()
+                processed += done
+                if done == 0:
+                    break
+        return processed
+
+    def tick(self, now: datetime) -> int:
+        with self._lock:
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "000000000000",
+                "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self._region,
+                "resources": [],
+                "detail": {},
+            }
+            for handler in self.scheduled_handlers:
+                handler(event, None)
+            return self.drain()
+
+    def start(self, poll_seconds: float = 0.5, clock: Callable[[], datetime] | None = None) -> None:
+        """Poll in a background thread; run the scheduled jobs once a minute."""
+
+        def loop() -> None:
+            last_minute = None
+            while not self._stop.wait(poll_seconds):
+                try:
+                    now = clock() if clock else None
+                    minute = now.replace(second=0, microsecond=0) if now else None
+                    if minute is not None and minute != last_minute and self.scheduled_handlers:
+                        last_minute = minute
+                        self.tick(minute)
+                    else:
+                        self.drain()
+                except Exception as error:  # noqa: BLE001 - keep polling; the next round retries
+                    logger().warning("local runner round failed", extra={"error_type": type(error).__name__})
+
+        self._thread = threading.Thread(target=loop, name="carewire-local-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- stream --------------------------------------------------------------------
+
+    def _stream_arn(self) -> str | None:
+        table = self._dynamodb.describe_table(TableName=self._table)["Table"]
+        arn = table.get("LatestStreamArn")
+        return str(arn) if arn else None
+
+    def _stream_round(self) -> int:
+        if not self.stream_handlers:
+            return 0
+        arn = self._stream_arn()
+        if not arn:
+            return 0
+        processed = 0
+        description = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            processed += self._read_shard(arn, shard["ShardId"])
+        return processed
+
+    def _read_shard(self, arn: str, shard_id: str) -> int:
+        key = f"{arn}|{shard_id}"
+        after = self._positions.get(key)
+        kwargs: dict[str, Any] = {"StreamArn": arn, "ShardId": shard_id}
+        if after:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
+        else:
+            kwargs.update(ShardIteratorType="TRIM_HORIZON")
+        iterator = self._streams.get_shard_iterator(**kwargs).get("ShardIterator")
+        processed = 0
+        while iterator:
+            response = self._streams.get_records(ShardIterator=iterator, Limit=100)
+            records = response.get("Records", [])
+            if not records:
+                break
+            for record in records:
+                record.setdefault("eventSourceARN", arn)
+                record.setdefault("awsRegion", self._region)
+            done = self._deliver_stream_batch(records)
+            if done < len(records):
+                last_ok = records[done - 1]["dynamodb"]["SequenceNumber"] if done else after
+                if last_ok:
+                    self._positions[key] = last_ok
+                    self._save_positions()
+                return processed + done
+            after = records[-1]["dynamodb"]["SequenceNumber"]
+            self._positions[key] = after
+            self._save_positions()
+            processed += len(records)
+            iterator = response.get("NextShardIterator")
+        return processed
+
+    def _deliver_stream_batch(self, records: list[dict[str, Any]]) -> int:
+        """How many leading records succeeded (all of them, or up to the first failure)."""
+        failed_ids: set[str] = set()
+        for handler in self.stream_handlers:
+            result = handler({"Records": records}, None) or {}
+            failed_ids |= {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        if not failed_ids:
+            return len(records)
+        for index, record in enumerate(records):
+            if record["dynamodb"]["SequenceNumber"] in failed_ids:
+                seq = record["dynamodb"]["SequenceNumber"]
+                self._attempts[seq] = self._attempts.get(seq, 0) + 1
+                if self._attempts[seq] >= MAX_ATTEMPTS:
+                    # Lambda would send it to the on-failure destination; we log and move on.
+                    logger().error("stream record failed repeatedly; skipped", extra={"sequence": seq})
+                    count("StreamRecordsSkipped")
+                    continue
+                return index
+        return len(records)
+
+    # -- queues --------------------------------------------------------------------
+
+    def _queue_round(self) -> int:
+        processed = 0
+        for queue_name, handler in self.queue_handlers:
+            url = self._sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+            response = self._sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                continue
+            event = {"Records": [_sqs_record(m, url, self._region) for m in messages]}
+            result = handler(event, None) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    processed += 1
+        return processed
+
+
+def _sqs_record(message: dict[str, Any], url: str, region: str) -> dict[str, Any]:
+    queue_name = url.rsplit("/", 1)[-1]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
+            for k, v in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{region}:000000000000:{queue_name}",
+        "awsRegion": region,
+    }
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()

@@ -1,0 +1,52 @@
+"""Structured logs and metrics (Powertools), built on first use.
+
+Log lines carry ids, counts and outcomes, never names, phone numbers, emails,
+free text or measured values.  Exceptions are logged by type and stack frames
+only: an exception *message* can echo submitted data.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from functools import lru_cache
+from typing import Any
+
+SERVICE = "carewire"
+NAMESPACE = "Carewire"
+
+
+@lru_cache(maxsize=1)
+def logger() -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
+
+
+@lru_cache(maxsize=1)
+def metrics() -> Any:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE), service=SERVICE)
+
+
+def count(name: str, value: float = 1) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def flush_metrics() -> None:
+    m = metrics()
+    # Powertools warns when flushing an empty set; only flush what was added.
+    if m.metric_set:
+        m.flush_metrics()
+
+
+def log_unexpected(error: BaseException, where: str) -> None:
+    frames = traceback.format_tb(error.__traceback__)
+    logger().error(
+        "unexpected error",
+        extra={"where": where, "error_type": type(error).__name__, "stack": "".join(frames)[-4000:]},
+    )
+    count("UnexpectedErrors")

@@ -1,0 +1,1 @@
+"""Use cases: take ports, return domain models."""

@@ -1,0 +1,111 @@
+"""The audit trail: who touched which patient's data, when, and in which request."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.identity import Principal
+from chalicelib.domain.timeutil import iso
+
+
+class AuditLog(Protocol):
+    def append(self, entry: dict[str, Any]) -> None: ...
+
+
+class AuditTrail:
+    def __init__(self, log: AuditLog, clock: Callable[[], datetime]) -> None:
+        self._log = log
+        self._clock = clock
+        self._seq = itertools.count()
+
+    def record(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        patient_id: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._log.append(
+            {
+                "actor": principal.subject,
+                "role": principal.role.value,
+                "action": action,
+                "resource": resource,
+                "patient_id": patient_id,
+                "at": iso(self._clock()),
+                "request_id": principal.request_id or "-",
+                "seq": next(self._seq),
+                "detail": detail,
+            }
+        )
+
+
+class AuditQueries:
+    """``GET /audit`` for admins: by patient, by actor, or everything newest first."""
+
+    # With no filter we walk back one UTC day per Query; a request looks at
+    # most this many days so an empty stretch cannot make it unbounded.
+    DAYS_PER_REQUEST = 31
+    MAX_DAYS_BACK = 400
+
+    def __init__(self, log: Any, cursors: Any, clock: Callable[[], datetime]) -> None:
+        self._log = log
+        self._cursors = cursors
+        self._clock = clock
+
+    def page(
+        self, principal: Principal, patient_id: str | None, actor: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        from chalicelib.domain.identity import Role
+
+        principal.require(Role.ADMIN)
+        scope = f"audit:{patient_id or ''}:{actor or ''}"
+        position = self._cursors.decode(scope, cursor) or {}
+        if patient_id or actor:
+            if patient_id:
+                condition, values, index = "pk = :k", {":k": f"PATIENT#{patient_id}"}, None
+            else:
+                condition, values, index = "actor_pk = :k", {":k": f"ACTOR#{actor}"}, "by_actor"
+            items: list[dict[str, Any]] = []
+            start = position.get("key")
+            # Filtering by actor within a patient's partition may need several pages.
+            while True:
+                page = self._log.page(condition, values, index, limit - len(items), start)
+                items += [i for i in page.items if not actor or i.get("actor") == actor]
+                start = page.last_key
+                if not start or len(items) >= limit or not (patient_id and actor):
+                    break
+            return [_public(i) for i in items], self._cursors.encode(scope, {"key": start} if start else None)
+        return self._page_by_day(principal, scope, position, limit)
+
+    def _page_by_day(
+        self, principal: Principal, scope: str, position: dict[str, Any], limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        from datetime import date, timedelta
+
+        today = self._clock().date()
+        day = date.fromisoformat(position["day"]) if "day" in position else today
+        start = position.get("key")
+        items: list[dict[str, Any]] = []
+        for _ in range(self.DAYS_PER_REQUEST):
+            if (today - day).days > self.MAX_DAYS_BACK:
+                return [_public(i) for i in items], None
+            page = self._log.page("day_pk = :d", {":d": f"DAY#{day.isoformat()}"}, "by_day", limit - len(items), start)
+            items += page.items
+            if page.last_key:
+                start = page.last_key
+            else:
+                day, start = day - timedelta(days=1), None
+            if len(items) >= limit:
+                break
+        next_position = {"day": day.isoformat(), "key": start}
+        return [_public(i) for i in items], self._cursors.encode(scope, next_position)
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    keep = ("actor", "role", "action", "resource", "patient_id", "at", "request_id", "detail")
+    return {k: item.get(k) for k in keep}

@@ -1,0 +1,255 @@
+"""Enrollment and the patient record: profiles, panels, targets, consents, devices.
+
+Every use case takes the calling :class:`Principal`, enforces the scope rules
+(an out-of-scope patient is a 404, like a missing one) and writes one audit
+record for the access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.push import SnsPushRegistry
+from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.errors import FieldError, ForbiddenError, InvalidInputError, NotFoundError
+from chalicelib.domain.identity import Principal, Role, can_see_patient, is_care_team
+from chalicelib.domain.patients import (
+    Clinician,
+    ClinicianIn,
+    Consent,
+    ConsentIn,
+    Device,
+    DeviceIn,
+    Patient,
+    PatientIn,
+    PatientPatch,
+)
+from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, loosened_criticals, validate_targets
+from chalicelib.domain.timeutil import iso
+from chalicelib.services.audit import AuditTrail
+
+PATIENT_FIELDS = tuple(Patient.model_fields)
+
+
+def targets_of(record: dict[str, Any]) -> Targets:
+    """The effective targets stored on a patient record."""
+    overrides = TargetsIn.model_validate(record["targets"]) if record.get("targets") else None
+    return effective_targets(
+        record.get("glucose_profile", "standard"),
+        overrides,
+        version=record.get("targets_version", 0),
+        updated_at=record.get("targets_updated_at"),
+        updated_by=record.get("targets_updated_by"),
+    )
+
+
+def patient_of(record: dict[str, Any]) -> Patient:
+    return Patient.model_validate({k: record[k] for k in PATIENT_FIELDS if k in record})
+
+
+class PatientService:
+    def __init__(
+        self,
+        patients: DynamoPatientStore,
+        clinicians: DynamoClinicianStore,
+        push: SnsPushRegistry,
+        audit: AuditTrail,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime],
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._patients = patients
+        self._clinicians = clinicians
+        self._push = push
+        self._audit = audit
+        self._cursors = cursors
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- access -------------------------------------------------------------
+
+    def visible_record(self, principal: Principal, patient_id: str) -> dict[str, Any]:
+        """The patient's stored record, or 404 when missing or outside the caller's scope."""
+        record = self._patients.get(patient_id)
+        if record is None or not can_see_patient(principal, patient_id, record.get("care_team", [])):
+            raise NotFoundError("Patient not found.")
+        return record
+
+    def _care_team_record(self, principal: Principal, patient_id: str) -> dict[str, Any]:
+        record = self.visible_record(principal, patient_id)
+        if not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the patient's care team may do this.")
+        return record
+
+    # -- patients -----------------------------------------------------------
+
+    def enroll(self, principal: Principal, request: PatientIn) -> Patient:
+        principal.require(Role.CLINICIAN, Role.ADMIN)
+        care_team = list(dict.fromkeys(request.care_team + ([principal.subject] if principal.is_clinician else [])))
+        self._require_clinicians(care_team, "care_team")
+        now = iso(self._clock())
+        patient = Patient.model_validate(
+            {
+                **request.model_dump(),
+                "patient_id": request.patient_id or self._new_id("p"),
+                "care_team": care_team,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        self._patients.create(patient.model_dump(mode="json"))
+        self._audit.record(principal, "create", "patient", patient.patient_id)
+        return patient
+
+    def get(self, principal: Principal, patient_id: str) -> Patient:
+        record = self.visible_record(principal, patient_id)
+        self._audit.record(principal, "read", "patient", patient_id)
+        return patient_of(record)
+
+    def page(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[Patient], str | None]:
+        principal.require(Role.CLINICIAN, Role.ADMIN)
+        scope = f"patients:{principal.role.value}:{principal.subject}"
+        start = self._cursors.decode(scope, cursor)
+        if principal.is_admin:
+            records, last = self._patients.page_all(limit, start)
+        else:
+            records, last = self._patients.page_panel(principal.subject, limit, start)
+        for record in records:
+            self._audit.record(principal, "list", "patient", record["patient_id"])
+        return [patient_of(r) for r in records], self._cursors.encode(scope, last)
+
+    def patch(self, principal: Principal, patient_id: str, request: PatientPatch) -> Patient:
+        record = self.visible_record(principal, patient_id)
+        changes = request.model_dump(mode="json", exclude_unset=True)
+        if not is_care_team(principal, record.get("care_team", [])):
+            # the patient themselves (only route into here besides the care team)
+            forbidden = sorted(set(changes) - PatientPatch.PATIENT_FIELDS)
+            if forbidden:
+                raise ForbiddenError(f"A patient may not change {', '.join(forbidden)}.")
+        if "care_team" in changes:
+            changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
+            self._require_clinicians(changes["care_team"], "care_team")
+        updated = {**record, **changes, "updated_at": iso(self._clock())}
+        patient = patient_of(updated)  # re-validates the merged record
+        if "glucose_profile" in changes:
+            current = targets_of(updated)
+            validate_targets(current, current.override_critical, current.reason)
+        self._patients.replace({**updated, **patient.model_dump(mode="json")}, record)
+        self._audit.record(principal, "update", "patient", patient_id, {"fields": sorted(changes)})
+        return patient
+
+    def _require_clinicians(self, clinician_ids: list[str], field: str) -> None:
+        missing = [cid for cid in clinician_ids if self._clinicians.get(cid) is None]
+        if missing:
+            raise InvalidInputError(
+                "Every care-team member must be a registered clinician.",
+                [FieldError(field, f"unknown clinician {cid}") for cid in missing],
+            )
+
+    # -- targets ------------------------------------------------------------
+
+    def get_targets(self, principal: Principal, patient_id: str) -> Targets:
+        record = self.visible_record(principal, patient_id)
+        self._audit.record(principal, "read", "targets", patient_id)
+        return targets_of(record)
+
+    def put_targets(self, principal: Principal, patient_id: str, request: TargetsIn) -> Targets:
+        record = self._care_team_record(principal, patient_id)
+        profile = request.glucose_profile or record.get("glucose_profile", "standard")
+        targets = effective_targets(profile, request)
+        validate_targets(targets, request.override_critical, request.reason)
+        now = iso(self._clock())
+        version = int(record.get("targets_version", 0)) + 1
+        updated = {
+            **record,
+            "glucose_profile": profile,
+            "targets": request.model_dump(mode="json", exclude_none=True),
+            "targets_version": version,
+            "targets_updated_at": now,
+            "targets_updated_by": principal.subject,
+            "updated_at": now,
+        }
+        self._patients.replace(updated, record)
+        detail: dict[str, Any] = {"version": version}
+        if loosened_criticals(targets):
+            detail.update(override_critical=True, reason=request.reason)
+        self._audit.record(principal, "update", "targets", patient_id, detail)
+        return targets_of(updated)
+
+    # -- consents and devices --------------------------------------------------
+
+    def put_consent(self, principal: Principal, patient_id: str, channel: str, request: ConsentIn) -> Consent:
+        record = self.visible_record(principal, patient_id)
+        if not principal.is_patient and request.source not in ("paper", "verbal"):
+            raise ForbiddenError("The care team records only paper or verbal consent.")
+        if not principal.is_patient and not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the patient or their care team may record consent.")
+        consent = Consent.model_validate(
+            {
+                **request.model_dump(),
+                "channel": channel,
+                "updated_at": iso(self._clock()),
+                "updated_by": principal.subject,
+            }
+        )
+        self._patients.put_consent(patient_id, consent.model_dump(mode="json"))
+        self._audit.record(principal, "update", "consent", patient_id, {"channel": channel, "granted": consent.granted})
+        return consent
+
+    def list_consents(self, principal: Principal, patient_id: str) -> list[Consent]:
+        self.visible_record(principal, patient_id)
+        self._audit.record(principal, "read", "consent", patient_id)
+        return [Consent.model_validate(c) for c in self._patients.consents(patient_id)]
+
+    def register_device(self, principal: Principal, patient_id: str, request: DeviceIn) -> Device:
+        self.visible_record(principal, patient_id)
+        principal.require(Role.PATIENT)
+        endpoint_arn = self._push.register(request.platform, request.token)
+        stored = self._patients.put_device(
+            patient_id,
+            {"platform": request.platform, "endpoint_arn": endpoint_arn, "created_at": iso(self._clock())},
+            request.token,
+        )
+        self._audit.record(principal, "create", "device", patient_id)
+        return Device.model_validate(stored)
+
+
+class ClinicianService:
+    def __init__(self, clinicians: DynamoClinicianStore, clock: Callable[[], datetime]) -> None:
+        self._clinicians = clinicians
+        self._clock = clock
+
+    def put(self, principal: Principal, clinician_id: str, request: ClinicianIn) -> Clinician:
+        if request.clinician_id not in (None, clinician_id):
+            raise InvalidInputError(
+                "clinician_id in the body must match the path.", [FieldError("clinician_id", "does not match path")]
+            )
+        current = self._clinicians.get(clinician_id)
+        if principal.is_clinician and principal.subject == clinician_id:
+            if current is None:
+                raise ForbiddenError("An admin registers clinicians; you may then edit your contact fields.")
+            kept = {k: v for k, v in current.items() if k not in ClinicianIn.CONTACT_FIELDS}
+            sent = request.model_dump(mode="json", exclude_unset=True)
+            changed = sorted(
+                k for k in set(sent) - ClinicianIn.CONTACT_FIELDS - {"clinician_id"} if sent[k] != kept.get(k)
+            )
+            if changed:
+                raise ForbiddenError(f"A clinician may change only contact fields, not {', '.join(changed)}.")
+            merged = {**kept, **{k: v for k, v in sent.items() if k in ClinicianIn.CONTACT_FIELDS}}
+        else:
+            principal.require(Role.ADMIN)
+            merged = request.model_dump(mode="json")
+        clinician = Clinician.model_validate({**merged, "clinician_id": clinician_id, "updated_at": iso(self._clock())})
+        self._clinicians.put(clinician.model_dump(mode="json"))
+        return clinician
+
+    def get(self, principal: Principal, clinician_id: str) -> Clinician:
+        if not (principal.is_admin or (principal.is_clinician and principal.subject == clinician_id)):
+            raise NotFoundError("Clinician not found.")
+        record = self._clinicians.get(clinician_id)
+        if record is None:
+            raise NotFoundError("Clinician not found.")
+        return Clinician.model_validate(record)

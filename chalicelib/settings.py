@@ -1,0 +1,81 @@
+"""One validated model of the process environment.
+
+Every knob the app reads from the environment is declared here, validated once
+and passed on; nothing else in chalicelib reads ``os.environ``.  AWS endpoints
+are deliberately absent: boto3 picks up ``AWS_ENDPOINT_URL`` and
+``AWS_ENDPOINT_URL_<SERVICE>`` by itself, so the local stack and AWS share one
+code path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+Stage = Literal["local", "dev", "prod"]
+
+
+class Settings(BaseModel):
+    stage: Stage = "dev"
+    version: str = "0.1.0"
+    region: str = "us-east-1"
+    table_name: str = "carewire"
+    audit_table_name: str = "carewire-audit"
+    user_pool_id: str
+    # The app clients whose access tokens are accepted; empty accepts any
+    # client of the pool (the issuer check still pins the pool).
+    app_client_ids: list[str] = Field(default_factory=list)
+    jwks_url: str | None = None
+    cursor_secret: SecretStr
+    apns_platform_arn: str | None = None
+    fcm_platform_arn: str | None = None
+    clinic_name: str = "Carewire Clinic"
+    support_contact: str = "your care team"
+    # Seconds a warm Lambda may reuse a patient's profile and targets when the
+    # patient posts their own readings; see README "Request cost".
+    patient_cache_seconds: float = 60.0
+    # Local stage only: run the in-process stream/queue/clock runner.
+    local_event_runner: bool = False
+
+    @field_validator("app_client_ids", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def resolved_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        fields = {
+            "stage": "CAREWIRE_STAGE",
+            "version": "CAREWIRE_VERSION",
+            "table_name": "CAREWIRE_TABLE",
+            "audit_table_name": "CAREWIRE_AUDIT_TABLE",
+            "user_pool_id": "CAREWIRE_USER_POOL_ID",
+            "app_client_ids": "CAREWIRE_APP_CLIENT_IDS",
+            "jwks_url": "CAREWIRE_JWKS_URL",
+            "cursor_secret": "CAREWIRE_CURSOR_SECRET",
+            "apns_platform_arn": "CAREWIRE_APNS_PLATFORM_ARN",
+            "fcm_platform_arn": "CAREWIRE_FCM_PLATFORM_ARN",
+            "clinic_name": "CAREWIRE_CLINIC_NAME",
+            "support_contact": "CAREWIRE_SUPPORT_CONTACT",
+            "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
+            "local_event_runner": "CAREWIRE_LOCAL_EVENT_RUNNER",
+        }
+        values: dict[str, object] = {name: env[var] for name, var in fields.items() if env.get(var)}
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+        return cls.model_validate(values)

@@ -1,0 +1,1 @@
+"""Developer tooling: the local stack (not packaged into the Lambda)."""
