@@ -80,7 +80,6 @@ class Stack:
         return f"http://127.0.0.1:{self.dynamodb_port}"
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}-{self.api_port}.log").open("wb")
         process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)
@@ -94,6 +93,7 @@ class Stack:
         return self
 
     def _start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         base_env = {**os.environ, **CREDENTIALS}
         jar_dir = dynamodb_local_dir()
         ddb_args = [
@@ -110,7 +110,8 @@ class Stack:
         else:
             (self.data_dir / "dynamodb").mkdir(parents=True, exist_ok=True)
             ddb_args += ["-dbPath", str(self.data_dir / "dynamodb")]
-        self._spawn("dynamodb", ddb_args, base_env)
+        # DynamoDB Local drops a metadata file in its working directory.
+        self._spawn("dynamodb", ddb_args, base_env, cwd=self.log_dir)
         self._spawn(
             "moto",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
