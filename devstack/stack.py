@@ -102,6 +102,7 @@ class Stack:
             "-jar",
             str(jar_dir / "DynamoDBLocal.jar"),
             "-sharedDb",
+            "-disableTelemetry",  # this machine reaches only package registries
             "-port",
             str(self.dynamodb_port),
         ]
