@@ -14,12 +14,13 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib.api import audit, clinicians, patients, problems, service
+from chalicelib.api import audit, clinicians, patients, problems, readings, service
 
-app = Chalice(app_name="carewire")
+# configure_logs=False: Powertools owns the "carewire" logger; Chalice would add a second handler.
+app = Chalice(app_name="carewire", configure_logs=False)
 app.api.binary_types = ["image/png"]
 
-for blueprint in (service.bp, patients.bp, clinicians.bp, audit.bp):
+for blueprint in (service.bp, patients.bp, clinicians.bp, readings.bp, audit.bp):
     app.register_blueprint(blueprint)
 
 
@@ -50,6 +51,21 @@ def observe_requests(event: Any, get_response: Any) -> Response:
     count(f"Http{response.status_code // 100}xx")
     flush_metrics()
     return response
+
+
+# The table stream.  The ARN is resolved at deploy time (infra/); the placeholder
+# only lets the app import where no stream exists (tests, local runner).
+TABLE_STREAM_ARN = os.environ.get(
+    "CAREWIRE_TABLE_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/carewire/stream/local"
+)
+
+
+@app.on_dynamodb_record(stream_arn=TABLE_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def on_table_change(event: Any) -> dict[str, Any]:
+    from chalicelib.bootstrap import container
+
+    result: dict[str, Any] = container().changes.handle_batch(event.to_dict())
+    return result
 
 
 # The local-only routes exist in the local stage alone; every deployed stage

@@ -139,6 +139,32 @@ class Container:
         )
 
     @cached_property
+    def reading_store(self) -> Any:
+        from chalicelib.adapters.readings import DynamoReadingStore
+
+        return DynamoReadingStore(self.table)
+
+    @cached_property
+    def readings(self) -> Any:
+        from chalicelib.services.readings import ReadingService
+
+        return ReadingService(
+            self.reading_store,
+            self.patients,
+            self.audit,
+            self.cursors,
+            self.clock,
+            new_id,
+            self.settings.patient_cache_seconds,
+        )
+
+    @cached_property
+    def changes(self) -> Any:
+        from chalicelib.jobs.changes import ChangeHandler
+
+        return ChangeHandler(self.audit_log)
+
+    @cached_property
     def clinicians(self) -> Any:
         from chalicelib.services.patients import ClinicianService
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain.patients import (
@@ -26,6 +26,7 @@ from chalicelib.domain.patients import (
     PatientIn,
     PatientPatch,
 )
+from chalicelib.domain.readings import Reading, ReadingIn
 from chalicelib.domain.targets import Targets, TargetsIn
 
 
@@ -53,6 +54,25 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] | None = None
 
 
+class ReadingSubmission(RootModel[ReadingIn]):
+    """A blood_glucose or blood_pressure reading, told apart by ``type``."""
+
+
+class ReadingBatch(BaseModel):
+    readings: list[ReadingIn] = Field(min_length=1, max_length=100)
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: int
+    reading: Reading | None = None
+    error: Problem | None = None
+
+
+class BatchResults(BaseModel):
+    results: list[BatchItemResult]
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -66,6 +86,7 @@ class Operation:
     public: bool = False
     query: tuple[str, ...] = field(default_factory=tuple)
     media_type: str = "application/json"
+    also: int | None = None  # a second success status with the same body (e.g. 200 on a replay)
 
 
 OPERATIONS: list[Operation] = [
@@ -82,6 +103,30 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/patients/{patient_id}/devices", "Register a push device", DeviceIn, Device, 201),
     Operation("PUT", "/clinicians/{clinician_id}", "Register or update a clinician", ClinicianIn, Clinician),
     Operation("GET", "/clinicians/{clinician_id}", "A clinician", response=Clinician),
+    Operation(
+        "POST",
+        "/patients/{patient_id}/readings",
+        "Submit a reading (200 on an identical replay)",
+        ReadingSubmission,
+        Reading,
+        201,
+        also=200,
+    ),
+    Operation("POST", "/patients/{patient_id}/readings/batch", "Submit up to 100 readings", ReadingBatch, BatchResults),
+    Operation(
+        "GET",
+        "/patients/{patient_id}/readings",
+        "Reading history, newest first",
+        response=Reading,
+        paged=True,
+        query=("type", "from", "to"),
+    ),
+    Operation(
+        "GET",
+        "/patients/{patient_id}/export",
+        "FHIR R4 Bundle of the patient and readings",
+        media_type="application/fhir+json",
+    ),
     Operation("GET", "/audit", "Audit trail (admins)", response=AuditEntry, paged=True, query=("patient_id", "actor")),
 ]
 
@@ -136,7 +181,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     else:
         schema = _ref(op.response)
     responses: dict[str, Any] = {
-        str(op.status): {"description": "Success", "content": {op.media_type: {"schema": schema}}}
+        str(status): {"description": "Success", "content": {op.media_type: {"schema": schema}}}
+        for status in (op.status, op.also)
+        if status is not None
     }
     if not op.public:
         problem = {"application/problem+json": {"schema": _ref(Problem)}}

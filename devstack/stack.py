@@ -64,6 +64,7 @@ class Stack:
     moto_port: int = 5000
     data_dir: Path | None = None  # None keeps DynamoDB in memory
     log_dir: Path = field(default_factory=lambda: ROOT / ".data" / "logs")
+    serve_api: bool = True  # False: emulators and resources only (benchmarks run the app in-process)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -140,10 +141,11 @@ class Stack:
             "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
             "PYTHONUNBUFFERED": "1",
         }
-        chalice = Path(sys.executable).with_name("chalice")
+        if not self.serve_api:
+            return
         self._spawn(
             "api",
-            [str(chalice), "local", "--no-autoreload", "--stage", "local", "--port", str(self.api_port)],
+            [sys.executable, "-m", "devstack.serve", "--stage", "local", "--port", str(self.api_port)],
             self.env,
         )
         wait_until(lambda: http_ok(f"{self.api_url}/health"), 60, "the Chalice app")

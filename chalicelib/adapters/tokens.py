@@ -19,6 +19,7 @@ from chalicelib.domain.errors import AuthenticationError
 from chalicelib.domain.identity import Principal, role_from_groups
 
 JWKS_TTL_SECONDS = 3600.0
+VERIFIED_CACHE_SIZE = 2048
 REFETCH_INTERVAL_SECONDS = 60.0
 
 
@@ -42,6 +43,10 @@ class CognitoTokenVerifier:
         self._fetch = fetch
         self._clock = clock
         self._keys: dict[str, Any] = {}
+        # token -> (claims) for tokens whose signature already checked out; an
+        # app reuses one access token for up to an hour, and an RSA verify per
+        # request is most of the auth cost.  exp is still checked every time.
+        self._verified: dict[str, dict[str, Any]] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -70,6 +75,17 @@ class CognitoTokenVerifier:
         self._fetched_at = now
 
     def verify(self, token: str, request_id: str = "") -> Principal:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= self._clock():
+            raise AuthenticationError("The token has expired.")
+        return self._principal(claims, request_id)
+
+    def _verify_signature(self, token: str) -> dict[str, Any]:
         import jwt
 
         try:
@@ -81,16 +97,14 @@ class CognitoTokenVerifier:
                 key=self._key(str(header.get("kid", ""))),
                 algorithms=["RS256"],
                 issuer=self._issuer,
-                # exp is checked below against the injected clock.
+                # exp is checked in verify(), against the injected clock, on every use.
                 options={"require": ["exp", "iss", "token_use"], "verify_aud": False, "verify_exp": False},
             )
         except jwt.InvalidIssuerError as error:
             raise AuthenticationError("The token was issued by another issuer.") from error
         except jwt.PyJWTError as error:
             raise AuthenticationError("The token is not valid.") from error
-        if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= self._clock():
-            raise AuthenticationError("The token has expired.")
-        return self._principal(claims, request_id)
+        return dict(claims)
 
     def _principal(self, claims: dict[str, Any], request_id: str) -> Principal:
         if claims.get("token_use") != "access":

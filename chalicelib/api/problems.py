@@ -31,6 +31,32 @@ STATUS: list[tuple[type[e.CarewireError], int, str]] = [
 ]
 
 
+def problem_body(
+    status: int, slug: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def describe(error: Exception, prefix: str = "") -> dict[str, Any]:
+    """The problem body for a domain or validation error (batch items embed these)."""
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        fields = validation_fields(error, prefix)
+        return problem_body(
+            422, "invalid-content", "Invalid request content", "The reading has invalid fields.", fields
+        )
+    if isinstance(error, e.CarewireError):
+        for cls, status, slug in STATUS:
+            if isinstance(error, cls):
+                fields = [{"field": f.field, "message": f.message} for f in error.errors]
+                return problem_body(status, slug, error.title, error.detail, fields)
+    return problem_body(500, "internal", "Internal error", "An internal error occurred.")
+
+
 def problem(
     status: int,
     slug: str,
@@ -39,9 +65,7 @@ def problem(
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
+    body = problem_body(status, slug, title, detail, errors)
     return Response(
         body=json.dumps(body),
         status_code=status,
@@ -83,10 +107,13 @@ def from_validation(error: Any, prefix: str = "") -> Response:
 
 
 def validation_fields(error: Any, prefix: str = "") -> list[dict[str, str]]:
-    return [
-        {"field": _location(tuple(item["loc"]), prefix), "message": _message(item)}
-        for item in error.errors(include_url=False, include_input=False)
-    ]
+    fields = []
+    for item in error.errors(include_url=False, include_input=False):
+        loc = tuple(item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "type")  # the discriminator itself is what is wrong
+        fields.append({"field": _location(loc, prefix), "message": _message(item)})
+    return fields
 
 
 def _message(item: dict[str, Any]) -> str:

@@ -46,6 +46,8 @@ def environment(moto_url: str) -> dict[str, str]:
         "CAREWIRE_APNS_PLATFORM_ARN": outputs["apns_platform_arn"],
         "CAREWIRE_FCM_PLATFORM_ARN": outputs["fcm_platform_arn"],
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Judge every reading against the freshest targets (the cache is measured in bench/).
+        "CAREWIRE_PATIENT_CACHE_SECONDS": "0",
     }
     os.environ.update(env)
     return env

@@ -1,0 +1,24 @@
+"""Run the benchmark scenarios and print PASS/FAIL against each target."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import cold_start, ingest
+from bench.harness import table, write_result
+
+SCENARIOS = {"cold_start": cold_start.run, "ingest": ingest.run}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SCENARIOS)
+    for name in chosen:
+        result = SCENARIOS[name]()
+        if name == "cold_start":
+            write_result(name, result)
+            table("cold start (fresh interpreter, median)", [(k, v) for k, v in result.items() if k != "scenario"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,168 @@
+"""DynamoDB repository for readings.
+
+A reading's key comes from its ``reading_id`` alone, so one conditional put
+stores it exactly once; when the key exists, DynamoDB hands back the stored
+item in the same call (``ReturnValuesOnConditionCheckFailure``), which is all
+a replay needs.  Time order comes from the ``lsi1`` index
+(``READING#<type>#<measured_at>#<id>``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize, throttling_as_503
+from chalicelib.adapters.stores import patient_pk
+from chalicelib.domain.errors import ThrottledError
+
+TYPES = ("blood_glucose", "blood_pressure")
+TRANSACTION_ATTEMPTS = 4
+
+
+def reading_sk(reading_id: str) -> str:
+    return f"READING#{reading_id}"
+
+
+def time_key(reading_type: str, measured_at: str, reading_id: str = "") -> str:
+    return f"READING#{reading_type}#{measured_at}#{reading_id}"
+
+
+class DynamoReadingStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def keyed(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pk": patient_pk(record["patient_id"]),
+            "sk": reading_sk(record["reading_id"]),
+            "lsi1sk": time_key(record["type"], record["measured_at"], record["reading_id"]),
+            "entity": "reading",
+            **record,
+        }
+
+    def put_new(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Store ``record`` unless its key exists; return the existing item if it does."""
+        try:
+            with throttling_as_503():
+                self.table.client.put_item(
+                    TableName=self.table.name,
+                    Item=serialize(self.keyed(record)),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return deserialize(error.response.get("Item") or {})
+            raise
+        return None
+
+    def put_many_new(self, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Store every record whose key is free, atomically per call; return {reading_id: existing item}.
+
+        One TransactWriteItems of up to 100 conditional puts.  When some keys
+        exist the transaction is cancelled, DynamoDB names them (with their
+        stored items), and the rest are written again without them.
+        """
+        existing: dict[str, dict[str, Any]] = {}
+        pending = list(records)
+        attempts = 0
+        while pending:
+            ops = [
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": serialize(self.keyed(r)),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+                for r in pending
+            ]
+            try:
+                with throttling_as_503():
+                    self.table.client.transact_write_items(TransactItems=ops)
+                return existing
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                failed = [
+                    (record, reason)
+                    for record, reason in zip(pending, reasons, strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                if failed:
+                    for record, reason in failed:
+                        existing[record["reading_id"]] = deserialize(reason.get("Item") or {})
+                    done = {r["reading_id"] for r, _ in failed}
+                    pending = [r for r in pending if r["reading_id"] not in done]
+                    continue
+                # TransactionConflict or throttling inside the transaction: back off and retry.
+                attempts += 1
+                if attempts >= TRANSACTION_ATTEMPTS:
+                    raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2) from error
+                time.sleep(0.05 * 2**attempts)
+        return existing
+
+    def glucose_between(self, patient_id: str, start: str, end: str) -> list[dict[str, Any]]:
+        """Glucose readings measured in [start, end] (UTC ISO strings); one Query (pages only past 1 MB)."""
+        items: list[dict[str, Any]] = []
+        start_key = None
+        while True:
+            page = self.table.query(
+                "pk = :p AND lsi1sk BETWEEN :a AND :b",
+                {
+                    ":p": patient_pk(patient_id),
+                    ":a": time_key("blood_glucose", start),
+                    ":b": time_key("blood_glucose", end, "~"),
+                },
+                index="lsi1",
+                start_key=start_key,
+            )
+            items += page.items
+            start_key = page.last_key
+            if not start_key:
+                return items
+
+    def page(
+        self,
+        patient_id: str,
+        reading_type: str,
+        start: str,
+        end: str,
+        limit: int,
+        start_key: dict[str, Any] | None,
+    ) -> Page:
+        """Newest first, within [start, end] measured times."""
+        return self.table.query(
+            "pk = :p AND lsi1sk BETWEEN :a AND :b",
+            {
+                ":p": patient_pk(patient_id),
+                ":a": time_key(reading_type, start),
+                ":b": time_key(reading_type, end, "~"),
+            },
+            index="lsi1",
+            limit=limit,
+            start_key=start_key,
+            forward=False,
+        )
+
+    def every(self, patient_id: str) -> Iterator[dict[str, Any]]:
+        """All of a patient's readings, oldest first per type (for export)."""
+        for reading_type in TYPES:
+            start_key = None
+            while True:
+                page = self.table.query(
+                    "pk = :p AND begins_with(lsi1sk, :t)",
+                    {":p": patient_pk(patient_id), ":t": f"READING#{reading_type}#"},
+                    index="lsi1",
+                    start_key=start_key,
+                )
+                yield from page.items
+                start_key = page.last_key
+                if not start_key:
+                    break

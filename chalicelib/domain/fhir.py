@@ -1,0 +1,163 @@
+"""FHIR R4 export: the patient and every reading as standard Observations.
+
+Codes per clinical.md: BP panel 85354-9 (with the ``bp`` profile) whose
+components are systolic 8480-6 and diastolic 8462-4 in ``mm[Hg]``; heart rate
+8867-4 in ``/min`` as its own Observation; capillary glucose 41653-7 (mg/dL)
+or 14743-9 (mmol/L), in the unit the patient submitted.  Interpretation uses
+the v3 ObservationInterpretation codes N, L, H, LL, HH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from chalicelib.domain.patients import Patient
+from chalicelib.domain.readings import Reading
+from chalicelib.domain.timeutil import iso
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+BP_PROFILE = "http://hl7.org/fhir/StructureDefinition/bp"
+HR_PROFILE = "http://hl7.org/fhir/StructureDefinition/heartrate"
+READING_ID_SYSTEM = "urn:carewire:reading-id"
+NAMESPACE = uuid.UUID("6f1c2a53-9a0e-4d38-8f3a-6a1b1c0e7c21")
+_FHIR_ID = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+INTERPRETATION_TEXT = {"N": "Normal", "L": "Low", "H": "High", "LL": "Critical low", "HH": "Critical high"}
+
+
+def fhir_id(value: str) -> str:
+    """Our ids may contain "_", which FHIR ids may not; such ids become a stable hash."""
+    return value if _FHIR_ID.match(value) else "cw-" + hashlib.sha256(value.encode()).hexdigest()[:40]
+
+
+def full_url(resource_type: str, resource_id: str) -> str:
+    """Bundle entries are addressed by stable urn:uuid values, so references resolve inside the bundle."""
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{resource_type}/{resource_id}')}"
+
+
+def _coding(system: str, code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+def _interpretation(code: str) -> list[dict[str, Any]]:
+    return [_coding(INTERPRETATION_SYSTEM, code, INTERPRETATION_TEXT[code])]
+
+
+def _category(code: str, display: str) -> list[dict[str, Any]]:
+    return [_coding(CATEGORY_SYSTEM, code, display)]
+
+
+def _base(reading: Reading, suffix: str = "") -> dict[str, Any]:
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": fhir_id(reading.reading_id + suffix),
+        "identifier": [{"system": READING_ID_SYSTEM, "value": reading.reading_id + suffix}],
+        "status": "final",
+        "subject": {"reference": full_url("Patient", fhir_id(reading.patient_id))},
+        "effectiveDateTime": iso(reading.measured_at),
+        "issued": iso(reading.received_at),
+    }
+    if reading.device_id:
+        observation["device"] = {"display": reading.device_id}
+    return observation
+
+
+def glucose_observation(reading: Reading) -> dict[str, Any]:
+    mmol = reading.unit == "mmol/L"
+    code, display = (
+        ("14743-9", "Glucose [Moles/volume] in Capillary blood by Glucometer")
+        if mmol
+        else (
+            "41653-7",
+            "Glucose [Mass/volume] in Capillary blood by Glucometer",
+        )
+    )
+    observation = _base(reading)
+    observation.update(
+        category=_category("laboratory", "Laboratory"),
+        code=_coding(LOINC, code, display),
+        interpretation=_interpretation(reading.classification.interpretation),
+    )
+    if reading.value is not None:
+        observation["valueQuantity"] = _quantity(reading.value, reading.unit, reading.unit)
+    else:
+        # The meter showed LO/HI: out of its measuring range, no number to report.
+        observation["valueString"] = f"{reading.meter_flag} (outside the meter's range)"
+    if reading.context:
+        observation["note"] = [{"text": f"context: {reading.context}"}]
+    return observation
+
+
+def blood_pressure_observations(reading: Reading) -> list[dict[str, Any]]:
+    assert reading.systolic is not None and reading.diastolic is not None
+    panel = _base(reading)
+    panel.update(
+        meta={"profile": [BP_PROFILE]},
+        category=_category("vital-signs", "Vital Signs"),
+        code=_coding(LOINC, "85354-9", "Blood pressure panel with all children optional"),
+        interpretation=_interpretation(reading.classification.interpretation),
+        component=[
+            {
+                "code": _coding(LOINC, "8480-6", "Systolic blood pressure"),
+                "valueQuantity": _quantity(reading.systolic, "mmHg", "mm[Hg]"),
+            },
+            {
+                "code": _coding(LOINC, "8462-4", "Diastolic blood pressure"),
+                "valueQuantity": _quantity(reading.diastolic, "mmHg", "mm[Hg]"),
+            },
+        ],
+    )
+    observations = [panel]
+    if reading.pulse is not None:
+        heart_rate = _base(reading, "-hr")
+        heart_rate.update(
+            meta={"profile": [HR_PROFILE]},
+            category=_category("vital-signs", "Vital Signs"),
+            code=_coding(LOINC, "8867-4", "Heart rate"),
+            valueQuantity=_quantity(reading.pulse, "beats/minute", "/min"),
+            derivedFrom=[{"reference": full_url("Observation", panel["id"])}],
+        )
+        observations.append(heart_rate)
+    return observations
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    telecom = []
+    if patient.phone:
+        telecom.append({"system": "phone", "value": patient.phone, "use": "mobile"})
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": fhir_id(patient.patient_id),
+        "identifier": [{"system": "urn:carewire:patient-id", "value": patient.patient_id}],
+        "name": [{"family": patient.family_name, "given": [patient.given_name]}],
+        "communication": [{"language": _coding("urn:ietf:bcp:47", patient.language, patient.language)}],
+    }
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
+def bundle(patient: Patient, readings: list[Reading], timestamp: str) -> dict[str, Any]:
+    resources = [patient_resource(patient)]
+    for reading in readings:
+        if reading.type == "blood_glucose":
+            resources.append(glucose_observation(reading))
+        else:
+            resources.extend(blood_pressure_observations(reading))
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": timestamp,
+        "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
+    }

@@ -1,0 +1,100 @@
+"""Readings over HTTP against DynamoDB Local: exactly once under concurrency, bounded bodies, audit via the stream."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from tests.e2e.conftest import Http
+
+
+def _reading(**extra: Any) -> dict[str, Any]:
+    return {
+        "reading_id": str(uuid.uuid4()),
+        "type": "blood_glucose",
+        "value": 48,
+        "unit": "mg/dL",
+        "context": "before_meal",
+        "measured_at": (datetime.now(UTC) - timedelta(minutes=2)).isoformat(),
+        "source": "app",
+        "device_id": "meter-9",
+        **extra,
+    }
+
+
+def test_fifty_concurrent_identical_submissions_store_one_reading(http: Http, clinic: dict[str, Any]) -> None:
+    token = http.token(*clinic["p1"])
+    sent = _reading()
+
+    def post(_: int) -> tuple[int, str]:
+        response = requests.post(
+            f"{http.base}/patients/p-1/readings",
+            data=json.dumps(sent),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=60,
+        )
+        return response.status_code, response.text
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, range(50)))
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] * 49 + [201]
+    assert len({text for _, text in answers}) == 1
+    stored = http.call("GET", "/patients/p-1/readings?limit=500", as_=clinic["p1"]).json()["items"]
+    assert [r["reading_id"] for r in stored].count(sent["reading_id"]) == 1
+
+
+def test_critical_reading_is_judged_and_guided(http: Http, clinic: dict[str, Any]) -> None:
+    response = http.call("POST", "/patients/p-1/readings", _reading(value=48), as_=clinic["p1"])
+
+    classification = response.json()["classification"]
+    assert response.status_code == 201
+    assert (classification["severity"], classification["interpretation"]) == ("critical_low", "LL")
+    assert "15 g" in classification["guidance"]
+
+
+def test_ten_megabyte_body_is_413_and_garbage_is_4xx(http: Http, clinic: dict[str, Any]) -> None:
+    huge = http.call(
+        "POST",
+        "/patients/p-1/readings",
+        as_=clinic["p1"],
+        data="{" + " " * (10 * 1024 * 1024) + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    garbage = http.call(
+        "POST",
+        "/patients/p-1/readings",
+        as_=clinic["p1"],
+        data=b"\xff\xfe\x00",
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert huge.status_code == 413
+    assert 400 <= garbage.status_code < 500
+    assert garbage.headers["Content-Type"] == "application/problem+json"
+
+
+def test_drain_copies_the_writer_into_the_audit_trail(http: Http, clinic: dict[str, Any]) -> None:
+    sent = _reading(value=150)
+    http.call("POST", "/patients/p-1/readings", sent, as_=clinic["p1"])
+
+    drained = http.call("POST", "/_local/drain").json()
+    audit = http.call("GET", "/audit?patient_id=p-1&limit=500", as_=clinic["admin"]).json()["items"]
+
+    assert "processed" in drained
+    entries = [a for a in audit if (a["detail"] or {}).get("reading_id") == sent["reading_id"]]
+    assert len(entries) == 1 and entries[0]["actor"] == "p-1"
+
+
+def test_fhir_export_over_http(http: Http, clinic: dict[str, Any]) -> None:
+    response = http.call("GET", "/patients/p-1/export", as_=clinic["c1"])
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/fhir+json"
+    assert response.json()["type"] == "collection"
