@@ -12,15 +12,15 @@ import time
 import uuid
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
-from chalicelib.api import audit, clinicians, patients, problems, readings, service
+from chalicelib.api import alerts, audit, clinicians, messages, patients, problems, readings, service
 
 # configure_logs=False: Powertools owns the "carewire" logger; Chalice would add a second handler.
 app = Chalice(app_name="carewire", configure_logs=False)
 app.api.binary_types = ["image/png"]
 
-for blueprint in (service.bp, patients.bp, clinicians.bp, readings.bp, audit.bp):
+for blueprint in (service.bp, patients.bp, clinicians.bp, readings.bp, alerts.bp, messages.bp, audit.bp):
     app.register_blueprint(blueprint)
 
 
@@ -66,6 +66,32 @@ def on_table_change(event: Any) -> dict[str, Any]:
 
     result: dict[str, Any] = container().changes.handle_batch(event.to_dict())
     return result
+
+
+@app.on_sqs_message(queue=os.environ.get("CAREWIRE_OUTBOUND_QUEUE", "outbound"), batch_size=10)
+def deliver_messages(event: Any) -> dict[str, Any]:
+    from chalicelib.bootstrap import container
+    from chalicelib.jobs.outbound import deliver_batch
+
+    return deliver_batch(container().messaging, event.to_dict())
+
+
+@app.on_sns_message(topic=os.environ.get("CAREWIRE_INBOUND_SMS_TOPIC", "inbound-sms"))
+def receive_sms(event: Any) -> None:
+    from chalicelib.bootstrap import container
+    from chalicelib.jobs.inbound import handle_inbound
+
+    c = container()
+    handle_inbound(c.inbound, event.message, c.clock())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def tick(event: Any) -> None:
+    from chalicelib.bootstrap import container
+    from chalicelib.domain.timeutil import parse_iso
+
+    # The event's own time, not the clock: a late or replayed tick acts as of its minute.
+    container().scheduler.tick(parse_iso(event.time))
 
 
 # The local-only routes exist in the local stage alone; every deployed stage

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,23 @@ from chalicelib.settings import Settings
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class TravelClock:
+    """Local stage only: real time, moved forward by ``/_local/tick`` so every service agrees on "now"."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance_to(self, moment: datetime) -> None:
+        with self._lock:
+            gap = moment - datetime.now(UTC)
+            if gap > self._offset:  # time only moves forward
+                self._offset = gap
 
 
 def new_id(prefix: str) -> str:
@@ -162,7 +179,106 @@ class Container:
     def changes(self) -> Any:
         from chalicelib.jobs.changes import ChangeHandler
 
-        return ChangeHandler(self.audit_log)
+        return ChangeHandler(self.audit_log, self.alerts, self.messaging_store, self.messaging, self.patient_store)
+
+    @cached_property
+    def messaging_store(self) -> Any:
+        from chalicelib.adapters.messaging import DynamoMessagingStore
+
+        return DynamoMessagingStore(self.table)
+
+    @cached_property
+    def channels(self) -> dict[str, Any]:
+        from chalicelib.adapters import channels
+
+        s = self.settings
+        built: dict[str, Any] = {
+            "sms": channels.SnsSmsChannel(self.client("sns"), s.sms_origination_number, s.sms_sender_id),
+            "email": channels.SesEmailChannel(self.client("sesv2"), s.email_sender, s.ses_configuration_set),
+            "push": channels.SnsPushChannel(self.client("sns")),
+        }
+        if s.voice_origination_identity:
+            built["voice"] = channels.VoiceChannel(self.client("pinpoint-sms-voice-v2"), s.voice_origination_identity)
+        return built
+
+    @cached_property
+    def messaging(self) -> Any:
+        from chalicelib.adapters.messaging import SqsOutbound
+        from chalicelib.services.messaging import MessagingService
+
+        service = MessagingService(
+            self.messaging_store,
+            self.patient_store,
+            self.clinician_store,
+            SqsOutbound(self.client("sqs"), self.settings.outbound_queue),
+            self.channels,
+            self.clock,
+            self.settings.clinic,
+        )
+        service.on_unreachable = lambda pid, intent: self.alerts.unreachable(pid, intent)
+        return service
+
+    @cached_property
+    def conversations(self) -> Any:
+        from chalicelib.services.conversations import ConversationService
+
+        return ConversationService(
+            self.messaging_store, self.messaging, self.patients, self.audit, self.cursors, self.clock, new_id
+        )
+
+    @cached_property
+    def inbound(self) -> Any:
+        from chalicelib.services.inbound import InboundSmsService
+
+        service = InboundSmsService(
+            self.patient_store,
+            self.messaging_store,
+            self.channels["sms"],
+            self.conversations,
+            self.readings,
+            self.messaging,
+            self.settings.clinic,
+        )
+        service.on_red_flag = self.alerts.red_flag
+        return service
+
+    @cached_property
+    def alerts(self) -> Any:
+        from chalicelib.adapters.alerts import DynamoAlertStore
+        from chalicelib.services.alerts import AlertService
+
+        return AlertService(
+            DynamoAlertStore(self.table),
+            self.reading_store,
+            self.patient_store,
+            self.clinician_store,
+            self.messaging_store,
+            self.messaging,
+            self.audit,
+            self.cursors,
+            self.clock,
+        )
+
+    @cached_property
+    def worklist(self) -> Any:
+        from chalicelib.services.worklist import WorklistService
+
+        return WorklistService(self.patient_store, self.clinician_store, self.alerts, self.clock)
+
+    @cached_property
+    def scheduler(self) -> Any:
+        from chalicelib.services.scheduler import Scheduler
+
+        scheduler = Scheduler(self.table)
+        scheduler.register("deferred_message", self.release_deferred)
+        scheduler.register("alert", self.alerts.escalate_due)
+        scheduler.register("digest", self.alerts.send_digest)
+        return scheduler
+
+    def release_deferred(self, item: dict[str, Any], now: datetime) -> None:
+        intent = self.messaging_store.take_deferred(item)
+        if intent is not None:
+            self.messaging.enqueue(intent)
 
     @cached_property
     def clinicians(self) -> Any:
@@ -180,7 +296,9 @@ def container() -> Container:
     if _container is None:
         with _container_lock:
             if _container is None:
-                _container = Container(Settings.from_env())
+                settings = Settings.from_env()
+                clock: Callable[[], datetime] = TravelClock() if settings.stage == "local" else utc_now
+                _container = Container(settings, clock)
     return _container
 
 

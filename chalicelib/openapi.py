@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.patients import (
     Clinician,
     ClinicianIn,
@@ -28,6 +29,7 @@ from chalicelib.domain.patients import (
 )
 from chalicelib.domain.readings import Reading, ReadingIn
 from chalicelib.domain.targets import Targets, TargetsIn
+from chalicelib.services.conversations import Message, MessageIn
 
 
 class Problem(BaseModel):
@@ -71,6 +73,27 @@ class BatchItemResult(BaseModel):
 
 class BatchResults(BaseModel):
     results: list[BatchItemResult]
+
+
+class MessageAccepted(BaseModel):
+    message_id: str
+    thread_id: str
+
+
+class WorklistRow(BaseModel):
+    patient_id: str
+    given_name: str | None = None
+    family_name: str | None = None
+    open_critical_alerts: int
+    open_routine_alerts: int
+    open_tasks: int
+    last_reading_at: str | None = None
+    days_since_last_reading: int | None = None
+
+
+class Worklist(BaseModel):
+    items: list[WorklistRow]
+    configuration_errors: list[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,22 @@ OPERATIONS: list[Operation] = [
         "/patients/{patient_id}/export",
         "FHIR R4 Bundle of the patient and readings",
         media_type="application/fhir+json",
+    ),
+    Operation(
+        "GET",
+        "/alerts",
+        "Alerts of the caller's panel, critical first, then newest (status defaults to open)",
+        response=Alert,
+        paged=True,
+        query=("status", "priority", "patient_id"),
+    ),
+    Operation("GET", "/alerts/{alert_id}", "An alert", response=Alert),
+    Operation("POST", "/alerts/{alert_id}/acknowledge", "Acknowledge (open -> acknowledged)", TransitionIn, Alert),
+    Operation("POST", "/alerts/{alert_id}/resolve", "Resolve (open/acknowledged -> resolved)", TransitionIn, Alert),
+    Operation("GET", "/worklist", "The clinician's panel ordered by need", response=Worklist),
+    Operation("POST", "/patients/{patient_id}/messages", "Message the patient", MessageIn, MessageAccepted, 202),
+    Operation(
+        "GET", "/patients/{patient_id}/messages", "The conversation, both directions", response=Message, paged=True
     ),
     Operation("GET", "/audit", "Audit trail (admins)", response=AuditEntry, paged=True, query=("patient_id", "actor")),
 ]

@@ -37,6 +37,14 @@ class Settings(BaseModel):
     # Seconds a warm Lambda may reuse a patient's profile and targets when the
     # patient posts their own readings; see README "Request cost".
     patient_cache_seconds: float = 60.0
+    outbound_queue: str = "outbound"
+    inbound_sms_topic: str = "inbound-sms"
+    email_sender: str = "care@clinic.example"
+    ses_configuration_set: str | None = None
+    sms_origination_number: str | None = None
+    sms_sender_id: str | None = None
+    # Voice needs an End User Messaging origination identity; off unless configured.
+    voice_origination_identity: str | None = None
     # Local stage only: run the in-process stream/queue/clock runner.
     local_event_runner: bool = False
 
@@ -46,6 +54,10 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def clinic(self) -> dict[str, str]:
+        return {"clinic": self.clinic_name, "support": self.support_contact}
 
     @property
     def issuer(self) -> str:
@@ -73,6 +85,13 @@ class Settings(BaseModel):
             "support_contact": "CAREWIRE_SUPPORT_CONTACT",
             "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
             "local_event_runner": "CAREWIRE_LOCAL_EVENT_RUNNER",
+            "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
+            "inbound_sms_topic": "CAREWIRE_INBOUND_SMS_TOPIC",
+            "email_sender": "CAREWIRE_EMAIL_SENDER",
+            "ses_configuration_set": "CAREWIRE_SES_CONFIGURATION_SET",
+            "sms_origination_number": "CAREWIRE_SMS_ORIGINATION_NUMBER",
+            "sms_sender_id": "CAREWIRE_SMS_SENDER_ID",
+            "voice_origination_identity": "CAREWIRE_VOICE_ORIGINATION_IDENTITY",
         }
         values: dict[str, object] = {name: env[var] for name, var in fields.items() if env.get(var)}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")

@@ -58,8 +58,13 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
 
 
+def _attribute(value: Mapping[str, Any]) -> Any:
+    # botocore parses an empty map attribute ({"M": {}}) from a stream record as {}.
+    return {} if not value else _deserializer.deserialize(value)
+
+
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _from_dynamo(_attribute(v)) for k, v in item.items()}
 
 
 def as_stored(item: Mapping[str, Any]) -> dict[str, Any]:

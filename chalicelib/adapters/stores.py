@@ -33,8 +33,17 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
     }
 
 
+KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity"})
+STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at"})
+
+
+def _phone_item(phone: str, patient_id: str) -> dict[str, Any]:
+    # Inbound SMS finds the patient by the sender's number.
+    return {"pk": f"PHONE#{phone}", "sk": f"PATIENT#{patient_id}", "entity": "phone", "patient_id": patient_id}
+
+
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in {"pk", "sk", "gsi1pk", "gsi1sk", "entity"}}
+    return {k: v for k, v in item.items() if k not in KEYS}
 
 
 def _cancelled_by_condition(error: ClientError) -> bool:
@@ -66,6 +75,8 @@ class DynamoPatientStore:
         }
         ops = [self.table.put_op(item, condition="attribute_not_exists(pk)")]
         ops += [self.table.put_op(_membership(cid, pid)) for cid in record.get("care_team", [])]
+        if record.get("phone"):
+            ops.append(self.table.put_op(_phone_item(record["phone"], pid)))
         try:
             self.table.transact(ops)
         except ClientError as error:
@@ -76,14 +87,36 @@ class DynamoPatientStore:
     def replace(self, record: dict[str, Any], previous: dict[str, Any]) -> None:
         """Write ``record`` if nobody changed the patient since ``previous`` was read."""
         pid = record["patient_id"]
-        item = {"pk": patient_pk(pid), "sk": "PROFILE", "entity": "patient", "gsi1pk": "PATIENTS", "gsi1sk": pid}
-        item.update(record)
-        put = self.table.put_op(item, condition="updated_at = :seen")
-        put["Put"]["ExpressionAttributeValues"] = serialize({":seen": previous["updated_at"]})
+        # An update, not a put: counters the stream maintains (open_tasks,
+        # last_reading_at) must survive a profile edit.
+        fields = {k: v for k, v in record.items() if k not in KEYS and k not in STREAM_MAINTAINED}
+        present = {k: v for k, v in fields.items() if v is not None}
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        alias = {k: n for n, k in names.items()}
+        sets = ", ".join(f"{alias[k]} = :v{i}" for i, k in enumerate(present))
+        removed = [alias[k] for k, v in fields.items() if v is None]
+        expression = f"SET {sets}" + (f" REMOVE {', '.join(removed)}" if removed else "")
+        values = {f":v{i}": v for i, v in enumerate(present.values())}
+        values[":seen"] = previous["updated_at"]
+        update = {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": serialize({"pk": patient_pk(pid), "sk": "PROFILE"}),
+                "UpdateExpression": expression,
+                "ConditionExpression": "updated_at = :seen",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": serialize(values),
+            }
+        }
         before, after = set(previous.get("care_team", [])), set(record.get("care_team", []))
-        ops = [put]
+        ops = [update]
         ops += [self.table.put_op(_membership(cid, pid)) for cid in sorted(after - before)]
         ops += [self.table.delete_op(clinician_pk(cid), f"PATIENT#{pid}") for cid in sorted(before - after)]
+        if previous.get("phone") != record.get("phone"):
+            if previous.get("phone"):
+                ops.append(self.table.delete_op(f"PHONE#{previous['phone']}", f"PATIENT#{pid}"))
+            if record.get("phone"):
+                ops.append(self.table.put_op(_phone_item(record["phone"], pid)))
         try:
             self.table.transact(ops)
         except ClientError as error:
@@ -115,7 +148,37 @@ class DynamoPatientStore:
 
     def put_consent(self, patient_id: str, consent: dict[str, Any]) -> None:
         self.table.put(
-            {"pk": patient_pk(patient_id), "sk": f"CONSENT#{consent['channel']}", "entity": "consent", **consent}
+            {
+                "pk": patient_pk(patient_id),
+                "sk": f"CONSENT#{consent['channel']}",
+                "entity": "consent",
+                "patient_id": patient_id,
+                **consent,
+            }
+        )
+
+    def touch_last_reading(self, patient_id: str, measured_at: str) -> None:
+        """Keep the newest measurement time on the profile (the worklist's "days since last reading")."""
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+                UpdateExpression="SET last_reading_at = :m",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_reading_at) OR "
+                "last_reading_at < :m)",
+                ExpressionAttributeValues=serialize({":m": measured_at}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def add_open_tasks(self, patient_id: str, delta: int) -> None:
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+            UpdateExpression="ADD open_tasks :d",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":d": delta}),
         )
 
     def consents(self, patient_id: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.bootstrap import container
@@ -23,6 +23,12 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["patient", "clinician", "admin"]
     subject: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+class InboundSmsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    sender: Annotated[str, StringConstraints(min_length=2, max_length=20)] = Field(alias="from")
+    body: Annotated[str, StringConstraints(max_length=1600)]
 
 
 class TickRequest(BaseModel):
@@ -62,13 +68,36 @@ def local_token(call: Call) -> Any:
 
 @endpoint(bp, "/_local/drain", methods=["POST"], public=True)
 def local_drain(call: Call) -> Any:
-    return {"processed": runner().drain()}
+    from chalicelib.domain.timeutil import iso
+
+    # "now" is the stage's clock, which /_local/tick may have moved forward.
+    return {"processed": runner().drain(), "now": iso(container().clock())}
 
 
 @endpoint(bp, "/_local/tick", methods=["POST"], public=True)
 def local_tick(call: Call) -> Any:
     now: datetime = call.body(TickRequest).now
+    clock = container().clock
+    if hasattr(clock, "advance_to"):
+        clock.advance_to(now)
     return {"processed": runner().tick(now)}
+
+
+@endpoint(bp, "/_local/inbound-sms", methods=["POST"], public=True)
+def local_inbound_sms(call: Call) -> Any:
+    import uuid
+
+    request = call.body(InboundSmsRequest)
+    message = {
+        "originationNumber": request.sender,
+        "destinationNumber": "+15550000000",
+        "messageKeyword": request.body.split(" ")[0].upper() if request.body else "",
+        "messageBody": request.body,
+        "inboundMessageId": str(uuid.uuid4()),
+        "previousPublishedMessageId": None,
+    }
+    c = container()
+    return {"processed": runner().publish(c.settings.inbound_sms_topic, json.dumps(message))}
 
 
 @endpoint(bp, "/_local/outbox", methods=["GET"], public=True)
@@ -81,22 +110,29 @@ def local_outbox(call: Call) -> Any:
 
 
 def outbox_entries(data: dict[str, Any], to: str | None) -> list[dict[str, Any]]:
+    """moto keeps SMS, push and email in send order but without times; ``at`` is therefore null."""
     entries: list[dict[str, Any]] = []
-    for backend in data.get("sns", {}).get("SNSBackend", []):
-        for number, message, *_ in backend.get("sms_messages", {}).values():
-            entries.append({"channel": "sms", "to": number, "subject": None, "body": message, "at": None})
-    for backend in data.get("sesv2", {}).get("SESV2Backend", []) + data.get("ses", {}).get("SESBackend", []):
-        for message in backend.get("sent_messages", []):
-            for address in message.get("destinations", {}).get("ToAddresses", []):
-                entries.append(
-                    {
-                        "channel": "email",
-                        "to": address,
-                        "subject": message.get("subject"),
-                        "body": message.get("body"),
-                        "at": None,
-                    }
-                )
+    sns = data.get("sns", {})
+    for sms in sns.get("SMS", []):
+        entries.append(
+            {"channel": "sms", "to": sms["phone_number"], "subject": None, "body": sms["message"], "at": None}
+        )
+    for platform_endpoint in sns.get("PlatformEndpoint", []):
+        recipient = platform_endpoint.get("custom_user_data") or platform_endpoint.get("token")
+        for raw in (platform_endpoint.get("messages") or {}).values():
+            body = json.loads(raw).get("default", raw) if raw.startswith("{") else raw
+            entries.append({"channel": "push", "to": recipient, "subject": None, "body": body, "at": None})
+    for message in data.get("ses", {}).get("Message", []):
+        for address in message.get("destinations", {}).get("ToAddresses", []):
+            entries.append(
+                {
+                    "channel": "email",
+                    "to": address,
+                    "subject": message.get("subject"),
+                    "body": message.get("body"),
+                    "at": None,
+                }
+            )
     return [e for e in entries if to is None or e["to"] == to]
 
 

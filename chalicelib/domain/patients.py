@@ -167,6 +167,8 @@ class ConsentIn(Strict):
 
 class Consent(ConsentIn):
     channel: Channel
+    # Set by an SMS STOP (the carrier's opt-out list): only START by text lifts it.
+    opted_out: bool = False
     updated_at: UtcTime
     updated_by: str
 

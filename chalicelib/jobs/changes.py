@@ -1,17 +1,27 @@
 """The table's stream: what follows from a write, outside the request path.
 
-For now: copy the actor carried on each new reading into the audit table, so
-ingestion stays one write.  Records are processed with Powertools' batch
-processor and failures are reported per record (partial batch response).
+- a new reading: its writer goes to the audit trail (ingestion stays one
+  write), its alert is opened or joined, the patient's last-reading time moves,
+  and the channel that prompted it is credited with an answer;
+- a consent write: a ``consent_changed`` event in the patient timeline;
+- a new targets version: a ``targets_changed`` event;
+- a clinician profile: their 08:00 digest is (re)scheduled in their time zone.
+
+Records are processed one by one with Powertools' batch processor and failures
+are reported per record; every step is idempotent, so a redelivered batch
+changes nothing twice.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import deserialize, error_code
+from chalicelib.domain.timeutil import parse_iso
+from chalicelib.observability import log_unexpected
 
 
 def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
@@ -30,19 +40,77 @@ def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
 
 
 class ChangeHandler:
-    def __init__(self, audit_log: Any) -> None:
+    def __init__(self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any) -> None:
         self._audit_log = audit_log
+        self._alerts = alerts
+        self._events = events
+        self._messaging = messaging
+        self._patients = patients
 
     def handle_record(self, record: dict[str, Any]) -> None:
-        if record.get("eventName") != "INSERT":
+        name = record.get("eventName")
+        if name not in ("INSERT", "MODIFY"):
             return
-        image = deserialize(record["dynamodb"].get("NewImage", {}))
-        if image.get("entity") == "reading":
-            try:
-                self._audit_log.append(reading_audit_entry(image))
-            except ClientError as error:
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise  # already recorded on an earlier delivery otherwise
+        new = deserialize(record["dynamodb"].get("NewImage", {}))
+        old = deserialize(record["dynamodb"].get("OldImage", {}))
+        entity = new.get("entity")
+        if entity == "reading" and name == "INSERT":
+            self._reading(new)
+        elif entity == "consent" and (old.get("granted"), old.get("opted_out")) != (
+            new.get("granted"),
+            new.get("opted_out"),
+        ):
+            self._consent(new)
+        elif entity == "patient" and new.get("targets_version", 0) != old.get("targets_version", 0):
+            at = parse_iso(new["targets_updated_at"])
+            self._events.put_event(
+                new["patient_id"],
+                "targets_changed",
+                at,
+                f"targets-{new['targets_version']}",
+                f"targets set by {new.get('targets_updated_by')}",
+                None,
+                {"version": new["targets_version"]},
+            )
+        elif entity == "clinician" and (name == "INSERT" or old.get("timezone") != new.get("timezone")):
+            self._alerts.schedule_digest(new["clinician_id"], new.get("timezone", "UTC"), parse_iso(new["updated_at"]))
+
+    def _reading(self, image: dict[str, Any]) -> None:
+        try:
+            self._audit_log.append(reading_audit_entry(image))
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise  # otherwise: recorded on an earlier delivery
+        pid = image["patient_id"]
+        at: datetime = parse_iso(image["received_at"])
+        self._patients.touch_last_reading(pid, image["measured_at"])
+        self._events.put_event(
+            pid,
+            "reading",
+            at,
+            f"reading-{image['reading_id']}",
+            _reading_summary(image),
+            image.get("source"),
+            {"reading_id": image["reading_id"]},
+        )
+        self._alerts.on_reading(image)
+        if image.get("source") != "sms":  # an SMS reading was credited when the text arrived
+            self._messaging.record_response(pid, at)
+
+    def _consent(self, image: dict[str, Any]) -> None:
+        granted = "granted" if image.get("granted") else "withdrawn"
+        if image.get("opted_out"):
+            granted = "opted out"
+        at = parse_iso(image["updated_at"])
+        self._events.put_event(
+            image.get("patient_id") or image["pk"].split("#", 1)[1],
+            "consent_changed",
+            at,
+            f"consent-{image['channel']}-{image['updated_at']}",
+            f"{image['channel']} consent {granted} ({image.get('source')})",
+            image["channel"],
+            {"channel": image["channel"], "granted": bool(image.get("granted"))},
+        )
 
     def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -50,7 +118,20 @@ class ChangeHandler:
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
         def one(record: Any) -> None:
-            self.handle_record(record.raw_event)
+            try:
+                self.handle_record(record.raw_event)
+            except Exception as error:
+                log_unexpected(error, "stream record")  # reported as a partial failure and retried
+                raise
 
         response: dict[str, Any] = process_partial_response(event=event, record_handler=one, processor=processor)
         return response
+
+
+def _reading_summary(image: dict[str, Any]) -> str:
+    severity = image["classification"]["severity"]
+    if image["type"] == "blood_glucose":
+        value = image.get("meter_flag") or f"{image.get('value')} {image.get('unit')}"
+        return f"glucose {value} ({image.get('context')}): {severity}"
+    pulse = f", pulse {image['pulse']}" if image.get("pulse") is not None else ""
+    return f"BP {image['systolic']}/{image['diastolic']} mmHg{pulse}: {severity}"

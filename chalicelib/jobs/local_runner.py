@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.observability import count, logger
+from chalicelib.observability import count, log_unexpected, logger
 
 MAX_ATTEMPTS = 3
 
@@ -35,7 +35,13 @@ class LocalEventRunner:
         checkpoint_file: Path | None = None,
         region: str = "us-east-1",
     ) -> None:
-        from chalice.app import CloudWatchEventConfig, DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+        from chalice.app import (
+            CloudWatchEventConfig,
+            DynamoDBEventConfig,
+            ScheduledEventConfig,
+            SNSEventConfig,
+            SQSEventConfig,
+        )
 
         self._dynamodb = dynamodb
         self._streams = streams
@@ -49,6 +55,7 @@ class LocalEventRunner:
         handlers = app.handler_map
         self.stream_handlers = [handlers[s.name] for s in app.event_sources if isinstance(s, DynamoDBEventConfig)]
         self.queue_handlers = [(s.queue, handlers[s.name]) for s in app.event_sources if isinstance(s, SQSEventConfig)]
+        self.topic_handlers = [(s.topic, handlers[s.name]) for s in app.event_sources if isinstance(s, SNSEventConfig)]
         self.scheduled_handlers = [
             handlers[s.name] for s in app.event_sources if isinstance(s, (ScheduledEventConfig, CloudWatchEventConfig))
         ]
@@ -97,6 +104,32 @@ class LocalEventRunner:
                 handler(event, None)
             return self.drain()
 
+    def publish(self, topic: str, message: str) -> int:
+        """Deliver an SNS message to the app's subscribers of ``topic`` (as SNS -> Lambda would), then drain."""
+        with self._lock:
+            event = {
+                "Records": [
+                    {
+                        "EventSource": "aws:sns",
+                        "EventVersion": "1.0",
+                        "EventSubscriptionArn": f"arn:aws:sns:{self._region}:000000000000:{topic}:local",
+                        "Sns": {
+                            "Type": "Notification",
+                            "MessageId": str(uuid.uuid4()),
+                            "TopicArn": f"arn:aws:sns:{self._region}:000000000000:{topic}",
+                            "Subject": None,
+                            "Message": message,
+                            "Timestamp": datetime.now().astimezone().isoformat(),
+                            "MessageAttributes": {},
+                        },
+                    }
+                ]
+            }
+            for name, handler in self.topic_handlers:
+                if name == topic:
+                    handler(event, None)
+            return 1 + self.drain()
+
     def start(self, poll_seconds: float = 0.5, clock: Callable[[], datetime] | None = None) -> None:
         """Poll in a background thread; run the scheduled jobs once a minute."""
 
@@ -112,7 +145,7 @@ class LocalEventRunner:
                     else:
                         self.drain()
                 except Exception as error:  # noqa: BLE001 - keep polling; the next round retries
-                    logger().warning("local runner round failed", extra={"error_type": type(error).__name__})
+                    log_unexpected(error, "local runner round")
 
         self._thread = threading.Thread(target=loop, name="carewire-local-runner", daemon=True)
         self._thread.start()

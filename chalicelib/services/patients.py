@@ -187,10 +187,13 @@ class PatientService:
             raise ForbiddenError("The care team records only paper or verbal consent.")
         if not principal.is_patient and not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the patient or their care team may record consent.")
+        current = next((c for c in self._patients.consents(patient_id) if c.get("channel") == channel), {})
         consent = Consent.model_validate(
             {
                 **request.model_dump(),
                 "channel": channel,
+                # An SMS STOP is the carrier's opt-out list; only START by text lifts it.
+                "opted_out": bool(current.get("opted_out")),
                 "updated_at": iso(self._clock()),
                 "updated_by": principal.subject,
             }
@@ -202,12 +205,16 @@ class PatientService:
     def list_consents(self, principal: Principal, patient_id: str) -> list[Consent]:
         self.visible_record(principal, patient_id)
         self._audit.record(principal, "read", "consent", patient_id)
-        return [Consent.model_validate(c) for c in self._patients.consents(patient_id)]
+        fields = Consent.model_fields
+        return [
+            Consent.model_validate({k: v for k, v in c.items() if k in fields})
+            for c in self._patients.consents(patient_id)
+        ]
 
     def register_device(self, principal: Principal, patient_id: str, request: DeviceIn) -> Device:
         self.visible_record(principal, patient_id)
         principal.require(Role.PATIENT)
-        endpoint_arn = self._push.register(request.platform, request.token)
+        endpoint_arn = self._push.register(request.platform, request.token, patient_id)
         stored = self._patients.put_device(
             patient_id,
             {"platform": request.platform, "endpoint_arn": endpoint_arn, "created_at": iso(self._clock())},

@@ -1,0 +1,286 @@
+"""DynamoDB repository for alerts.
+
+===========================  ====================================================  ===========================
+item                         pk / sk                                               notes
+===========================  ====================================================  ===========================
+alert                        PATIENT#<pid> / ALERT#<alert_id>                      due index while escalating
+open slot                    PATIENT#<pid> / OPEN#<slot>                           one open alert per slot
+list entry (per clinician)   CLINICIAN#<cid> / ALERT#<status>#<rank>#<inv>#<id>   "critical first, then newest"
+list entry (admins)          ALERTS / ALERT#<status>#<rank>#<inv>#<id>
+===========================  ====================================================  ===========================
+
+Opening is one transaction: the slot (``attribute_not_exists``), the alert and
+its list entries, so two stream batches racing for the same patient cannot
+open two alerts.  Joining is one conditional update that refuses a reading
+already counted, so a redelivered stream record changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize, throttling_as_503
+from chalicelib.adapters.messaging import due_shard
+from chalicelib.adapters.stores import clinician_pk, patient_pk
+from chalicelib.domain.alerts import PRIORITY_RANK, slot_of
+from chalicelib.domain.errors import ConflictError, NotFoundError
+from chalicelib.domain.timeutil import iso, parse_iso
+
+ADMIN_LIST = "ALERTS"
+
+
+def _inverted(at: str) -> str:
+    """Sorts newest first in an ascending key: 9999999999999 - epoch ms."""
+    return f"{9_999_999_999_999 - int(parse_iso(at).timestamp() * 1000):013d}"
+
+
+def list_sk(alert: dict[str, Any]) -> str:
+    rank = PRIORITY_RANK[alert["priority"]]
+    return f"ALERT#{alert['status']}#{rank}#{_inverted(alert['opened_at'])}#{alert['alert_id']}"
+
+
+class DynamoAlertStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # -- list entries ------------------------------------------------------------
+
+    def _entries(self, alert: dict[str, Any], care_team: list[str]) -> list[dict[str, Any]]:
+        summary = {
+            "entity": "alert_entry",
+            "alert_id": alert["alert_id"],
+            "patient_id": alert["patient_id"],
+            "priority": alert["priority"],
+            "status": alert["status"],
+            "opened_at": alert["opened_at"],
+            "kind": alert["kind"],
+        }
+        owners = [clinician_pk(cid) for cid in care_team] + [ADMIN_LIST]
+        return [{"pk": owner, "sk": list_sk(alert), **summary} for owner in owners]
+
+    # -- opening and joining -------------------------------------------------------
+
+    def open(self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None) -> bool:
+        """Open ``alert`` if its slot is free; False when another alert holds the slot."""
+        pid = alert["patient_id"]
+        item = {
+            "pk": patient_pk(pid),
+            "sk": f"ALERT#{alert['alert_id']}",
+            "entity": "alert",
+            **alert,
+            "care_team": care_team,
+        }
+        if escalate_at is not None:
+            item.update(due_shard=due_shard(alert["alert_id"]), due_at=iso(escalate_at))
+        slot = {
+            "pk": patient_pk(pid),
+            "sk": f"OPEN#{slot_of(alert['kind'])}",
+            "entity": "open_slot",
+            "alert_id": alert["alert_id"],
+        }
+        ops = [self.table.put_op(slot, condition="attribute_not_exists(pk)"), self.table.put_op(item)]
+        ops += [self.table.put_op(e) for e in self._entries(alert, care_team)]
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if (
+                error_code(error) == "TransactionCanceledException"
+                and reasons
+                and reasons[0].get("Code") == ("ConditionalCheckFailed")
+            ):
+                return False
+            raise
+        return True
+
+    def slot_holder(self, patient_id: str, kind: str) -> str | None:
+        item = self.table.get(patient_pk(patient_id), f"OPEN#{slot_of(kind)}")
+        return item["alert_id"] if item else None
+
+    def join(self, patient_id: str, alert_id: str, reading_id: str, at: str) -> dict[str, Any] | None:
+        """Count one more reading on an open alert; None when it was already counted (a redelivery)."""
+        try:
+            with throttling_as_503():
+                response = self.table.client.update_item(
+                    TableName=self.table.name,
+                    Key=serialize({"pk": patient_pk(patient_id), "sk": f"ALERT#{alert_id}"}),
+                    UpdateExpression="SET occurrences = occurrences + :one, "
+                    "reading_ids = list_append(reading_ids, :r), last_event_at = :at",
+                    ConditionExpression="attribute_exists(pk) AND NOT contains(reading_ids, :rid) AND #s <> :resolved",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=serialize(
+                        {":one": 1, ":r": [reading_id], ":rid": reading_id, ":at": at, ":resolved": "resolved"}
+                    ),
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return deserialize(response["Attributes"])
+
+    def upgrade(self, alert: dict[str, Any], kind: str, priority: str, escalate_at: datetime) -> bool:
+        """Make a routine alert critical (once: the condition refuses a second upgrade)."""
+        updated = {**alert, "kind": kind, "priority": priority}
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"ALERT#{alert['alert_id']}"}),
+                    "UpdateExpression": "SET kind = :k, priority = :p, due_shard = :ds, due_at = :da",
+                    "ConditionExpression": "priority = :routine",
+                    "ExpressionAttributeValues": serialize(
+                        {
+                            ":k": kind,
+                            ":p": priority,
+                            ":routine": "routine",
+                            ":ds": due_shard(alert["alert_id"]),
+                            ":da": iso(escalate_at),
+                        }
+                    ),
+                }
+            }
+        ]
+        ops += self._move_entries(alert, updated)
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def _move_entries(self, before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+        team = before.get("care_team", [])
+        ops = [self.table.delete_op(e["pk"], e["sk"]) for e in self._entries(before, team)]
+        return ops + [self.table.put_op(e) for e in self._entries(after, team)]
+
+    # -- transitions ---------------------------------------------------------------
+
+    def get(self, patient_id: str, alert_id: str) -> dict[str, Any] | None:
+        return self.table.get(patient_pk(patient_id), f"ALERT#{alert_id}")
+
+    def transition(self, alert: dict[str, Any], changes: dict[str, Any], note: dict[str, Any] | None) -> dict[str, Any]:
+        """Move an alert to a new status, conditional on the status it was read in."""
+        after = {**alert, **changes}
+        names = {"#s": "status"}
+        sets = ["#s = :new"]
+        values: dict[str, Any] = {":new": changes["status"], ":old": alert["status"]}
+        for key, value in changes.items():
+            if key != "status":
+                sets.append(f"{key} = :{key}")
+                values[f":{key}"] = value
+        if note:
+            sets.append("notes = list_append(if_not_exists(notes, :none), :note)")
+            values.update({":note": [note], ":none": []})
+        update = f"SET {', '.join(sets)} REMOVE due_shard, due_at"
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#s = :old",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": serialize(values),
+                }
+            }
+        ]
+        ops += self._move_entries(alert, after)
+        if changes["status"] == "resolved":
+            slot = f"OPEN#{slot_of(alert['kind'])}"
+            ops.append(self.table.delete_op(alert["pk"], slot))
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                raise ConflictError("The alert changed meanwhile; fetch it and retry.") from error
+            raise
+        if note:
+            after["notes"] = [*alert.get("notes", []), note]
+        return after
+
+    def escalate(self, alert: dict[str, Any], level: int, next_due: datetime | None) -> bool:
+        """Raise the escalation level once per due time; False if someone acted first."""
+        values: dict[str, Any] = {":level": level, ":prev": level - 1, ":open": "open", ":due": alert["due_at"]}
+        if next_due is None:
+            expression = "SET escalation_level = :level REMOVE due_shard, due_at"
+        else:
+            expression = "SET escalation_level = :level, due_at = :next"
+            values[":next"] = iso(next_due)
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                UpdateExpression=expression,
+                ConditionExpression="#s = :open AND escalation_level = :prev AND due_at = :due",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def advance_digest(self, item: dict[str, Any], new_due: datetime, now: datetime) -> bool:
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": item["pk"], "sk": item["sk"]}),
+                UpdateExpression="SET due_at = :n, last_digest_at = :now",
+                ConditionExpression="due_at = :d",
+                ExpressionAttributeValues=serialize({":n": iso(new_due), ":now": iso(now), ":d": item["due_at"]}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- reading back --------------------------------------------------------------
+
+    def page_for(self, owner: str, status: str, limit: int, start_key: Any, priority: str | None) -> Page:
+        prefix = f"ALERT#{status}#" + (f"{PRIORITY_RANK[priority]}#" if priority else "")
+        return self.table.query(
+            "pk = :o AND begins_with(sk, :p)", {":o": owner, ":p": prefix}, limit=limit, start_key=start_key
+        )
+
+    def of_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start = None
+        while True:
+            page = self.table.query(
+                "pk = :p AND begins_with(sk, :a)",
+                {":p": patient_pk(patient_id), ":a": "ALERT#"},
+                start_key=start,
+                forward=False,
+            )
+            items += page.items
+            start = page.last_key
+            if not start:
+                return items
+
+    def batch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        return self.table.batch_get(keys)
+
+    def clinician_entries(self, clinician_id: str, status: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        start = None
+        while True:
+            page = self.table.query(
+                "pk = :o AND begins_with(sk, :p)",
+                {":o": clinician_pk(clinician_id), ":p": f"ALERT#{status}#"},
+                start_key=start,
+            )
+            items += page.items
+            start = page.last_key
+            if not start:
+                return items
+
+
+def not_found() -> NotFoundError:
+    return NotFoundError("Alert not found.")

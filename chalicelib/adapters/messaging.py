@@ -1,0 +1,298 @@
+"""DynamoDB side of messaging: delivery claims, the timeline, conversations, tasks,
+channel statistics, deferred messages and the outbound queue.
+
+Keys (single table):
+
+==========================  =========================================  =========================
+item                        pk / sk                                     notes
+==========================  =========================================  =========================
+delivery claim              MSG#<intent_id> / DELIVERY                  dedupe; expires after 30 d
+deferred message            MSG#<intent_id> / DEFERRED                  due index (due_shard/due_at)
+timeline event              PATIENT#<pid> / EVENT#<at>#<event_id>       one Query per page
+conversation message        PATIENT#<pid> / MSG#<at>#<message_id>
+task (call the patient)     PATIENT#<pid> / TASK#<task_id>
+channel statistics          PATIENT#<pid> / CHANNELSTATS
+phone lookup                PHONE#<e164> / PATIENT#<pid>                written with the patient
+==========================  =========================================  =========================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, Page, error_code, serialize, throttling_as_503
+from chalicelib.adapters.stores import patient_pk
+from chalicelib.domain.messages import Intent
+from chalicelib.domain.timeutil import iso
+from chalicelib.resources import DUE_SHARDS
+
+CLAIM_TTL = timedelta(days=30)
+
+
+def due_shard(key: str) -> str:
+    return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
+
+
+class DynamoMessagingStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # -- delivery claims ---------------------------------------------------------
+
+    def claim(self, intent_id: str, now: datetime, lease: timedelta, safety: bool) -> str:
+        """'claimed' when this delivery may send, else the state that stops it ('sent', 'busy', 'uncertain')."""
+        values: dict[str, Any] = {":retry": "retry", ":deferred": "deferred"}
+        condition = "attribute_not_exists(pk) OR #s IN (:retry, :deferred)"
+        if safety:
+            # A safety message whose delivery crashed mid-way is sent again (at least once).
+            condition += " OR (#s = :sending AND lease_until < :now)"
+            values.update({":sending": "sending", ":now": iso(now)})
+        try:
+            with throttling_as_503():
+                self.table.client.put_item(
+                    TableName=self.table.name,
+                    Item=serialize(
+                        {
+                            "pk": f"MSG#{intent_id}",
+                            "sk": "DELIVERY",
+                            "entity": "delivery",
+                            "status": "sending",
+                            "lease_until": iso(now + lease),
+                            "expires_at": int((now + CLAIM_TTL).timestamp()),
+                        }
+                    ),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=serialize(values),
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item") or {}
+            status = old.get("status", {}).get("S", "")
+            lease_until = old.get("lease_until", {}).get("S", "")
+            if status == "sending":
+                return "busy" if lease_until >= iso(now) else "uncertain"
+            return status or "sent"
+        return "claimed"
+
+    def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": f"MSG#{intent_id}", "sk": "DELIVERY"}),
+            UpdateExpression="SET #s = :s, detail = :d",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=serialize({":s": status, ":d": detail or {}}),
+        )
+
+    # -- deferral (quiet hours) --------------------------------------------------
+
+    def defer(self, intent: Intent, due_at: datetime) -> None:
+        self.table.put(
+            {
+                "pk": f"MSG#{intent.intent_id}",
+                "sk": "DEFERRED",
+                "entity": "deferred_message",
+                "due_shard": due_shard(intent.intent_id),
+                "due_at": iso(due_at),
+                "intent": intent.model_dump_json(),
+            }
+        )
+
+    def take_deferred(self, item: dict[str, Any]) -> Intent | None:
+        """Delete a due deferred message; the caller that wins the delete enqueues it."""
+        try:
+            self.table.client.delete_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": item["pk"], "sk": item["sk"]}),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Intent.model_validate_json(item["intent"])
+
+    # -- the patient timeline and conversation -------------------------------------
+
+    def put_event(
+        self,
+        patient_id: str,
+        kind: str,
+        at: datetime,
+        event_id: str,
+        summary: str,
+        channel: str | None = None,
+        ref: dict[str, Any] | None = None,
+    ) -> None:
+        self.table.put(
+            {
+                "pk": patient_pk(patient_id),
+                "sk": f"EVENT#{iso(at)}#{event_id}",
+                "entity": "event",
+                "kind": kind,
+                "at": iso(at),
+                "channel": channel,
+                "summary": summary,
+                "ref": ref or {},
+            }
+        )
+
+    def put_message(self, patient_id: str, message: dict[str, Any]) -> None:
+        self.table.put(
+            {
+                "pk": patient_pk(patient_id),
+                "sk": f"MSG#{message['at']}#{message['message_id']}",
+                "entity": "message",
+                **message,
+            }
+        )
+
+    def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None:
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=serialize({"pk": patient_pk(patient_id), "sk": f"MSG#{at}#{message_id}"}),
+            UpdateExpression="SET #s = :s, channel = :c",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=serialize({":s": status, ":c": channel or "none"}),
+        )
+
+    def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
+        return self.table.query(
+            "pk = :p AND begins_with(sk, :m)",
+            {":p": patient_pk(patient_id), ":m": "MSG#"},
+            limit=limit,
+            start_key=start_key,
+            forward=False,
+        )
+
+    def put_task(self, patient_id: str, task: dict[str, Any]) -> bool:
+        """Create a task once (its id is deterministic); False when it already exists."""
+        try:
+            self.table.put(
+                {"pk": patient_pk(patient_id), "sk": f"TASK#{task['task_id']}", "entity": "task", **task},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -- who is this, and how do we reach them -------------------------------------
+
+    def contact_items(self, patient_id: str) -> list[dict[str, Any]]:
+        """Channel stats, consents and devices in one Query (they sort together: CHANNELSTATS < CONSENT# < DEVICE#)."""
+        return self.table.query(
+            "pk = :p AND sk BETWEEN :a AND :b",
+            {":p": patient_pk(patient_id), ":a": "CHANNELSTATS", ":b": "DEVICE#~"},
+            consistent=True,
+        ).items
+
+    def patients_by_phone(self, phone: str) -> list[str]:
+        page = self.table.query("pk = :p", {":p": f"PHONE#{phone}"}, consistent=True)
+        return [i["patient_id"] for i in page.items]
+
+    # -- adaptive channel choice -------------------------------------------------
+
+    def count_send(self, patient_id: str, channel: str, at: datetime) -> None:
+        self._update_stats(
+            patient_id,
+            "SET #c.sent = if_not_exists(#c.sent, :zero) + :one, #c.last_sent_at = :at",
+            channel,
+            {":zero": 0, ":one": 1, ":at": iso(at)},
+        )
+
+    def channel_stats(self, patient_id: str) -> dict[str, Any]:
+        return self.table.get(patient_pk(patient_id), "CHANNELSTATS") or {}
+
+    def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None:
+        """Credit one answer to the last send on ``channel`` if it was at or after ``since`` and not yet credited."""
+        try:
+            self._update_stats(
+                patient_id,
+                "SET #c.answered = if_not_exists(#c.answered, :zero) + :one, #c.answered_at = :at",
+                channel,
+                {":zero": 0, ":one": 1, ":at": iso(at), ":since": since},
+                condition="#c.last_sent_at >= :since AND (attribute_not_exists(#c.answered_at) OR "
+                "#c.answered_at < #c.last_sent_at)",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def _update_stats(
+        self, patient_id: str, expression: str, channel: str, values: dict[str, Any], condition: str | None = None
+    ) -> None:
+        key = serialize({"pk": patient_pk(patient_id), "sk": "CHANNELSTATS"})
+        for attempt in range(2):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table.name,
+                "Key": key,
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": {"#c": channel},
+                "ExpressionAttributeValues": serialize(values),
+            }
+            if condition:
+                kwargs["ConditionExpression"] = condition
+            try:
+                self.table.client.update_item(**kwargs)
+                return
+            except ClientError as error:
+                # The per-channel map does not exist yet: create it once, then retry.
+                if error_code(error) != "ValidationException" or attempt:
+                    raise
+                self.table.client.update_item(
+                    TableName=self.table.name,
+                    Key=key,
+                    UpdateExpression="SET #c = if_not_exists(#c, :empty), entity = :e",
+                    ExpressionAttributeNames={"#c": channel},
+                    ExpressionAttributeValues=serialize({":empty": {}, ":e": "channel_stats"}),
+                )
+
+
+class SqsOutbound:
+    """Producers put intents on the outbound queue; the deliver handler takes them off."""
+
+    def __init__(self, sqs: Any, queue_name: str) -> None:
+        self._sqs = sqs
+        self._queue_name = queue_name
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = str(self._sqs.get_queue_url(QueueName=self._queue_name)["QueueUrl"])
+        return self._url
+
+    def enqueue(self, intents: list[Intent]) -> None:
+        for start in range(0, len(intents), 10):
+            chunk = intents[start : start + 10]
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": intent.model_dump_json(),
+                    "MessageAttributes": {
+                        "correlation_id": {"DataType": "String", "StringValue": intent.correlation_id or "-"},
+                        "priority": {"DataType": "String", "StringValue": intent.priority},
+                    },
+                }
+                for index, intent in enumerate(chunk)
+            ]
+            pending = entries
+            for attempt in range(4):
+                response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=pending)
+                failed = {f["Id"] for f in response.get("Failed", [])}
+                pending = [e for e in pending if e["Id"] in failed]
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise RuntimeError(f"{len(pending)} intents could not be queued")

@@ -1,0 +1,52 @@
+"""Message intents: what a producer asks the messaging engine to deliver.
+
+Producers (alerts, reminders, clinicians, inbound replies) never pick a
+channel: they say *who*, *why* (the template) and *how urgent*; routing picks
+the channels at delivery time.  ``intent_id`` is the dedupe key: the same
+intent enqueued or delivered twice is sent once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.timeutil import UtcTime
+
+Priority = Literal["safety", "routine"]
+RecipientKind = Literal["patient", "clinician"]
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: RecipientKind
+    id: str
+
+
+class Intent(BaseModel):
+    intent_id: str = Field(min_length=1, max_length=200)
+    recipient: Recipient
+    template: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    priority: Priority = "routine"
+    # Clinician-to-patient conversation messages carry their stored message.
+    message_id: str | None = None
+    thread_id: str | None = None
+    # Only channels in this set (None: any the routing allows), e.g. a reply
+    # to an inbound SMS goes back by SMS.
+    only_channels: list[str] | None = None
+    # Never by SMS (a video join link goes by push or email only, api.md).
+    not_sms: bool = False
+    correlation_id: str | None = None
+    created_at: UtcTime
+    # Subject of the message for the patient timeline (a patient id), if any.
+    patient_id: str | None = None
+
+
+class Rendered(BaseModel):
+    """A message body for one channel."""
+
+    subject: str | None = None
+    text: str
+    html: str | None = None

@@ -1,0 +1,247 @@
+"""Message templates in en, es, zh-CN and pt-BR, PHI-minimal by default.
+
+SMS, email and push bodies carry no readings, diagnoses or drug names unless
+the patient's consent for that channel has ``full_content``: they name the
+clinic, say what to do and how to reach the team (clinical.md).  Templates
+whose name ends in ``_full`` are the opted-in variants.  Parameters are only
+ever ids, the clinic's name and contact, the recipient's first name, times
+and links; a unit test renders every template and checks no value leaks.
+"""
+
+from __future__ import annotations
+
+from string import Formatter
+from typing import Any
+
+from chalicelib.domain.messages import Rendered
+
+# template -> language -> (subject, body).  Bodies are SMS-sized; email and
+# push reuse them (email adds a footer).
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "critical_reading_patient": {
+        "en": (
+            "Please act on your reading now",
+            "{clinic}: your latest reading needs action now. Open the app for what "
+            "to do. If you feel very unwell, call emergency services.",
+        ),
+        "es": (
+            "Actúe ahora sobre su medición",
+            "{clinic}: su última medición requiere acción ahora. Abra la app para "
+            "saber qué hacer. Si se siente muy mal, llame a emergencias.",
+        ),
+        "pt-BR": (
+            "Aja agora sobre sua medição",
+            "{clinic}: sua última medição precisa de ação agora. Abra o app para "
+            "saber o que fazer. Se estiver muito mal, ligue para a emergência.",
+        ),
+        "zh-CN": (
+            "请立即处理您的读数",
+            "{clinic}：您最新的读数需要立即处理。请打开应用查看如何处理。如感到非常不适，请拨打急救电话。",
+        ),
+    },
+    "critical_reading_patient_full": {
+        "en": ("Please act on your reading now", "{clinic}: {guidance}"),
+        "es": ("Actúe ahora sobre su medición", "{clinic}: {guidance}"),
+        "pt-BR": ("Aja agora sobre sua medição", "{clinic}: {guidance}"),
+        "zh-CN": ("请立即处理您的读数", "{clinic}：{guidance}"),
+    },
+    "sms_reading_received": {
+        "en": ("Reading received", "{clinic}: thanks, your reading was received. Open the app for your advice."),
+        "es": ("Medición recibida", "{clinic}: gracias, recibimos su medición. Abra la app para ver sus consejos."),
+        "pt-BR": ("Medição recebida", "{clinic}: obrigado, recebemos sua medição. Abra o app para ver as orientações."),
+        "zh-CN": ("已收到读数", "{clinic}：谢谢，已收到您的读数。请打开应用查看建议。"),
+    },
+    "sms_reading_received_full": {
+        "en": ("Reading received", "{clinic}: reading received. {guidance}"),
+        "es": ("Medición recibida", "{clinic}: medición recibida. {guidance}"),
+        "pt-BR": ("Medição recebida", "{clinic}: medição recebida. {guidance}"),
+        "zh-CN": ("已收到读数", "{clinic}：已收到读数。{guidance}"),
+    },
+    "sms_not_understood": {
+        "en": (
+            "Message received",
+            "{clinic}: we could not read that measurement. Try BP 120/80 or GLU 110, or open the app.",
+        ),
+        "es": (
+            "Mensaje recibido",
+            "{clinic}: no pudimos leer esa medición. Pruebe BP 120/80 o GLU 110, o abra la app.",
+        ),
+        "pt-BR": (
+            "Mensagem recebida",
+            "{clinic}: não conseguimos ler essa medição. Tente BP 120/80 ou GLU 110, ou abra o app.",
+        ),
+        "zh-CN": ("已收到消息", "{clinic}：无法识别该读数。请尝试 BP 120/80 或 GLU 110，或打开应用。"),
+    },
+    "clinician_message_patient": {
+        "en": (
+            "New message from your care team",
+            "{clinic}: you have a new message from your care team. Open the app to read it.",
+        ),
+        "es": (
+            "Nuevo mensaje de su equipo",
+            "{clinic}: tiene un nuevo mensaje de su equipo de cuidado. Abra la app para leerlo.",
+        ),
+        "pt-BR": (
+            "Nova mensagem da sua equipe",
+            "{clinic}: você tem uma nova mensagem da sua equipe de cuidado. Abra o app para ler.",
+        ),
+        "zh-CN": ("护理团队的新消息", "{clinic}：您有一条来自护理团队的新消息。请打开应用查看。"),
+    },
+    "clinician_message_patient_full": {
+        "en": ("Message from your care team", "{clinic}: {text}"),
+        "es": ("Mensaje de su equipo", "{clinic}: {text}"),
+        "pt-BR": ("Mensagem da sua equipe", "{clinic}: {text}"),
+        "zh-CN": ("护理团队的消息", "{clinic}：{text}"),
+    },
+    "patient_message_clinician": {
+        "en": ("New patient message", "Carewire: new message from patient {patient_id}. Open Carewire to read it."),
+        "es": (
+            "Nuevo mensaje de paciente",
+            "Carewire: nuevo mensaje del paciente {patient_id}. Abra Carewire para leerlo.",
+        ),
+        "pt-BR": (
+            "Nova mensagem de paciente",
+            "Carewire: nova mensagem do paciente {patient_id}. Abra o Carewire para ler.",
+        ),
+        "zh-CN": ("新的患者消息", "Carewire：患者 {patient_id} 发来新消息。请打开 Carewire 查看。"),
+    },
+    "alert_page_clinician": {
+        "en": (
+            "Critical alert",
+            "Carewire: CRITICAL alert for patient {patient_id}. Open Carewire: /alerts/{alert_id}",
+        ),
+        "es": (
+            "Alerta crítica",
+            "Carewire: alerta CRÍTICA del paciente {patient_id}. Abra Carewire: /alerts/{alert_id}",
+        ),
+        "pt-BR": (
+            "Alerta crítico",
+            "Carewire: alerta CRÍTICO do paciente {patient_id}. Abra o Carewire: /alerts/{alert_id}",
+        ),
+        "zh-CN": ("危急警报", "Carewire：患者 {patient_id} 出现危急警报。请打开 Carewire：/alerts/{alert_id}"),
+    },
+    "alert_escalation_clinician": {
+        "en": (
+            "Escalated alert",
+            "Carewire: ESCALATED critical alert for patient {patient_id}, unacknowledged for "
+            "{minutes} min. Open Carewire: /alerts/{alert_id}",
+        ),
+        "es": (
+            "Alerta escalada",
+            "Carewire: alerta crítica ESCALADA del paciente {patient_id}, sin confirmar en "
+            "{minutes} min. Abra Carewire: /alerts/{alert_id}",
+        ),
+        "pt-BR": (
+            "Alerta escalado",
+            "Carewire: alerta crítico ESCALADO do paciente {patient_id}, sem confirmação há "
+            "{minutes} min. Abra o Carewire: /alerts/{alert_id}",
+        ),
+        "zh-CN": (
+            "警报已升级",
+            "Carewire：患者 {patient_id} 的危急警报已升级，{minutes} 分钟未确认。请打开 Carewire：/alerts/{alert_id}",
+        ),
+    },
+    "digest_clinician": {
+        "en": (
+            "Your Carewire daily digest",
+            "Carewire: {count} routine alerts since your last digest. Open Carewire: /worklist",
+        ),
+        "es": (
+            "Su resumen diario de Carewire",
+            "Carewire: {count} alertas de rutina desde su último resumen. Abra Carewire: /worklist",
+        ),
+        "pt-BR": (
+            "Seu resumo diário do Carewire",
+            "Carewire: {count} alertas de rotina desde o último resumo. Abra o Carewire: /worklist",
+        ),
+        "zh-CN": (
+            "您的 Carewire 每日摘要",
+            "Carewire：自上次摘要以来有 {count} 条常规警报。请打开 Carewire：/worklist",
+        ),
+    },
+    "opt_out_confirmation": {
+        "en": (
+            "Unsubscribed",
+            "{clinic}: you will get no more text messages from us. Reply START to resubscribe, HELP for help.",
+        ),
+        "es": (
+            "Baja confirmada",
+            "{clinic}: no recibirá más mensajes de texto. Responda START para volver a suscribirse, HELP para ayuda.",
+        ),
+        "pt-BR": (
+            "Descadastrado",
+            "{clinic}: você não receberá mais mensagens de texto. Responda START para voltar, HELP para ajuda.",
+        ),
+        "zh-CN": ("已退订", "{clinic}：您将不再收到我们的短信。回复 START 重新订阅，回复 HELP 获取帮助。"),
+    },
+    "opt_in_confirmation": {
+        "en": ("Subscribed", "{clinic}: text messages are back on. Reply HELP for help, STOP to opt out."),
+        "es": (
+            "Suscrito",
+            "{clinic}: los mensajes de texto están activos de nuevo. Responda HELP para ayuda, STOP "
+            "para darse de baja.",
+        ),
+        "pt-BR": ("Inscrito", "{clinic}: as mensagens de texto voltaram. Responda HELP para ajuda, STOP para sair."),
+        "zh-CN": ("已订阅", "{clinic}：短信已恢复。回复 HELP 获取帮助，回复 STOP 退订。"),
+    },
+    "help": {
+        "en": ("Help", "{clinic}: for help contact {support}. Reply STOP to opt out."),
+        "es": ("Ayuda", "{clinic}: para ayuda contacte a {support}. Responda STOP para darse de baja."),
+        "pt-BR": ("Ajuda", "{clinic}: para ajuda fale com {support}. Responda STOP para sair."),
+        "zh-CN": ("帮助", "{clinic}：如需帮助请联系 {support}。回复 STOP 退订。"),
+    },
+    "conversation_ack": {
+        "en": ("Message received", "{clinic}: thanks, your care team got your message."),
+        "es": ("Mensaje recibido", "{clinic}: gracias, su equipo de cuidado recibió su mensaje."),
+        "pt-BR": ("Mensagem recebida", "{clinic}: obrigado, sua equipe de cuidado recebeu sua mensagem."),
+        "zh-CN": ("已收到消息", "{clinic}：谢谢，您的护理团队已收到您的消息。"),
+    },
+    "red_flag_patient": {
+        "en": (
+            "We are alerting your care team",
+            "{clinic}: we are alerting your care team now. If this is an emergency, call emergency services.",
+        ),
+        "es": (
+            "Estamos avisando a su equipo",
+            "{clinic}: estamos avisando ahora a su equipo de cuidado. Si es una emergencia, llame a emergencias.",
+        ),
+        "pt-BR": (
+            "Estamos avisando sua equipe",
+            "{clinic}: estamos avisando sua equipe de cuidado agora. Se for uma emergência, ligue para a emergência.",
+        ),
+        "zh-CN": ("正在通知您的护理团队", "{clinic}：我们正在通知您的护理团队。如为紧急情况，请拨打急救电话。"),
+    },
+}
+
+EMAIL_FOOTER = {
+    "en": "You receive this because you are enrolled with {clinic}. Manage messages in the app.",
+    "es": "Recibe este mensaje porque está inscrito en {clinic}. Gestione los mensajes en la app.",
+    "pt-BR": "Você recebe esta mensagem porque está inscrito em {clinic}. Gerencie as mensagens no app.",
+    "zh-CN": "您收到此邮件是因为您已在 {clinic} 登记。可在应用中管理消息。",
+}
+
+_HTML = (
+    '<!doctype html><html><body style="font-family:sans-serif;max-width:36em">'
+    '<p>{{ body }}</p><hr><p style="color:#666;font-size:small">{{ footer }}</p></body></html>'
+)
+
+
+def fields_of(template: str) -> set[str]:
+    names: set[str] = set()
+    for _, (subject, body) in TEMPLATES[template].items():
+        for text in (subject, body):
+            names |= {name for _, name, _, _ in Formatter().parse(text) if name}
+    return names
+
+
+def render(template: str, language: str, params: dict[str, Any], email: bool = False) -> Rendered:
+    texts = TEMPLATES[template]
+    subject, body = texts.get(language) or texts["en"]
+    text = body.format(**params)
+    if not email:
+        return Rendered(subject=subject.format(**params), text=text)
+    from jinja2 import Environment
+
+    footer = (EMAIL_FOOTER.get(language) or EMAIL_FOOTER["en"]).format(**params)
+    html = Environment(autoescape=True).from_string(_HTML).render(body=text, footer=footer)
+    return Rendered(subject=subject.format(**params), text=f"{text}\n\n--\n{footer}", html=html)

@@ -1,0 +1,133 @@
+"""One conversation per patient across channels.
+
+A clinician's message is stored, then delivered on the patient's channels by
+the messaging engine; the patient's reply by SMS (or any channel) lands in the
+same thread.  ``GET /patients/{pid}/messages`` shows both directions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.adapters.messaging import DynamoMessagingStore
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.errors import ForbiddenError
+from chalicelib.domain.identity import Principal, is_care_team
+from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.timeutil import iso
+from chalicelib.services.audit import AuditTrail
+from chalicelib.services.messaging import MessagingService
+from chalicelib.services.patients import PatientService
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class Message(BaseModel):
+    message_id: str
+    thread_id: str
+    direction: str
+    channel: str | None
+    at: str
+    text: str
+    status: str
+
+
+def thread_of(patient_id: str) -> str:
+    return f"th-{patient_id}"
+
+
+class ConversationService:
+    def __init__(
+        self,
+        store: DynamoMessagingStore,
+        messaging: MessagingService,
+        patients: PatientService,
+        audit: AuditTrail,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime],
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._store = store
+        self._messaging = messaging
+        self._patients = patients
+        self._audit = audit
+        self._cursors = cursors
+        self._clock = clock
+        self._new_id = new_id
+
+    def send(self, principal: Principal, patient_id: str, request: MessageIn) -> dict[str, str]:
+        record = self._patients.visible_record(principal, patient_id)
+        if not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the care team sends messages to a patient.")
+        now = self._clock()
+        message_id = self._new_id("m")
+        at = iso(now)
+        thread_id = thread_of(patient_id)
+        self._store.put_message(
+            patient_id,
+            {
+                "message_id": message_id,
+                "thread_id": thread_id,
+                "direction": "out",
+                "channel": None,
+                "at": at,
+                "text": request.text,
+                "status": "queued",
+                "author": principal.subject,
+            },
+        )
+        self._messaging.enqueue(
+            Intent(
+                intent_id=f"message:{message_id}",
+                recipient=Recipient(kind="patient", id=patient_id),
+                template="clinician_message_patient",
+                params={"text": request.text, "message_at": at},
+                message_id=message_id,
+                thread_id=thread_id,
+                correlation_id=principal.request_id,
+                created_at=now,
+                patient_id=patient_id,
+            )
+        )
+        self._audit.record(principal, "create", "message", patient_id)
+        return {"message_id": message_id, "thread_id": thread_id}
+
+    def record_inbound(self, patient_id: str, channel: str, text: str, at: datetime, inbound_id: str) -> dict[str, Any]:
+        message = {
+            "message_id": f"in-{inbound_id}"[:100],
+            "thread_id": thread_of(patient_id),
+            "direction": "in",
+            "channel": channel,
+            "at": iso(at),
+            "text": text,
+            "status": "received",
+        }
+        self._store.put_message(patient_id, message)
+        self._store.put_event(
+            patient_id,
+            "message_in",
+            at,
+            message["message_id"],
+            f"message received by {channel}",
+            channel,
+            {"message_id": message["message_id"], "thread_id": message["thread_id"]},
+        )
+        return message
+
+    def page(
+        self, principal: Principal, patient_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Message], str | None]:
+        self._patients.visible_record(principal, patient_id)
+        scope = f"messages:{patient_id}"
+        page = self._store.messages(patient_id, limit, self._cursors.decode(scope, cursor))
+        self._audit.record(principal, "list", "message", patient_id, {"count": len(page.items)})
+        # Pages walk back from the newest; within a page, oldest first (as a chat reads).
+        items = [Message.model_validate(i) for i in reversed(page.items)]
+        return items, self._cursors.encode(scope, page.last_key)

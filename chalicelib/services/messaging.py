@@ -1,0 +1,285 @@
+"""The messaging engine: every message to a person leaves through here.
+
+Producers call :meth:`MessagingService.enqueue`; the outbound queue's handler
+calls :meth:`deliver` once per intent.  Delivery claims the intent (so an SQS
+redelivery never sends twice), resolves the recipient, asks routing for the
+channels and the moment, renders the template in the recipient's language,
+and tries each channel in turn: a permanent failure falls back to the next,
+a transient one is retried by the queue.  When nothing reaches a patient, a
+human gets a task to call them.  Every attempt lands in the patient timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters.channels import Channel, SendError
+from chalicelib.adapters.messaging import DynamoMessagingStore, SqsOutbound
+from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from chalicelib.domain.messages import Intent
+from chalicelib.domain.routing import ChannelState, plan
+from chalicelib.domain.templates import TEMPLATES, render
+from chalicelib.domain.timeutil import iso
+from chalicelib.observability import count, logger
+
+# Shorter than the outbound queue's visibility timeout, so a crashed delivery's
+# claim has lapsed by the time SQS hands the message out again.
+CLAIM_LEASE = timedelta(seconds=50)
+ANSWER_WINDOW = timedelta(hours=2)
+
+
+class TransientDeliveryError(Exception):
+    """Every remaining channel failed transiently: let the queue retry the intent."""
+
+
+@dataclass
+class Contact:
+    """Where a recipient can be reached, and what they agreed to."""
+
+    language: str
+    timezone: str
+    preference: list[str]
+    addresses: dict[str, str]
+    states: dict[str, ChannelState]
+    full_content: set[str]
+    quiet_hours: tuple[str, str] | None
+    first_name: str | None
+
+
+class MessagingService:
+    def __init__(
+        self,
+        store: DynamoMessagingStore,
+        patients: DynamoPatientStore,
+        clinicians: DynamoClinicianStore,
+        outbound: SqsOutbound,
+        channels: dict[str, Channel],
+        clock: Callable[[], datetime],
+        clinic: dict[str, str],
+    ) -> None:
+        self._store = store
+        self._patients = patients
+        self._clinicians = clinicians
+        self._outbound = outbound
+        self._channels = channels
+        self._clock = clock
+        self._clinic = clinic
+        # Wired by the composition root: what to do when no channel reaches a patient.
+        self.on_unreachable: Callable[[str, Intent], None] | None = None
+
+    # -- producers -----------------------------------------------------------------
+
+    def enqueue(self, *intents: Intent) -> None:
+        if intents:
+            self._outbound.enqueue(list(intents))
+
+    # -- delivery --------------------------------------------------------------------
+
+    def deliver(self, intent: Intent) -> str:
+        """Deliver one intent; returns the outcome ('sent', 'deferred', 'failed', 'duplicate', ...)."""
+        now = self._clock()
+        safety = intent.priority == "safety"
+        claim = self._store.claim(intent.intent_id, now, CLAIM_LEASE, safety)
+        if claim == "busy":
+            raise TransientDeliveryError("another delivery of this intent is in progress")
+        if claim == "uncertain":
+            # A crash after claiming: the message may or may not have gone. Routine
+            # messages are sent at most once; safety messages were re-sent above.
+            self._store.settle(intent.intent_id, "uncertain")
+            self._event(intent, "delivery_failed", now, None, "delivery outcome unknown after a crash; not re-sent")
+            return "uncertain"
+        if claim != "claimed":
+            count("DuplicateDeliveriesSkipped")
+            return "duplicate"
+
+        contact = self._contact(intent)
+        if contact is None:
+            self._store.settle(intent.intent_id, "failed", {"reason": "unknown recipient"})
+            return "failed"
+        allowed = set(intent.only_channels) if intent.only_channels is not None else None
+        if intent.not_sms:
+            allowed = (allowed or set(self._channels)) - {"sms"}
+        route = plan(contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed)
+        if route.deliver_at is not None:
+            self._store.defer(intent, route.deliver_at)
+            self._store.settle(intent.intent_id, "deferred", {"until": iso(route.deliver_at)})
+            count("MessagesDeferred")
+            return "deferred"
+        for reason in route.reasons:
+            self._event(intent, "note", now, None, f"channel choice: {reason}")
+
+        transient = False
+        for channel in route.channels:
+            adapter = self._channels.get(channel)
+            if adapter is None:
+                continue
+            message = self._render(intent, contact, channel)
+            try:
+                provider_id = adapter.send(contact.addresses[channel], message)
+            except SendError as error:
+                transient = transient or error.transient
+                count("DeliveryFailures")
+                self._event(intent, "delivery_failed", now, channel, f"{channel} failed ({error.code})")
+                continue
+            self._sent(intent, channel, now, provider_id)
+            return "sent"
+
+        if transient:
+            self._store.settle(intent.intent_id, "retry")
+            raise TransientDeliveryError("channels failed transiently")
+        self._store.settle(intent.intent_id, "failed", {"tried": list(route.channels)})
+        self._unreachable(intent, now, route.channels)
+        return "failed"
+
+    def _sent(self, intent: Intent, channel: str, now: datetime, provider_id: str) -> None:
+        self._store.settle(intent.intent_id, "sent", {"channel": channel, "provider_id": provider_id})
+        count("MessagesSent")
+        if intent.recipient.kind == "patient":
+            self._store.count_send(intent.recipient.id, channel, now)
+            if intent.message_id and intent.params.get("message_at"):
+                self._store.update_message(
+                    intent.recipient.id, intent.params["message_at"], intent.message_id, "sent", channel
+                )
+        self._event(intent, "message_out", now, channel, f"{intent.template} sent by {channel}")
+
+    def _unreachable(self, intent: Intent, now: datetime, tried: tuple[str, ...]) -> None:
+        if intent.recipient.kind != "patient":
+            # A clinician nobody can page is a configuration error the worklist shows.
+            logger().error("clinician unreachable", extra={"clinician_id": intent.recipient.id})
+            count("CliniciansUnreachable")
+            return
+        pid = intent.recipient.id
+        if intent.message_id and intent.params.get("message_at"):
+            self._store.update_message(pid, intent.params["message_at"], intent.message_id, "failed", None)
+        task_id = f"call-{intent.intent_id}"[:120]
+        created = self._store.put_task(
+            pid,
+            {
+                "task_id": task_id,
+                "kind": "call_patient",
+                "status": "open",
+                "reason": "no channel reached the patient",
+                "template": intent.template,
+                "created_at": iso(now),
+                "tried": list(tried),
+            },
+        )
+        if not created:
+            return  # a redelivery of an intent already turned into a task
+        self._patients.add_open_tasks(pid, 1)
+        self._store.put_event(
+            pid, "task_created", now, task_id, "call the patient: no channel reached them", None, {"task_id": task_id}
+        )
+        count("PatientsUnreachable")
+        if self.on_unreachable:
+            self.on_unreachable(pid, intent)
+
+    def _event(self, intent: Intent, kind: str, at: datetime, channel: str | None, summary: str) -> None:
+        patient_id = intent.patient_id or (intent.recipient.id if intent.recipient.kind == "patient" else None)
+        if patient_id is None:
+            return
+        event_id = f"{intent.intent_id}:{kind}:{channel or '-'}:{intent.recipient.kind}:{intent.recipient.id}"
+        ref: dict[str, Any] = {"intent_id": intent.intent_id, "template": intent.template}
+        if intent.message_id:
+            ref.update(message_id=intent.message_id, thread_id=intent.thread_id)
+        self._store.put_event(patient_id, kind, at, event_id, summary, channel, ref)
+
+    # -- recipients ------------------------------------------------------------------
+
+    def _contact(self, intent: Intent) -> Contact | None:
+        if intent.recipient.kind == "clinician":
+            return self._clinician_contact(intent.recipient.id)
+        return self.patient_contact(intent.recipient.id)
+
+    def patient_contact(self, patient_id: str) -> Contact | None:
+        record = self._patients.get(patient_id)
+        if record is None:
+            return None
+        consents: dict[str, dict[str, Any]] = {}
+        devices: list[dict[str, Any]] = []
+        stats: dict[str, Any] = {}
+        for item in self._store.contact_items(patient_id):
+            if item["sk"].startswith("CONSENT#"):
+                consents[item["channel"]] = item
+            elif item["sk"].startswith("DEVICE#"):
+                devices.append(item)
+            elif item["sk"] == "CHANNELSTATS":
+                stats = item
+        addresses: dict[str, str] = {}
+        if record.get("phone"):
+            addresses["sms"] = record["phone"]
+            if "voice" in self._channels:
+                addresses["voice"] = record["phone"]
+        if record.get("email"):
+            addresses["email"] = record["email"]
+        if devices:
+            addresses["push"] = max(devices, key=lambda d: d.get("created_at", ""))["endpoint_arn"]
+        states = {
+            channel: ChannelState(
+                has_address=channel in addresses,
+                consented=bool(consents.get(channel, {}).get("granted")),
+                opted_out=bool(consents.get(channel, {}).get("opted_out")),
+                sends=int((stats.get(channel) or {}).get("sent", 0)),
+                answers=int((stats.get(channel) or {}).get("answered", 0)),
+            )
+            for channel in ("push", "sms", "email", "voice")
+        }
+        quiet = record.get("quiet_hours") or {"start": "21:00", "end": "08:00"}
+        return Contact(
+            language=record.get("language", "en"),
+            timezone=record.get("timezone", "UTC"),
+            preference=list(record.get("channels", [])),
+            addresses=addresses,
+            states=states,
+            full_content={
+                c for c, consent in consents.items() if consent.get("granted") and consent.get("full_content")
+            },
+            quiet_hours=(quiet["start"], quiet["end"]),
+            first_name=record.get("given_name"),
+        )
+
+    def _clinician_contact(self, clinician_id: str) -> Contact | None:
+        record = self._clinicians.get(clinician_id)
+        if record is None:
+            return None
+        addresses = {}
+        if record.get("phone"):
+            addresses["sms"] = record["phone"]
+        if record.get("email"):
+            addresses["email"] = record["email"]
+        # Work contacts: no consent step, no quiet hours (pages are for emergencies; digests are scheduled).
+        states = {
+            c: ChannelState(has_address=c in addresses, consented=True) for c in ("push", "sms", "email", "voice")
+        }
+        return Contact(
+            language=record.get("language", "en"),
+            timezone=record.get("timezone", "UTC"),
+            preference=list(record.get("channels", [])),
+            addresses=addresses,
+            states=states,
+            full_content=set(),
+            quiet_hours=None,
+            first_name=record.get("given_name"),
+        )
+
+    def _render(self, intent: Intent, contact: Contact, channel: str) -> Any:
+        template = intent.template
+        if channel in contact.full_content and f"{template}_full" in TEMPLATES:
+            template = f"{template}_full"
+        params = {**self._clinic, **intent.params}
+        return render(template, contact.language, params, email=channel == "email")
+
+    # -- responses (adaptive channel choice) -------------------------------------------
+
+    def record_response(self, patient_id: str, at: datetime) -> None:
+        """A reading, TAKEN or reply: credit the channel(s) whose last send was within 2 h."""
+        since = iso(at - ANSWER_WINDOW)
+        stats = self._store.channel_stats(patient_id)
+        for channel in ("push", "sms", "email", "voice"):
+            entry = stats.get(channel) or {}
+            last_sent = entry.get("last_sent_at", "")
+            if last_sent >= since and entry.get("answered_at", "") < last_sent:
+                self._store.count_answer(patient_id, channel, at, since)
