@@ -115,7 +115,7 @@ class ChangeHandler:
     def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
         def one(record: Any) -> None:
             try:

@@ -196,7 +196,8 @@ class LocalEventRunner:
                 if last_ok:
                     self._positions[key] = last_ok
                     self._save_positions()
-                return processed + done
+                # Count the failed attempt as work, so drain() retries it (and skips it after MAX_ATTEMPTS).
+                return processed + done + 1
             after = records[-1]["dynamodb"]["SequenceNumber"]
             self._positions[key] = after
             self._save_positions()

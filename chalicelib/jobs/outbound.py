@@ -13,7 +13,8 @@ from chalicelib.services.messaging import TransientDeliveryError
 def deliver_batch(messaging: Any, event: dict[str, Any]) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Report every failure per record, even when all fail: SQS then retries exactly those.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def one(record: Any) -> str:
         intent = Intent.model_validate(json.loads(record.body))
