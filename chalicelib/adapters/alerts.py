@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import clinician_pk, patient_pk
 from chalicelib.domain.alerts import PRIORITY_RANK, slot_of
@@ -63,8 +63,14 @@ class DynamoAlertStore:
 
     # -- opening and joining -------------------------------------------------------
 
-    def open(self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None) -> bool:
-        """Open ``alert`` if its slot is free; False when another alert holds the slot."""
+    def open(
+        self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None, event: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Open ``alert`` (with its timeline event) if its slot is free; else return the slot's holder.
+
+        One TransactWriteItems either way: when the slot is taken, DynamoDB hands back
+        the slot item in the cancellation reasons, so joining needs no extra read.
+        """
         pid = alert["patient_id"]
         item = {
             "pk": patient_pk(pid),
@@ -80,8 +86,11 @@ class DynamoAlertStore:
             "sk": f"OPEN#{slot_of(alert['kind'])}",
             "entity": "open_slot",
             "alert_id": alert["alert_id"],
+            "priority": alert["priority"],
         }
-        ops = [self.table.put_op(slot, condition="attribute_not_exists(pk)"), self.table.put_op(item)]
+        slot_op = self.table.put_op(slot, condition="attribute_not_exists(pk)")
+        slot_op["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        ops = [slot_op, self.table.put_op(item), self.table.put_op(event)]
         ops += [self.table.put_op(e) for e in self._entries(alert, care_team)]
         try:
             self.table.transact(ops)
@@ -92,35 +101,36 @@ class DynamoAlertStore:
                 and reasons
                 and reasons[0].get("Code") == ("ConditionalCheckFailed")
             ):
-                return False
+                return deserialize(reasons[0].get("Item") or {})
             raise
-        return True
+        return None
 
-    def slot_holder(self, patient_id: str, kind: str) -> str | None:
-        item = self.table.get(patient_pk(patient_id), f"OPEN#{slot_of(kind)}")
-        return item["alert_id"] if item else None
-
-    def join(self, patient_id: str, alert_id: str, reading_id: str, at: str) -> dict[str, Any] | None:
-        """Count one more reading on an open alert; None when it was already counted (a redelivery)."""
-        try:
-            with throttling_as_503():
-                response = self.table.client.update_item(
-                    TableName=self.table.name,
-                    Key=serialize({"pk": patient_pk(patient_id), "sk": f"ALERT#{alert_id}"}),
-                    UpdateExpression="SET occurrences = occurrences + :one, "
+    def join(self, patient_id: str, alert_id: str, reading_id: str, at: str, event: dict[str, Any]) -> bool:
+        """Count one more reading on an open alert, with its timeline event; False when already counted."""
+        ops = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": patient_pk(patient_id), "sk": f"ALERT#{alert_id}"}),
+                    "UpdateExpression": "SET occurrences = occurrences + :one, "
                     "reading_ids = list_append(reading_ids, :r), last_event_at = :at",
-                    ConditionExpression="attribute_exists(pk) AND NOT contains(reading_ids, :rid) AND #s <> :resolved",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues=serialize(
+                    "ConditionExpression": "attribute_exists(pk) AND NOT contains(reading_ids, :rid) "
+                    "AND #s <> :resolved",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": serialize(
                         {":one": 1, ":r": [reading_id], ":rid": reading_id, ":at": at, ":resolved": "resolved"}
                     ),
-                    ReturnValues="ALL_NEW",
-                )
+                }
+            },
+            self.table.put_op(event),
+        ]
+        try:
+            self.table.transact(ops)
         except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
+            if error_code(error) == "TransactionCanceledException":
+                return False  # already counted (a redelivery) or resolved meanwhile
             raise
-        return deserialize(response["Attributes"])
+        return True
 
     def upgrade(self, alert: dict[str, Any], kind: str, priority: str, escalate_at: datetime) -> bool:
         """Make a routine alert critical (once: the condition refuses a second upgrade)."""
@@ -145,6 +155,16 @@ class DynamoAlertStore:
             }
         ]
         ops += self._move_entries(alert, updated)
+        ops.append(
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"OPEN#{slot_of(kind)}"}),
+                    "UpdateExpression": "SET priority = :p",
+                    "ExpressionAttributeValues": serialize({":p": priority}),
+                }
+            }
+        )
         try:
             self.table.transact(ops)
         except ClientError as error:

@@ -87,6 +87,21 @@ def throttling_as_503() -> Iterator[None]:
         raise
 
 
+def batch_put(client: Any, items_by_table: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Unconditional puts across tables in one BatchWriteItem (retrying what DynamoDB leaves unprocessed)."""
+    pending: dict[str, Any] = {
+        table: [{"PutRequest": {"Item": serialize(item)}} for item in items]
+        for table, items in items_by_table.items()
+        if items
+    }
+    for _ in range(8):
+        if not pending:
+            return
+        with throttling_as_503():
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2)
+
+
 class Page:
     """One page of a Query: items plus the key to continue from."""
 

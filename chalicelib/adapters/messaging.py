@@ -121,6 +121,27 @@ class DynamoMessagingStore:
 
     # -- the patient timeline and conversation -------------------------------------
 
+    @staticmethod
+    def event_item(
+        patient_id: str,
+        kind: str,
+        at: datetime,
+        event_id: str,
+        summary: str,
+        channel: str | None = None,
+        ref: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "pk": patient_pk(patient_id),
+            "sk": f"EVENT#{iso(at)}#{event_id}",
+            "entity": "event",
+            "kind": kind,
+            "at": iso(at),
+            "channel": channel,
+            "summary": summary,
+            "ref": ref or {},
+        }
+
     def put_event(
         self,
         patient_id: str,
@@ -131,18 +152,7 @@ class DynamoMessagingStore:
         channel: str | None = None,
         ref: dict[str, Any] | None = None,
     ) -> None:
-        self.table.put(
-            {
-                "pk": patient_pk(patient_id),
-                "sk": f"EVENT#{iso(at)}#{event_id}",
-                "entity": "event",
-                "kind": kind,
-                "at": iso(at),
-                "channel": channel,
-                "summary": summary,
-                "ref": ref or {},
-            }
-        )
+        self.table.put(self.event_item(patient_id, kind, at, event_id, summary, channel, ref))
 
     def put_message(self, patient_id: str, message: dict[str, Any]) -> None:
         self.table.put(

@@ -219,6 +219,16 @@ class DynamoAuditLog:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
+    @staticmethod
+    def item(entry: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pk": patient_pk(entry["patient_id"]) if entry.get("patient_id") else "NO_PATIENT",
+            "sk": f"{entry['at']}#{entry['request_id']}#{entry['seq']}",
+            "actor_pk": f"ACTOR#{entry['actor']}",
+            "day_pk": f"DAY#{entry['at'][:10]}",
+            **entry,
+        }
+
     def append(self, entry: dict[str, Any]) -> None:
         item = {
             "pk": patient_pk(entry["patient_id"]) if entry.get("patient_id") else "NO_PATIENT",

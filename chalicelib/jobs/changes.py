@@ -17,9 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamo import deserialize, error_code
+from chalicelib.adapters.dynamo import batch_put, deserialize
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.observability import log_unexpected
 
@@ -76,15 +74,11 @@ class ChangeHandler:
             self._alerts.schedule_digest(new["clinician_id"], new.get("timezone", "UTC"), parse_iso(new["updated_at"]))
 
     def _reading(self, image: dict[str, Any]) -> None:
-        try:
-            self._audit_log.append(reading_audit_entry(image))
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise  # otherwise: recorded on an earlier delivery
         pid = image["patient_id"]
         at: datetime = parse_iso(image["received_at"])
-        self._patients.touch_last_reading(pid, image["measured_at"])
-        self._events.put_event(
+        # The audit record and the timeline entry in one request; both keys are
+        # derived from the reading, so a redelivery rewrites the same two items.
+        event = self._events.event_item(
             pid,
             "reading",
             at,
@@ -93,6 +87,14 @@ class ChangeHandler:
             image.get("source"),
             {"reading_id": image["reading_id"]},
         )
+        batch_put(
+            self._events.table.client,
+            {
+                self._audit_log.table.name: [self._audit_log.item(reading_audit_entry(image))],
+                self._events.table.name: [event],
+            },
+        )
+        self._patients.touch_last_reading(pid, image["measured_at"])
         self._alerts.on_reading(image)
         if image.get("source") != "sms":  # an SMS reading was credited when the text arrived
             self._messaging.record_response(pid, at)

@@ -93,7 +93,7 @@ class AlertService:
         rule = rules.alert_for_severity(severity)
         if rule is not None:
             kind, priority = rule
-            self.raise_alert(reading["patient_id"], kind, priority, reading["reading_id"], at)
+            self.raise_alert(reading["patient_id"], kind, priority, reading["reading_id"], at, reading)
         if reading["type"] == "blood_glucose" and severity in ("low", "critical_low"):
             self._check_recurrent_lows(reading, at)
         if reading["type"] == "blood_pressure" and (
@@ -118,8 +118,20 @@ class AlertService:
         if rules.sustained_high(page.items):
             self.raise_alert(reading["patient_id"], "sustained_high_home_bp", "routine", reading["reading_id"], at)
 
-    def raise_alert(self, patient_id: str, kind: str, priority: str, origin: str, at: datetime) -> None:
-        """Open a new alert, or fold ``origin`` into the one already open for this patient and slot."""
+    def raise_alert(
+        self,
+        patient_id: str,
+        kind: str,
+        priority: str,
+        origin: str,
+        at: datetime,
+        reading: dict[str, Any] | None = None,
+    ) -> None:
+        """Open a new alert, or fold ``origin`` into the one already open for this patient and slot.
+
+        Three DynamoDB requests at most: the patient (care team), one transaction that
+        opens the alert or names the open one, one transaction that joins it.
+        """
         record = self._patients.get(patient_id)
         if record is None:
             return
@@ -139,52 +151,60 @@ class AlertService:
             "notes": [],
         }
         critical = priority == "critical"
-        if self._alerts.open(alert, care_team, at + rules.ESCALATE_AFTER if critical else None):
-            count("AlertsOpened")
-            self._events.put_event(
-                patient_id,
-                "alert_opened",
-                at,
-                f"alert-opened-{alert_id}",
-                f"{priority} alert opened: {kind}",
-                None,
-                {"alert_id": alert_id},
-            )
-            if critical:
-                self._page(alert, record, at, level=0)
-            return
-        holder = self._alerts.slot_holder(patient_id, kind)
+        opened_event = self._events.event_item(
+            patient_id,
+            "alert_opened",
+            at,
+            f"alert-opened-{alert_id}",
+            f"{priority} alert opened: {kind}",
+            None,
+            {"alert_id": alert_id},
+        )
+        holder = self._alerts.open(alert, care_team, at + rules.ESCALATE_AFTER if critical else None, opened_event)
         if holder is None:
+            count("AlertsOpened")
+            if critical:
+                self._page(alert, record, at, level=0, reading=reading)
+            return
+        if not holder:
             return  # resolved in between: the next reading opens afresh
-        joined = self._alerts.join(patient_id, holder, origin, iso(at))
-        if joined is None:
-            return  # already counted: a redelivered record
-        count("AlertsJoined")
-        self._events.put_event(
+        held_id = holder["alert_id"]
+        joined_event = self._events.event_item(
             patient_id,
             "alert_joined",
             at,
-            f"alert-joined-{holder}-{origin}",
-            f"reading joined open alert ({joined['occurrences']} occurrences)",
+            f"alert-joined-{held_id}-{origin}",
+            f"reading joined open alert ({kind})",
             None,
-            {"alert_id": holder},
+            {"alert_id": held_id},
         )
-        if rules.is_worse(priority, joined["priority"]) and self._alerts.upgrade(
-            joined, kind, priority, at + rules.ESCALATE_AFTER
-        ):
-            upgraded = {**joined, "kind": kind, "priority": priority}
-            self._events.put_event(
-                patient_id,
-                "alert_escalated",
-                at,
-                f"alert-upgraded-{holder}",
-                f"alert upgraded to {priority}: {kind}",
-                None,
-                {"alert_id": holder},
-            )
-            self._page(upgraded, record, at, level=0, origin=origin)
+        if not self._alerts.join(patient_id, held_id, origin, iso(at), joined_event):
+            return  # already counted: a redelivered record
+        count("AlertsJoined")
+        if rules.is_worse(priority, holder.get("priority", "routine")):
+            current = self._alerts.get(patient_id, held_id)
+            if current and self._alerts.upgrade(current, kind, priority, at + rules.ESCALATE_AFTER):
+                upgraded = {**current, "kind": kind, "priority": priority}
+                self._events.put_event(
+                    patient_id,
+                    "alert_escalated",
+                    at,
+                    f"alert-upgraded-{held_id}",
+                    f"alert upgraded to {priority}: {kind}",
+                    None,
+                    {"alert_id": held_id},
+                )
+                self._page(upgraded, record, at, level=0, origin=origin, reading=reading)
 
-    def _page(self, alert: dict[str, Any], record: dict[str, Any], at: datetime, level: int, origin: str = "") -> None:
+    def _page(
+        self,
+        alert: dict[str, Any],
+        record: dict[str, Any],
+        at: datetime,
+        level: int,
+        origin: str = "",
+        reading: dict[str, Any] | None = None,
+    ) -> None:
         pid = alert["patient_id"]
         params = {"patient_id": pid, "alert_id": alert["alert_id"]}
         tag = f"{alert['alert_id']}:{level}:{origin}"
@@ -201,7 +221,7 @@ class AlertService:
             for cid in record.get("care_team", [])
         ]
         if alert["kind"] in ("critical_low", "critical_high"):
-            guidance = self._guidance_for(alert)
+            guidance = self._guidance_for(alert, reading)
             intents.append(
                 Intent(
                     intent_id=f"safety:{tag}",
@@ -215,11 +235,13 @@ class AlertService:
             )
         self._messaging.enqueue(*intents)
 
-    def _guidance_for(self, alert: dict[str, Any]) -> str:
+    def _guidance_for(self, alert: dict[str, Any], reading: dict[str, Any] | None) -> str:
+        """The reading's own guidance (for patients who opted in to full content)."""
         from chalicelib.services.readings import to_reading
 
-        item = self._readings.table.get(f"PATIENT#{alert['patient_id']}", f"READING#{alert['reading_ids'][-1]}")
-        return to_reading(item).classification.guidance if item else ""
+        if reading is None:
+            reading = self._readings.table.get(f"PATIENT#{alert['patient_id']}", f"READING#{alert['reading_ids'][-1]}")
+        return to_reading(reading).classification.guidance if reading else ""
 
     # -- from inbound messages and the messaging engine ---------------------------------
 
