@@ -63,8 +63,10 @@ TABLE_STREAM_ARN = os.environ.get(
 @app.on_dynamodb_record(stream_arn=TABLE_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
 def on_table_change(event: Any) -> dict[str, Any]:
     from chalicelib.bootstrap import container
+    from chalicelib.observability import job_metrics
 
-    result: dict[str, Any] = container().changes.handle_batch(event.to_dict())
+    with job_metrics():
+        result: dict[str, Any] = container().changes.handle_batch(event.to_dict())
     return result
 
 
@@ -72,8 +74,10 @@ def on_table_change(event: Any) -> dict[str, Any]:
 def deliver_messages(event: Any) -> dict[str, Any]:
     from chalicelib.bootstrap import container
     from chalicelib.jobs.outbound import deliver_batch
+    from chalicelib.observability import job_metrics
 
-    return deliver_batch(container().messaging, event.to_dict())
+    with job_metrics():
+        return deliver_batch(container().messaging, event.to_dict())
 
 
 @app.on_sns_message(topic=os.environ.get("CAREWIRE_INBOUND_SMS_TOPIC", "inbound-sms"))
@@ -81,8 +85,11 @@ def receive_sms(event: Any) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.jobs.inbound import handle_inbound
 
+    from chalicelib.observability import job_metrics
+
     c = container()
-    handle_inbound(c.inbound, event.message, c.clock())
+    with job_metrics():
+        handle_inbound(c.inbound, event.message, c.clock())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
@@ -90,8 +97,11 @@ def tick(event: Any) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.domain.timeutil import parse_iso
 
+    from chalicelib.observability import job_metrics
+
     # The event's own time, not the clock: a late or replayed tick acts as of its minute.
-    container().scheduler.tick(parse_iso(event.time))
+    with job_metrics():
+        container().scheduler.tick(parse_iso(event.time))
 
 
 # The local-only routes exist in the local stage alone; every deployed stage

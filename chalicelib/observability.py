@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +43,15 @@ def flush_metrics() -> None:
     # Powertools warns when flushing an empty set; only flush what was added.
     if m.metric_set:
         m.flush_metrics()
+
+
+@contextmanager
+def job_metrics() -> Iterator[None]:
+    """Flush what a non-HTTP invocation counted (the HTTP middleware does it for requests)."""
+    try:
+        yield
+    finally:
+        flush_metrics()
 
 
 def log_unexpected(error: BaseException, where: str) -> None:

@@ -59,8 +59,14 @@ def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _attribute(value: Mapping[str, Any]) -> Any:
-    # botocore parses an empty map attribute ({"M": {}}) from a stream record as {}.
-    return {} if not value else _deserializer.deserialize(value)
+    # botocore parses an empty map ({"M": {}}) inside a stream record as {}, at any depth.
+    if not value:
+        return {}
+    if "M" in value:
+        return {k: _attribute(v) for k, v in value["M"].items()}
+    if "L" in value:
+        return [_attribute(v) for v in value["L"]]
+    return _deserializer.deserialize(value)
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ deferred message            MSG#<intent_id> / DEFERRED                  due inde
 timeline event              PATIENT#<pid> / EVENT#<at>#<event_id>       one Query per page
 conversation message        PATIENT#<pid> / MSG#<at>#<message_id>
 task (call the patient)     PATIENT#<pid> / TASK#<task_id>
-channel statistics          PATIENT#<pid> / CHANNELSTATS
 phone lookup                PHONE#<e164> / PATIENT#<pid>                written with the patient
 ==========================  =========================================  =========================
 """
@@ -32,6 +31,7 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.resources import DUE_SHARDS
 
 CLAIM_TTL = timedelta(days=30)
+CHANNELS = ("push", "sms", "email", "voice")
 
 
 def due_shard(key: str) -> str:
@@ -199,10 +199,10 @@ class DynamoMessagingStore:
     # -- who is this, and how do we reach them -------------------------------------
 
     def contact_items(self, patient_id: str) -> list[dict[str, Any]]:
-        """Channel stats, consents and devices in one Query (they sort together: CHANNELSTATS < CONSENT# < DEVICE#)."""
+        """Consents and devices in one Query (they sort together: CONSENT# < DEVICE#)."""
         return self.table.query(
             "pk = :p AND sk BETWEEN :a AND :b",
-            {":p": patient_pk(patient_id), ":a": "CHANNELSTATS", ":b": "DEVICE#~"},
+            {":p": patient_pk(patient_id), ":a": "CONSENT#", ":b": "DEVICE#~"},
             consistent=True,
         ).items
 
@@ -211,28 +211,30 @@ class DynamoMessagingStore:
         return [i["patient_id"] for i in page.items]
 
     # -- adaptive channel choice -------------------------------------------------
+    # Per-channel counts live on the patient profile (``channel_stats``), which every
+    # delivery and every stream-processed reading reads anyway.
 
     def count_send(self, patient_id: str, channel: str, at: datetime) -> None:
         self._update_stats(
             patient_id,
-            "SET #c.sent = if_not_exists(#c.sent, :zero) + :one, #c.last_sent_at = :at",
+            "SET channel_stats.#c.sent = if_not_exists(channel_stats.#c.sent, :zero) + :one, "
+            "channel_stats.#c.last_sent_at = :at",
             channel,
             {":zero": 0, ":one": 1, ":at": iso(at)},
         )
-
-    def channel_stats(self, patient_id: str) -> dict[str, Any]:
-        return self.table.get(patient_pk(patient_id), "CHANNELSTATS") or {}
 
     def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None:
         """Credit one answer to the last send on ``channel`` if it was at or after ``since`` and not yet credited."""
         try:
             self._update_stats(
                 patient_id,
-                "SET #c.answered = if_not_exists(#c.answered, :zero) + :one, #c.answered_at = :at",
+                "SET channel_stats.#c.answered = if_not_exists(channel_stats.#c.answered, :zero) + :one, "
+                "channel_stats.#c.answered_at = :at",
                 channel,
                 {":zero": 0, ":one": 1, ":at": iso(at), ":since": since},
-                condition="#c.last_sent_at >= :since AND (attribute_not_exists(#c.answered_at) OR "
-                "#c.answered_at < #c.last_sent_at)",
+                condition="channel_stats.#c.last_sent_at >= :since AND "
+                "(attribute_not_exists(channel_stats.#c.answered_at) OR "
+                "channel_stats.#c.answered_at < channel_stats.#c.last_sent_at)",
             )
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
@@ -241,7 +243,7 @@ class DynamoMessagingStore:
     def _update_stats(
         self, patient_id: str, expression: str, channel: str, values: dict[str, Any], condition: str | None = None
     ) -> None:
-        key = serialize({"pk": patient_pk(patient_id), "sk": "CHANNELSTATS"})
+        key = serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"})
         for attempt in range(2):
             kwargs: dict[str, Any] = {
                 "TableName": self.table.name,
@@ -249,22 +251,27 @@ class DynamoMessagingStore:
                 "UpdateExpression": expression,
                 "ExpressionAttributeNames": {"#c": channel},
                 "ExpressionAttributeValues": serialize(values),
+                "ConditionExpression": "attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
             }
-            if condition:
-                kwargs["ConditionExpression"] = condition
             try:
                 self.table.client.update_item(**kwargs)
                 return
             except ClientError as error:
-                # The per-channel map does not exist yet: create it once, then retry.
+                # A profile written before channel_stats existed: create the maps once, then retry.
                 if error_code(error) != "ValidationException" or attempt:
                     raise
                 self.table.client.update_item(
                     TableName=self.table.name,
                     Key=key,
-                    UpdateExpression="SET #c = if_not_exists(#c, :empty), entity = :e",
+                    UpdateExpression="SET channel_stats = if_not_exists(channel_stats, :empty)",
+                    ExpressionAttributeValues=serialize({":empty": {c: {} for c in CHANNELS}}),
+                )
+                self.table.client.update_item(
+                    TableName=self.table.name,
+                    Key=key,
+                    UpdateExpression="SET channel_stats.#c = if_not_exists(channel_stats.#c, :empty)",
                     ExpressionAttributeNames={"#c": channel},
-                    ExpressionAttributeValues=serialize({":empty": {}, ":e": "channel_stats"}),
+                    ExpressionAttributeValues=serialize({":empty": {}}),
                 )
 
 

@@ -34,7 +34,7 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
 
 
 KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity"})
-STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at"})
+STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at", "channel_stats"})
 
 
 def _phone_item(phone: str, patient_id: str) -> dict[str, Any]:
@@ -71,6 +71,8 @@ class DynamoPatientStore:
             "entity": "patient",
             "gsi1pk": "PATIENTS",
             "gsi1sk": pid,
+            # Per-channel send/answer counts for adaptive routing (maps exist so updates can address them).
+            "channel_stats": {c: {} for c in ("push", "sms", "email", "voice")},
             **record,
         }
         ops = [self.table.put_op(item, condition="attribute_not_exists(pk)")]

@@ -95,9 +95,12 @@ class ChangeHandler:
             },
         )
         self._patients.touch_last_reading(pid, image["measured_at"])
-        self._alerts.on_reading(image)
+        record = self._patients.get(pid)  # read once for the alert rules and the channel credit
+        if record is None:
+            return
+        self._alerts.on_reading(image, record)
         if image.get("source") != "sms":  # an SMS reading was credited when the text arrived
-            self._messaging.record_response(pid, at)
+            self._messaging.record_response(pid, at, record)
 
     def _consent(self, image: dict[str, Any]) -> None:
         granted = "granted" if image.get("granted") else "withdrawn"

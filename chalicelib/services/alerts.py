@@ -86,37 +86,44 @@ class AlertService:
 
     # -- from the stream -------------------------------------------------------------
 
-    def on_reading(self, reading: dict[str, Any]) -> None:
+    def on_reading(self, reading: dict[str, Any], record: dict[str, Any] | None = None) -> None:
         """A new reading was stored: open, join or upgrade its alert; run the trend rules it can trigger."""
+        record = record or self._patients.get(reading["patient_id"])
+        if record is None:
+            return
         severity = reading["classification"]["severity"]
         at = parse_iso(reading["received_at"])
         rule = rules.alert_for_severity(severity)
         if rule is not None:
             kind, priority = rule
-            self.raise_alert(reading["patient_id"], kind, priority, reading["reading_id"], at, reading)
+            self.raise_alert(reading["patient_id"], kind, priority, reading["reading_id"], at, reading, record)
         if reading["type"] == "blood_glucose" and severity in ("low", "critical_low"):
-            self._check_recurrent_lows(reading, at)
+            self._check_recurrent_lows(reading, at, record)
         if reading["type"] == "blood_pressure" and (
             float(reading["systolic"]) >= rules.SUSTAINED_BP_SYSTOLIC
             or float(reading["diastolic"]) >= rules.SUSTAINED_BP_DIASTOLIC
         ):
-            self._check_sustained_bp(reading, at)
+            self._check_sustained_bp(reading, at, record)
 
-    def _check_recurrent_lows(self, reading: dict[str, Any], at: datetime) -> None:
+    def _check_recurrent_lows(self, reading: dict[str, Any], at: datetime, record: dict[str, Any]) -> None:
         measured = parse_iso(reading["measured_at"])
         window = self._readings.glucose_between(
             reading["patient_id"], iso(measured - rules.RECURRENT_LOWS_WINDOW), iso(measured)
         )
         if rules.recurrent_lows(window):
-            self.raise_alert(reading["patient_id"], "recurrent_lows", "routine", reading["reading_id"], at)
+            self.raise_alert(
+                reading["patient_id"], "recurrent_lows", "routine", reading["reading_id"], at, None, record
+            )
 
-    def _check_sustained_bp(self, reading: dict[str, Any], at: datetime) -> None:
+    def _check_sustained_bp(self, reading: dict[str, Any], at: datetime, record: dict[str, Any]) -> None:
         measured = parse_iso(reading["measured_at"])
         page = self._readings.page(
             reading["patient_id"], "blood_pressure", iso(measured - rules.SUSTAINED_BP_WINDOW), iso(measured), 500, None
         )
         if rules.sustained_high(page.items):
-            self.raise_alert(reading["patient_id"], "sustained_high_home_bp", "routine", reading["reading_id"], at)
+            self.raise_alert(
+                reading["patient_id"], "sustained_high_home_bp", "routine", reading["reading_id"], at, None, record
+            )
 
     def raise_alert(
         self,
@@ -126,13 +133,15 @@ class AlertService:
         origin: str,
         at: datetime,
         reading: dict[str, Any] | None = None,
+        record: dict[str, Any] | None = None,
     ) -> None:
         """Open a new alert, or fold ``origin`` into the one already open for this patient and slot.
 
-        Three DynamoDB requests at most: the patient (care team), one transaction that
-        opens the alert or names the open one, one transaction that joins it.
+        Three DynamoDB requests at most: the patient (care team; passed in when the
+        caller has it), one transaction that opens the alert or names the open one,
+        one transaction that joins it.
         """
-        record = self._patients.get(patient_id)
+        record = record or self._patients.get(patient_id)
         if record is None:
             return
         care_team = list(record.get("care_team", []))

@@ -200,14 +200,12 @@ class MessagingService:
             return None
         consents: dict[str, dict[str, Any]] = {}
         devices: list[dict[str, Any]] = []
-        stats: dict[str, Any] = {}
+        stats: dict[str, Any] = record.get("channel_stats") or {}
         for item in self._store.contact_items(patient_id):
             if item["sk"].startswith("CONSENT#"):
                 consents[item["channel"]] = item
             elif item["sk"].startswith("DEVICE#"):
                 devices.append(item)
-            elif item["sk"] == "CHANNELSTATS":
-                stats = item
         addresses: dict[str, str] = {}
         if record.get("phone"):
             addresses["sms"] = record["phone"]
@@ -274,10 +272,12 @@ class MessagingService:
 
     # -- responses (adaptive channel choice) -------------------------------------------
 
-    def record_response(self, patient_id: str, at: datetime) -> None:
+    def record_response(self, patient_id: str, at: datetime, record: dict[str, Any] | None = None) -> None:
         """A reading, TAKEN or reply: credit the channel(s) whose last send was within 2 h."""
         since = iso(at - ANSWER_WINDOW)
-        stats = self._store.channel_stats(patient_id)
+        if record is None:
+            record = self._patients.get(patient_id) or {}
+        stats = record.get("channel_stats") or {}
         for channel in ("push", "sms", "email", "voice"):
             entry = stats.get(channel) or {}
             last_sent = entry.get("last_sent_at", "")
