@@ -84,7 +84,6 @@ def deliver_messages(event: Any) -> dict[str, Any]:
 def receive_sms(event: Any) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.jobs.inbound import handle_inbound
-
     from chalicelib.observability import job_metrics
 
     c = container()
@@ -96,7 +95,6 @@ def receive_sms(event: Any) -> None:
 def tick(event: Any) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.domain.timeutil import parse_iso
-
     from chalicelib.observability import job_metrics
 
     # The event's own time, not the clock: a late or replayed tick acts as of its minute.

@@ -17,6 +17,7 @@ already counted, so a redelivered stream record changes nothing.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +88,8 @@ class DynamoAlertStore:
             "entity": "open_slot",
             "alert_id": alert["alert_id"],
             "priority": alert["priority"],
+            # When the story this alert tells began (the opening reading's measured_at).
+            "since": alert.get("since", alert["opened_at"]),
         }
         slot_op = self.table.put_op(slot, condition="attribute_not_exists(pk)")
         slot_op["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
@@ -105,32 +108,58 @@ class DynamoAlertStore:
             raise
         return None
 
-    def join(self, patient_id: str, alert_id: str, reading_id: str, at: str, event: dict[str, Any]) -> bool:
-        """Count one more reading on an open alert, with its timeline event; False when already counted."""
-        ops = [
-            {
-                "Update": {
-                    "TableName": self.table.name,
-                    "Key": serialize({"pk": patient_pk(patient_id), "sk": f"ALERT#{alert_id}"}),
-                    "UpdateExpression": "SET occurrences = occurrences + :one, "
-                    "reading_ids = list_append(reading_ids, :r), last_event_at = :at",
-                    "ConditionExpression": "attribute_exists(pk) AND NOT contains(reading_ids, :rid) "
-                    "AND #s <> :resolved",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": serialize(
-                        {":one": 1, ":r": [reading_id], ":rid": reading_id, ":at": at, ":resolved": "resolved"}
-                    ),
+    def open_slots(self, patient_id: str) -> dict[str, dict[str, Any]]:
+        """The patient's open alert slots (slot name -> holder), in one Query."""
+        page = self.table.query(
+            "pk = :p AND begins_with(sk, :o)", {":p": patient_pk(patient_id), ":o": "OPEN#"}, consistent=True
+        )
+        return {item["sk"].removeprefix("OPEN#"): item for item in page.items}
+
+    def join_many(self, patient_id: str, events: dict[str, dict[str, Any]], reading_id: str, at: str) -> set[str]:
+        """Count ``reading_id`` on each open alert named in ``events`` (with its timeline event), in one transaction.
+
+        Returns the alerts it was counted on now.  An alert that already counted it (a
+        redelivery) or was resolved meanwhile is dropped and the rest retried.
+        """
+        pending = dict(events)
+        for attempt in range(4):
+            if not pending:
+                return set()
+            ops: list[dict[str, Any]] = []
+            for alert_id, event in pending.items():
+                ops.append(
+                    {
+                        "Update": {
+                            "TableName": self.table.name,
+                            "Key": serialize({"pk": patient_pk(patient_id), "sk": f"ALERT#{alert_id}"}),
+                            "UpdateExpression": "SET occurrences = occurrences + :one, "
+                            "reading_ids = list_append(reading_ids, :r), last_event_at = :at",
+                            "ConditionExpression": "attribute_exists(pk) AND NOT contains(reading_ids, :rid) "
+                            "AND #s <> :resolved",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": serialize(
+                                {":one": 1, ":r": [reading_id], ":rid": reading_id, ":at": at, ":resolved": "resolved"}
+                            ),
+                        }
+                    }
+                )
+                ops.append(self.table.put_op(event))
+            try:
+                self.table.transact(ops)
+                return set(pending)
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                refused = {
+                    alert_id
+                    for alert_id, reason in zip(pending, reasons[::2], strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
                 }
-            },
-            self.table.put_op(event),
-        ]
-        try:
-            self.table.transact(ops)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                return False  # already counted (a redelivery) or resolved meanwhile
-            raise
-        return True
+                if not refused:
+                    time.sleep(0.05 * 2**attempt)  # a conflicting transaction: back off and retry
+                pending = {k: v for k, v in pending.items() if k not in refused}
+        raise ConflictError("Alert updates kept conflicting.")
 
     def upgrade(self, alert: dict[str, Any], kind: str, priority: str, escalate_at: datetime) -> bool:
         """Make a routine alert critical (once: the condition refuses a second upgrade)."""

@@ -87,64 +87,69 @@ class AlertService:
     # -- from the stream -------------------------------------------------------------
 
     def on_reading(self, reading: dict[str, Any], record: dict[str, Any] | None = None) -> None:
-        """A new reading was stored: open, join or upgrade its alert; run the trend rules it can trigger."""
+        """A new reading was stored: open, join or upgrade its alerts; run the trend rules it can trigger.
+
+        One Query reads the patient's open slots; every alert the reading joins is
+        joined in one transaction.  Only opening (rare) costs more, and a trend's
+        window is read only when its alert is not already open.
+        """
         record = record or self._patients.get(reading["patient_id"])
         if record is None:
             return
+        pid, origin = reading["patient_id"], reading["reading_id"]
         severity = reading["classification"]["severity"]
         at = parse_iso(reading["received_at"])
-        rule = rules.alert_for_severity(severity)
-        if rule is not None:
-            kind, priority = rule
-            self.raise_alert(reading["patient_id"], kind, priority, reading["reading_id"], at, reading, record)
+        wanted = [rule for rule in [rules.alert_for_severity(severity)] if rule is not None]
+        trends: list[str] = []
         if reading["type"] == "blood_glucose" and severity in ("low", "critical_low"):
-            self._check_recurrent_lows(reading, at, record)
+            trends.append("recurrent_lows")
         if reading["type"] == "blood_pressure" and (
             float(reading["systolic"]) >= rules.SUSTAINED_BP_SYSTOLIC
             or float(reading["diastolic"]) >= rules.SUSTAINED_BP_DIASTOLIC
         ):
-            self._check_sustained_bp(reading, at, record)
-
-    def _check_recurrent_lows(self, reading: dict[str, Any], at: datetime, record: dict[str, Any]) -> None:
-        measured = parse_iso(reading["measured_at"])
-        window = self._readings.glucose_between(
-            reading["patient_id"], iso(measured - rules.RECURRENT_LOWS_WINDOW), iso(measured)
-        )
-        if rules.recurrent_lows(window):
-            self.raise_alert(
-                reading["patient_id"], "recurrent_lows", "routine", reading["reading_id"], at, None, record
+            trends.append("sustained_high_home_bp")
+        if not wanted and not trends:
+            return
+        slots = self._alerts.open_slots(pid)
+        joins: list[tuple[str, str, dict[str, Any]]] = []
+        for kind, priority in wanted:
+            holder = slots.get(rules.slot_of(kind)) or self._open(
+                pid, kind, priority, origin, at, reading, record, reading["measured_at"]
             )
+            if holder:
+                joins.append((kind, priority, holder))
+        for trend in trends:
+            holder = slots.get(trend)
+            if holder is None and self._trend_holds(trend, reading):
+                holder = self._open(pid, trend, "routine", origin, at, None, record, reading["measured_at"])
+            # A trend alert takes the readings measured since the one that completed it; an
+            # earlier one (a redelivery, or a late offline sync) was judged before it existed.
+            if holder and reading["measured_at"] >= holder.get("since", ""):
+                joins.append((trend, "routine", holder))
+        if joins:
+            self._join(pid, joins, origin, at, reading, record)
 
-    def _check_sustained_bp(self, reading: dict[str, Any], at: datetime, record: dict[str, Any]) -> None:
+    def _trend_holds(self, trend: str, reading: dict[str, Any]) -> bool:
         measured = parse_iso(reading["measured_at"])
-        page = self._readings.page(
-            reading["patient_id"], "blood_pressure", iso(measured - rules.SUSTAINED_BP_WINDOW), iso(measured), 500, None
-        )
-        if rules.sustained_high(page.items):
-            self.raise_alert(
-                reading["patient_id"], "sustained_high_home_bp", "routine", reading["reading_id"], at, None, record
-            )
+        pid = reading["patient_id"]
+        if trend == "recurrent_lows":
+            window = self._readings.glucose_between(pid, iso(measured - rules.RECURRENT_LOWS_WINDOW), iso(measured))
+            return rules.recurrent_lows(window)
+        start = iso(measured - rules.SUSTAINED_BP_WINDOW)
+        return rules.sustained_high(self._readings.page(pid, "blood_pressure", start, iso(measured), 500, None).items)
 
-    def raise_alert(
+    def _open(
         self,
         patient_id: str,
         kind: str,
         priority: str,
         origin: str,
         at: datetime,
-        reading: dict[str, Any] | None = None,
-        record: dict[str, Any] | None = None,
-    ) -> None:
-        """Open a new alert, or fold ``origin`` into the one already open for this patient and slot.
-
-        Three DynamoDB requests at most: the patient (care team; passed in when the
-        caller has it), one transaction that opens the alert or names the open one,
-        one transaction that joins it.
-        """
-        record = record or self._patients.get(patient_id)
-        if record is None:
-            return
-        care_team = list(record.get("care_team", []))
+        reading: dict[str, Any] | None,
+        record: dict[str, Any],
+        since: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Open an alert; None when opened here, else the slot that another writer opened first."""
         alert_id = alert_id_for(patient_id, f"{kind}:{origin}")
         alert = {
             "alert_id": alert_id,
@@ -158,6 +163,7 @@ class AlertService:
             "reading_ids": [origin],
             "escalation_level": 0,
             "notes": [],
+            "since": since or iso(at),
         }
         critical = priority == "critical"
         opened_event = self._events.event_item(
@@ -169,41 +175,78 @@ class AlertService:
             None,
             {"alert_id": alert_id},
         )
-        holder = self._alerts.open(alert, care_team, at + rules.ESCALATE_AFTER if critical else None, opened_event)
+        holder = self._alerts.open(
+            alert, list(record.get("care_team", [])), at + rules.ESCALATE_AFTER if critical else None, opened_event
+        )
         if holder is None:
             count("AlertsOpened")
             if critical:
                 self._page(alert, record, at, level=0, reading=reading)
+        return holder
+
+    def _join(
+        self,
+        patient_id: str,
+        joins: list[tuple[str, str, dict[str, Any]]],
+        origin: str,
+        at: datetime,
+        reading: dict[str, Any] | None,
+        record: dict[str, Any],
+    ) -> None:
+        events = {
+            holder["alert_id"]: self._events.event_item(
+                patient_id,
+                "alert_joined",
+                at,
+                f"alert-joined-{holder['alert_id']}-{origin}",
+                f"reading joined open alert ({kind})",
+                None,
+                {"alert_id": holder["alert_id"]},
+            )
+            for kind, _, holder in joins
+        }
+        joined = self._alerts.join_many(patient_id, events, origin, iso(at))
+        count("AlertsJoined", len(joined))
+        for kind, priority, holder in joins:
+            if holder["alert_id"] in joined and rules.is_worse(priority, holder.get("priority", "routine")):
+                self._upgrade(patient_id, holder["alert_id"], kind, priority, origin, at, reading, record)
+
+    def _upgrade(
+        self,
+        patient_id: str,
+        alert_id: str,
+        kind: str,
+        priority: str,
+        origin: str,
+        at: datetime,
+        reading: dict[str, Any] | None,
+        record: dict[str, Any],
+    ) -> None:
+        current = self._alerts.get(patient_id, alert_id)
+        if current and self._alerts.upgrade(current, kind, priority, at + rules.ESCALATE_AFTER):
+            self._events.put_event(
+                patient_id,
+                "alert_escalated",
+                at,
+                f"alert-upgraded-{alert_id}",
+                f"alert upgraded to {priority}: {kind}",
+                None,
+                {"alert_id": alert_id},
+            )
+            self._page(
+                {**current, "kind": kind, "priority": priority}, record, at, level=0, origin=origin, reading=reading
+            )
+
+    def raise_alert(
+        self, patient_id: str, kind: str, priority: str, origin: str, at: datetime, record: dict[str, Any] | None = None
+    ) -> None:
+        """Open an alert not tied to a reading (a red flag, an unreachable patient), or join the open one."""
+        record = record or self._patients.get(patient_id)
+        if record is None:
             return
-        if not holder:
-            return  # resolved in between: the next reading opens afresh
-        held_id = holder["alert_id"]
-        joined_event = self._events.event_item(
-            patient_id,
-            "alert_joined",
-            at,
-            f"alert-joined-{held_id}-{origin}",
-            f"reading joined open alert ({kind})",
-            None,
-            {"alert_id": held_id},
-        )
-        if not self._alerts.join(patient_id, held_id, origin, iso(at), joined_event):
-            return  # already counted: a redelivered record
-        count("AlertsJoined")
-        if rules.is_worse(priority, holder.get("priority", "routine")):
-            current = self._alerts.get(patient_id, held_id)
-            if current and self._alerts.upgrade(current, kind, priority, at + rules.ESCALATE_AFTER):
-                upgraded = {**current, "kind": kind, "priority": priority}
-                self._events.put_event(
-                    patient_id,
-                    "alert_escalated",
-                    at,
-                    f"alert-upgraded-{held_id}",
-                    f"alert upgraded to {priority}: {kind}",
-                    None,
-                    {"alert_id": held_id},
-                )
-                self._page(upgraded, record, at, level=0, origin=origin, reading=reading)
+        holder = self._open(patient_id, kind, priority, origin, at, None, record)
+        if holder:
+            self._join(patient_id, [(kind, priority, holder)], origin, at, None, record)
 
     def _page(
         self,

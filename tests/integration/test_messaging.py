@@ -112,7 +112,8 @@ def test_sns_throttling_is_retried_by_the_queue_and_delivered_once(patient: dict
 
     c = bootstrap.container()
     c.patient_store.put_consent(
-        patient["pid"], {"channel": "email", "granted": False, "updated_at": "x", "updated_by": "t"}
+        patient["pid"],
+        {"channel": "email", "granted": False, "updated_at": "2026-11-22T00:00:00.000Z", "updated_by": "t"},
     )
     throttle = _FailFirst("Throttling", times=1, status=400)
     c.client("sns").meta.events.register("before-call.sns.Publish", throttle)
@@ -279,12 +280,12 @@ def _capture_stream_records(api: Api, c: Any, pid: str, values: list[float]) -> 
         ]
         for s in shards
     }
-    for value in values:
+    for index, value in enumerate(values):
         reading = {
             "type": "blood_glucose",
             "value": value,
             "unit": "mg/dL",
-            "measured_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            "measured_at": (datetime.now(UTC) - timedelta(minutes=10 * (len(values) - index))).isoformat(),
         }
         assert api.call("POST", f"/patients/{pid}/readings", reading, as_=("patient", pid)).status_code == 201
     records = []
