@@ -27,7 +27,7 @@ from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_cod
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import clinician_pk, patient_pk
 from chalicelib.domain.alerts import PRIORITY_RANK, slot_of
-from chalicelib.domain.errors import ConflictError, NotFoundError
+from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
 
 ADMIN_LIST = "ALERTS"
@@ -299,37 +299,14 @@ class DynamoAlertStore:
         )
 
     def of_patient(self, patient_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start = None
-        while True:
-            page = self.table.query(
-                "pk = :p AND begins_with(sk, :a)",
-                {":p": patient_pk(patient_id), ":a": "ALERT#"},
-                start_key=start,
-                forward=False,
-            )
-            items += page.items
-            start = page.last_key
-            if not start:
-                return items
+        return self.table.query_all(
+            "pk = :p AND begins_with(sk, :a)", {":p": patient_pk(patient_id), ":a": "ALERT#"}, forward=False
+        )
 
     def batch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         return self.table.batch_get(keys)
 
     def clinician_entries(self, clinician_id: str, status: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start = None
-        while True:
-            page = self.table.query(
-                "pk = :o AND begins_with(sk, :p)",
-                {":o": clinician_pk(clinician_id), ":p": f"ALERT#{status}#"},
-                start_key=start,
-            )
-            items += page.items
-            start = page.last_key
-            if not start:
-                return items
-
-
-def not_found() -> NotFoundError:
-    return NotFoundError("Alert not found.")
+        return self.table.query_all(
+            "pk = :o AND begins_with(sk, :p)", {":o": clinician_pk(clinician_id), ":p": f"ALERT#{status}#"}
+        )

@@ -167,6 +167,17 @@ class DynamoTable:
             response = self.client.query(**kwargs)
         return Page([deserialize(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey"))
 
+    def query_all(self, key_condition: str, values: Mapping[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item a Query matches, following LastEvaluatedKey (for reads bounded by their key range)."""
+        items: list[dict[str, Any]] = []
+        start_key = None
+        while True:
+            page = self.query(key_condition, values, start_key=start_key, **kwargs)
+            items += page.items
+            start_key = page.last_key
+            if not start_key:
+                return items
+
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every item found for ``keys``, retrying unprocessed keys."""
         found: list[dict[str, Any]] = []

@@ -110,23 +110,15 @@ class DynamoReadingStore:
 
     def glucose_between(self, patient_id: str, start: str, end: str) -> list[dict[str, Any]]:
         """Glucose readings measured in [start, end] (UTC ISO strings); one Query (pages only past 1 MB)."""
-        items: list[dict[str, Any]] = []
-        start_key = None
-        while True:
-            page = self.table.query(
-                "pk = :p AND lsi1sk BETWEEN :a AND :b",
-                {
-                    ":p": patient_pk(patient_id),
-                    ":a": time_key("blood_glucose", start),
-                    ":b": time_key("blood_glucose", end, "~"),
-                },
-                index="lsi1",
-                start_key=start_key,
-            )
-            items += page.items
-            start_key = page.last_key
-            if not start_key:
-                return items
+        return self.table.query_all(
+            "pk = :p AND lsi1sk BETWEEN :a AND :b",
+            {
+                ":p": patient_pk(patient_id),
+                ":a": time_key("blood_glucose", start),
+                ":b": time_key("blood_glucose", end, "~"),
+            },
+            index="lsi1",
+        )
 
     def page(
         self,
@@ -154,15 +146,8 @@ class DynamoReadingStore:
     def every(self, patient_id: str) -> Iterator[dict[str, Any]]:
         """All of a patient's readings, oldest first per type (for export)."""
         for reading_type in TYPES:
-            start_key = None
-            while True:
-                page = self.table.query(
-                    "pk = :p AND begins_with(lsi1sk, :t)",
-                    {":p": patient_pk(patient_id), ":t": f"READING#{reading_type}#"},
-                    index="lsi1",
-                    start_key=start_key,
-                )
-                yield from page.items
-                start_key = page.last_key
-                if not start_key:
-                    break
+            yield from self.table.query_all(
+                "pk = :p AND begins_with(lsi1sk, :t)",
+                {":p": patient_pk(patient_id), ":t": f"READING#{reading_type}#"},
+                index="lsi1",
+            )

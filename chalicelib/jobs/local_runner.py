@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -263,12 +262,3 @@ def _sqs_record(message: dict[str, Any], url: str, region: str) -> dict[str, Any
         "eventSourceARN": f"arn:aws:sqs:{region}:000000000000:{queue_name}",
         "awsRegion": region,
     }
-
-
-def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()

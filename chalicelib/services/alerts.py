@@ -260,6 +260,8 @@ class AlertService:
         pid = alert["patient_id"]
         params = {"patient_id": pid, "alert_id": alert["alert_id"]}
         tag = f"{alert['alert_id']}:{level}:{origin}"
+        # The correlation id of the request that stored the reading follows the page to delivery.
+        correlation = (reading or {}).get("request_id")
         intents = [
             Intent(
                 intent_id=f"page:{tag}:{cid}",
@@ -269,6 +271,7 @@ class AlertService:
                 priority="safety",
                 created_at=at,
                 patient_id=pid,
+                correlation_id=correlation,
             )
             for cid in record.get("care_team", [])
         ]
@@ -283,6 +286,7 @@ class AlertService:
                     priority="safety",
                     created_at=at,
                     patient_id=pid,
+                    correlation_id=correlation,
                 )
             )
         self._messaging.enqueue(*intents)

@@ -31,19 +31,9 @@ class Scheduler:
         self.handlers[entity] = handler
 
     def due(self, shard: int, now: datetime) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start_key = None
-        while True:
-            page = self._table.query(
-                "due_shard = :s AND due_at <= :now",
-                {":s": f"DUE#{shard:02d}", ":now": iso(now)},
-                index="due",
-                start_key=start_key,
-            )
-            items += page.items
-            start_key = page.last_key
-            if not start_key:
-                return items
+        return self._table.query_all(
+            "due_shard = :s AND due_at <= :now", {":s": f"DUE#{shard:02d}", ":now": iso(now)}, index="due"
+        )
 
     def tick(self, now: datetime) -> int:
         handled = 0

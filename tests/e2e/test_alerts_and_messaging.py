@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 import pytest
@@ -233,6 +234,34 @@ def test_sms_readings_help_red_flags_and_replies_join_one_conversation(http: Htt
     assert [m["text"] for m in inbound][-2:] == ["I am fine, just tired", "I have chest pain"]
     assert len({m["thread_id"] for m in messages}) == 1
     assert any("new message from patient" in m["body"] for m in outbox(http, f"{team['mail']}@clinic.example"))
+
+
+def test_the_daily_digest_counts_routine_alerts_at_8am_in_the_clinicians_zone(http: Http, team: dict[str, Any]) -> None:
+    admin = ("admin", "a-1")
+    cid, address = f"c-d-{team['tag']}", f"digest-{team['tag']}@clinic.example"
+    http.call(
+        "PUT",
+        f"/clinicians/{cid}",
+        {"given_name": "Dee", "email": address, "channels": ["email"], "timezone": "Asia/Shanghai"},
+        as_=admin,
+    )
+    pid = enroll(http, team, "+15554440007", care_team=[cid])
+    http.call("POST", f"/patients/{pid}/readings", glucose(http, 260), as_=("patient", pid))
+    http.call("POST", "/_local/drain")
+    now = server_now(http).astimezone(ZoneInfo("Asia/Shanghai"))
+    eight = now.replace(hour=8, minute=0, second=0, microsecond=0)
+    eight = eight if eight > now else eight + timedelta(days=1)
+
+    tick(http, eight - timedelta(minutes=1))
+    assert outbox(http, address) == []
+    tick(http, eight)
+    digests = outbox(http, address)
+    tick(http, eight + timedelta(minutes=1))
+    tick(http, eight + timedelta(days=1))  # nothing new since: no second digest
+
+    assert len(digests) == 1
+    assert "1 routine alerts" in digests[0]["body"] and pid not in digests[0]["body"]
+    assert len(outbox(http, address)) == 1
 
 
 def test_quiet_hours_defer_a_routine_message_to_8am_across_spring_forward(http: Http, team: dict[str, Any]) -> None:
