@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain.alerts import Alert, TransitionIn
+from chalicelib.domain.messages import Message, MessageIn
 from chalicelib.domain.patients import (
     Clinician,
     ClinicianIn,
@@ -29,7 +30,6 @@ from chalicelib.domain.patients import (
 )
 from chalicelib.domain.readings import Reading, ReadingIn
 from chalicelib.domain.targets import Targets, TargetsIn
-from chalicelib.services.conversations import Message, MessageIn
 
 
 class Problem(BaseModel):

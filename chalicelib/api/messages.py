@@ -9,7 +9,7 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, endpoint, page
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
-from chalicelib.services.conversations import MessageIn
+from chalicelib.domain.messages import MessageIn
 
 bp = Blueprint(__name__)
 

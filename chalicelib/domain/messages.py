@@ -44,6 +44,25 @@ class Intent(BaseModel):
     patient_id: str | None = None
 
 
+class MessageIn(BaseModel):
+    """``POST /patients/{pid}/messages``: a care-team message to the patient."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class Message(BaseModel):
+    """One message of the patient's conversation, either direction, any channel."""
+
+    message_id: str
+    thread_id: str
+    direction: str
+    channel: str | None
+    at: str
+    text: str
+    status: str
+
+
 class Rendered(BaseModel):
     """A message body for one channel."""
 

@@ -11,32 +11,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.identity import Principal, is_care_team
-from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.messages import Intent, Message, MessageIn, Recipient
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.messaging import MessagingService
 from chalicelib.services.patients import PatientService
-
-
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=2000)
-
-
-class Message(BaseModel):
-    message_id: str
-    thread_id: str
-    direction: str
-    channel: str | None
-    at: str
-    text: str
-    status: str
 
 
 def thread_of(patient_id: str) -> str:
