@@ -1,7 +1,9 @@
 """One validated model of the process environment.
 
 Every knob the app reads from the environment is declared here, validated once
-and passed on; nothing else in chalicelib reads ``os.environ``.  AWS endpoints
+and passed on.  The only other readers of ``os.environ`` are app.py's stage
+switch for the local-only routes (it must work before settings can be
+validated, e.g. under ``chalice package``) and those local-only routes.  AWS endpoints
 are deliberately absent: boto3 picks up ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` by itself, so the local stack and AWS share one
 code path.
@@ -45,8 +47,6 @@ class Settings(BaseModel):
     sms_sender_id: str | None = None
     # Voice needs an End User Messaging origination identity; off unless configured.
     voice_origination_identity: str | None = None
-    # Local stage only: run the in-process stream/queue/clock runner.
-    local_event_runner: bool = False
 
     @field_validator("app_client_ids", mode="before")
     @classmethod
@@ -84,7 +84,6 @@ class Settings(BaseModel):
             "clinic_name": "CAREWIRE_CLINIC_NAME",
             "support_contact": "CAREWIRE_SUPPORT_CONTACT",
             "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
-            "local_event_runner": "CAREWIRE_LOCAL_EVENT_RUNNER",
             "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
             "inbound_sms_topic": "CAREWIRE_INBOUND_SMS_TOPIC",
             "email_sender": "CAREWIRE_EMAIL_SENDER",

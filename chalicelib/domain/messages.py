@@ -36,8 +36,6 @@ class Intent(BaseModel):
     # Only channels in this set (None: any the routing allows), e.g. a reply
     # to an inbound SMS goes back by SMS.
     only_channels: list[str] | None = None
-    # Never by SMS (a video join link goes by push or email only, api.md).
-    not_sms: bool = False
     correlation_id: str | None = None
     created_at: UtcTime
     # Subject of the message for the patient timeline (a patient id), if any.

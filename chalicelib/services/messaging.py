@@ -100,8 +100,6 @@ class MessagingService:
             self._store.settle(intent.intent_id, "failed", {"reason": "unknown recipient"})
             return "failed"
         allowed = set(intent.only_channels) if intent.only_channels is not None else None
-        if intent.not_sms:
-            allowed = (allowed or set(self._channels)) - {"sms"}
         route = plan(contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed)
         if route.deliver_at is not None:
             self._store.defer(intent, route.deliver_at)
