@@ -14,13 +14,22 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import alerts, audit, clinicians, messages, patients, problems, readings, service
+from chalicelib.api import alerts, audit, clinicians, messages, patients, problems, readings, reminders, service
 
 # configure_logs=False: Powertools owns the "carewire" logger; Chalice would add a second handler.
 app = Chalice(app_name="carewire", configure_logs=False)
 app.api.binary_types = ["image/png"]
 
-for blueprint in (service.bp, patients.bp, clinicians.bp, readings.bp, alerts.bp, messages.bp, audit.bp):
+for blueprint in (
+    service.bp,
+    patients.bp,
+    clinicians.bp,
+    readings.bp,
+    alerts.bp,
+    messages.bp,
+    reminders.bp,
+    audit.bp,
+):
     app.register_blueprint(blueprint)
 
 

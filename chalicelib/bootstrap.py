@@ -179,7 +179,9 @@ class Container:
     def changes(self) -> Any:
         from chalicelib.jobs.changes import ChangeHandler
 
-        return ChangeHandler(self.audit_log, self.alerts, self.messaging_store, self.messaging, self.patient_store)
+        return ChangeHandler(
+            self.audit_log, self.alerts, self.messaging_store, self.messaging, self.patient_store, self.reminders
+        )
 
     @cached_property
     def messaging_store(self) -> Any:
@@ -215,7 +217,7 @@ class Container:
             self.clock,
             self.settings.clinic,
         )
-        service.on_unreachable = lambda pid, intent: self.alerts.unreachable(pid, intent)
+        service.on_unreachable = lambda pid, origin: self.alerts.unreachable(pid, origin)
         return service
 
     @cached_property
@@ -240,7 +242,29 @@ class Container:
             self.settings.clinic,
         )
         service.on_red_flag = self.alerts.red_flag
+        service.on_taken = self.reminders.taken
         return service
+
+    @cached_property
+    def reminders(self) -> Any:
+        from chalicelib.adapters.reminders import DynamoReminderStore
+        from chalicelib.services.reminders import ReminderService
+
+        service = ReminderService(
+            DynamoReminderStore(self.table),
+            self.patients,
+            self.messaging_store,
+            self.messaging,
+            self.audit,
+            self.clock,
+            new_id,
+        )
+        service.on_unanswered = self.unanswered_reminders
+        return service
+
+    def unanswered_reminders(self, patient_id: str, origin: str, now: datetime) -> None:
+        """Three reminders in a row without an answer: a human calls (task + routine alert)."""
+        self.messaging.hand_to_human(patient_id, f"unanswered-{origin}", "three reminders in a row unanswered", now)
 
     @cached_property
     def alerts(self) -> Any:
@@ -273,6 +297,7 @@ class Container:
         scheduler.register("deferred_message", self.release_deferred)
         scheduler.register("alert", self.alerts.escalate_due)
         scheduler.register("digest", self.alerts.send_digest)
+        scheduler.register("reminder", self.reminders.fire)
         return scheduler
 
     def release_deferred(self, item: dict[str, Any], now: datetime) -> None:

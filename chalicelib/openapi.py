@@ -29,6 +29,7 @@ from chalicelib.domain.patients import (
     PatientPatch,
 )
 from chalicelib.domain.readings import Reading, ReadingIn
+from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
 from chalicelib.domain.targets import Targets, TargetsIn
 
 
@@ -165,6 +166,17 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/patients/{patient_id}/messages", "Message the patient", MessageIn, MessageAccepted, 202),
     Operation(
         "GET", "/patients/{patient_id}/messages", "The conversation, both directions", response=Message, paged=True
+    ),
+    Operation("POST", "/patients/{patient_id}/reminders", "Create a reminder", ReminderIn, Reminder, 201),
+    Operation("GET", "/patients/{patient_id}/reminders", "Reminders", response=Reminder, listed=True),
+    Operation("GET", "/patients/{patient_id}/reminders/{reminder_id}", "A reminder", response=Reminder),
+    Operation("PATCH", "/patients/{patient_id}/reminders/{reminder_id}", "Change a reminder", ReminderPatch, Reminder),
+    Operation("DELETE", "/patients/{patient_id}/reminders/{reminder_id}", "Delete a reminder"),
+    Operation(
+        "POST", "/patients/{patient_id}/reminders/{reminder_id}/acknowledge", "Mark the latest dose done", AcknowledgeIn
+    ),
+    Operation(
+        "GET", "/patients/{patient_id}/adherence", "Doses due vs done per reminder", response=Adherence, query=("days",)
     ),
     Operation("GET", "/audit", "Audit trail (admins)", response=AuditEntry, paged=True, query=("patient_id", "actor")),
 ]

@@ -196,6 +196,48 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Mensagem recebida", "{clinic}: obrigado, sua equipe de cuidado recebeu sua mensagem."),
         "zh-CN": ("已收到消息", "{clinic}：谢谢，您的护理团队已收到您的消息。"),
     },
+    "reminder_measure": {
+        "en": ("Time for your check", "{clinic}: it is time for your scheduled check. Open the app to record it."),
+        "es": ("Hora de su control", "{clinic}: es hora de su control programado. Abra la app para registrarlo."),
+        "pt-BR": (
+            "Hora da sua medição",
+            "{clinic}: está na hora da sua medição programada. Abra o app para registrar.",
+        ),
+        "zh-CN": ("测量时间到了", "{clinic}：您预定的测量时间到了。请打开应用记录。"),
+    },
+    "reminder_measure_full": {
+        "en": ("Time for your check", "{clinic}: time for {label}. Open the app to record it."),
+        "es": ("Hora de su control", "{clinic}: es hora de {label}. Abra la app para registrarlo."),
+        "pt-BR": ("Hora da sua medição", "{clinic}: hora de {label}. Abra o app para registrar."),
+        "zh-CN": ("测量时间到了", "{clinic}：{label} 的时间到了。请打开应用记录。"),
+    },
+    "reminder_medication": {
+        "en": ("Reminder from your care team", "{clinic}: it is time for your scheduled dose. Reply TAKEN when done."),
+        "es": ("Recordatorio de su equipo", "{clinic}: es hora de su dosis programada. Responda TAKEN cuando la tome."),
+        "pt-BR": (
+            "Lembrete da sua equipe",
+            "{clinic}: está na hora da sua dose programada. Responda TAKEN quando tomar.",
+        ),
+        "zh-CN": ("护理团队提醒", "{clinic}：您预定的服药时间到了。服用后请回复 TAKEN。"),
+    },
+    "reminder_medication_full": {
+        "en": ("Reminder from your care team", "{clinic}: time for {label}. Reply TAKEN when done."),
+        "es": ("Recordatorio de su equipo", "{clinic}: es hora de {label}. Responda TAKEN cuando la tome."),
+        "pt-BR": ("Lembrete da sua equipe", "{clinic}: hora de {label}. Responda TAKEN quando tomar."),
+        "zh-CN": ("护理团队提醒", "{clinic}：{label} 的时间到了。服用后请回复 TAKEN。"),
+    },
+    "reminder_custom": {
+        "en": ("Reminder from your care team", "{clinic}: you have a reminder from your care team. Open the app."),
+        "es": ("Recordatorio de su equipo", "{clinic}: tiene un recordatorio de su equipo de cuidado. Abra la app."),
+        "pt-BR": ("Lembrete da sua equipe", "{clinic}: você tem um lembrete da sua equipe de cuidado. Abra o app."),
+        "zh-CN": ("护理团队提醒", "{clinic}：您有一条来自护理团队的提醒。请打开应用。"),
+    },
+    "reminder_custom_full": {
+        "en": ("Reminder from your care team", "{clinic}: {label}"),
+        "es": ("Recordatorio de su equipo", "{clinic}: {label}"),
+        "pt-BR": ("Lembrete da sua equipe", "{clinic}: {label}"),
+        "zh-CN": ("护理团队提醒", "{clinic}：{label}"),
+    },
     "red_flag_patient": {
         "en": (
             "We are alerting your care team",

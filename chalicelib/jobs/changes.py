@@ -4,7 +4,9 @@
   write), its alert is opened or joined, the patient's last-reading time moves,
   and the channel that prompted it is credited with an answer;
 - a consent write: a ``consent_changed`` event in the patient timeline;
-- a new targets version: a ``targets_changed`` event;
+- a new targets version: a ``targets_changed`` event; a new time zone: every
+  reminder rescheduled in it;
+- a new reading also completes a measurement dose due within 2 hours;
 - a clinician profile: their 08:00 digest is (re)scheduled in their time zone.
 
 Records are processed one by one with Powertools' batch processor and failures
@@ -38,7 +40,8 @@ def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
 
 
 class ChangeHandler:
-    def __init__(self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any) -> None:
+    def __init__(self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any, reminders: Any) -> None:
+        self._reminders = reminders
         self._audit_log = audit_log
         self._alerts = alerts
         self._events = events
@@ -59,19 +62,24 @@ class ChangeHandler:
             new.get("opted_out"),
         ):
             self._consent(new)
-        elif entity == "patient" and new.get("targets_version", 0) != old.get("targets_version", 0):
-            at = parse_iso(new["targets_updated_at"])
+        elif entity == "patient" and name == "MODIFY":
+            self._patient(new, old)
+        elif entity == "clinician" and (name == "INSERT" or old.get("timezone") != new.get("timezone")):
+            self._alerts.schedule_digest(new["clinician_id"], new.get("timezone", "UTC"), parse_iso(new["updated_at"]))
+
+    def _patient(self, new: dict[str, Any], old: dict[str, Any]) -> None:
+        if new.get("timezone") != old.get("timezone"):
+            self._reminders.timezone_changed(new["patient_id"], new["timezone"])
+        if new.get("targets_version", 0) != old.get("targets_version", 0):
             self._events.put_event(
                 new["patient_id"],
                 "targets_changed",
-                at,
+                parse_iso(new["targets_updated_at"]),
                 f"targets-{new['targets_version']}",
                 f"targets set by {new.get('targets_updated_by')}",
                 None,
                 {"version": new["targets_version"]},
             )
-        elif entity == "clinician" and (name == "INSERT" or old.get("timezone") != new.get("timezone")):
-            self._alerts.schedule_digest(new["clinician_id"], new.get("timezone", "UTC"), parse_iso(new["updated_at"]))
 
     def _reading(self, image: dict[str, Any]) -> None:
         pid = image["patient_id"]
@@ -99,6 +107,7 @@ class ChangeHandler:
         if record is None:
             return
         self._alerts.on_reading(image, record)
+        self._reminders.reading_arrived(image)
         if image.get("source") != "sms":  # an SMS reading was credited when the text arrived
             self._messaging.record_response(pid, at, record)
 

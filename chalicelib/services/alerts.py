@@ -304,8 +304,8 @@ class AlertService:
     def red_flag(self, patient_id: str, at: datetime, inbound_id: str) -> None:
         self.raise_alert(patient_id, "red_flag_message", "critical", f"sms-{inbound_id}", at)
 
-    def unreachable(self, patient_id: str, intent: Intent) -> None:
-        self.raise_alert(patient_id, "unreachable_patient", "routine", f"intent-{intent.intent_id}", self._clock())
+    def unreachable(self, patient_id: str, origin: str) -> None:
+        self.raise_alert(patient_id, "unreachable_patient", "routine", origin, self._clock())
 
     # -- from the minute tick ------------------------------------------------------------
 

@@ -68,7 +68,7 @@ class MessagingService:
         self._clock = clock
         self._clinic = clinic
         # Wired by the composition root: what to do when no channel reaches a patient.
-        self.on_unreachable: Callable[[str, Intent], None] | None = None
+        self.on_unreachable: Callable[[str, str], None] | None = None
 
     # -- producers -----------------------------------------------------------------
 
@@ -152,28 +152,33 @@ class MessagingService:
         pid = intent.recipient.id
         if intent.message_id and intent.params.get("message_at"):
             self._store.update_message(pid, intent.params["message_at"], intent.message_id, "failed", None)
-        task_id = f"call-{intent.intent_id}"[:120]
+        self.hand_to_human(pid, f"call-{intent.intent_id}", "no channel reached the patient", now, list(tried))
+
+    def hand_to_human(
+        self, patient_id: str, task_id: str, reason: str, now: datetime, tried: list[str] | None = None
+    ) -> None:
+        """A task on the worklist for a person to call the patient, and a routine unreachable_patient alert."""
+        task_id = task_id[:120]
         created = self._store.put_task(
-            pid,
+            patient_id,
             {
                 "task_id": task_id,
                 "kind": "call_patient",
                 "status": "open",
-                "reason": "no channel reached the patient",
-                "template": intent.template,
+                "reason": reason,
                 "created_at": iso(now),
-                "tried": list(tried),
+                "tried": tried or [],
             },
         )
         if not created:
-            return  # a redelivery of an intent already turned into a task
-        self._patients.add_open_tasks(pid, 1)
+            return  # already handed over (a redelivery or a repeated tick)
+        self._patients.add_open_tasks(patient_id, 1)
         self._store.put_event(
-            pid, "task_created", now, task_id, "call the patient: no channel reached them", None, {"task_id": task_id}
+            patient_id, "task_created", now, task_id, f"call the patient: {reason}", None, {"task_id": task_id}
         )
-        count("PatientsUnreachable")
+        count("PatientsHandedToHumans")
         if self.on_unreachable:
-            self.on_unreachable(pid, intent)
+            self.on_unreachable(patient_id, task_id)
 
     def _event(self, intent: Intent, kind: str, at: datetime, channel: str | None, summary: str) -> None:
         patient_id = intent.patient_id or (intent.recipient.id if intent.recipient.kind == "patient" else None)

@@ -18,6 +18,7 @@ PARAMS = {
     "count": 3,
     "guidance": SECRET_TEXT,
     "text": SECRET_TEXT,
+    "label": SECRET_TEXT,
 }
 PATIENT_TEMPLATES = [t for t in TEMPLATES if not t.endswith("_clinician")]
 
@@ -36,7 +37,7 @@ def test_every_template_renders_in_every_language(template: str, language: str) 
 
 @pytest.mark.parametrize("template", sorted(t for t in TEMPLATES if not t.endswith("_full")))
 def test_default_templates_carry_no_values_diagnoses_or_drug_names(template: str) -> None:
-    assert not fields_of(template) & {"guidance", "text"}
+    assert not fields_of(template) & {"guidance", "text", "label"}
     for language in LANGUAGES:
         rendered = render(template, language, PARAMS, email=True)
         for part in (rendered.text, rendered.html or "", rendered.subject or ""):

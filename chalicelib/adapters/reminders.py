@@ -1,0 +1,167 @@
+"""DynamoDB repository for reminders and doses.
+
+======================  =========================================  ================================
+item                    pk / sk                                     notes
+======================  =========================================  ================================
+reminder                PATIENT#<pid> / REMINDER#<rid>              due index while active
+dose (one occurrence)   PATIENT#<pid> / DOSE#<due_at>#<rid>         created once per occurrence
+======================  =========================================  ================================
+
+A tick advances a reminder with a conditional update on the due time it read,
+so a stale or repeated tick loses harmlessly; the dose's conditional put is
+the second guard against sending one occurrence twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, error_code, serialize
+from chalicelib.adapters.messaging import due_shard
+from chalicelib.adapters.stores import patient_pk
+
+
+def _key(patient_id: str, reminder_id: str) -> dict[str, Any]:
+    return serialize({"pk": patient_pk(patient_id), "sk": f"REMINDER#{reminder_id}"})
+
+
+def _due_fields(record: dict[str, Any]) -> dict[str, Any]:
+    if record.get("active") and record.get("next_due_at"):
+        return {
+            "due_shard": due_shard(f"reminder:{record['patient_id']}:{record['reminder_id']}"),
+            "due_at": record["next_due_at"],
+        }
+    return {}
+
+
+class DynamoReminderStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def create(self, record: dict[str, Any]) -> bool:
+        item = {
+            "pk": patient_pk(record["patient_id"]),
+            "sk": f"REMINDER#{record['reminder_id']}",
+            "entity": "reminder",
+            "unanswered": 0,
+            **record,
+            **_due_fields(record),
+        }
+        try:
+            self.table.put(item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def replace(self, record: dict[str, Any]) -> None:
+        """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``."""
+        due = _due_fields(record)
+        fields = {
+            k: v for k, v in record.items() if k not in ("pk", "sk", "entity", "due_shard", "due_at", "unanswered")
+        }
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        alias = {k: n for n, k in names.items()}
+        values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
+        sets = [f"{alias[k]} = :v{i}" for i, (k, v) in enumerate(fields.items()) if v is not None]
+        removes = [alias[k] for k, v in fields.items() if v is None]
+        if due:
+            sets += ["due_shard = :ds", "due_at = :da"]
+            values.update({":ds": due["due_shard"], ":da": due["due_at"]})
+        else:
+            removes += ["due_shard", "due_at"]
+        expression = "SET " + ", ".join(sets) + (f" REMOVE {', '.join(removes)}" if removes else "")
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=_key(record["patient_id"], record["reminder_id"]),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+        )
+
+    def get(self, patient_id: str, reminder_id: str) -> dict[str, Any] | None:
+        return self.table.get(patient_pk(patient_id), f"REMINDER#{reminder_id}")
+
+    def of_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        return self.table.query_all(
+            "pk = :p AND begins_with(sk, :r)", {":p": patient_pk(patient_id), ":r": "REMINDER#"}, consistent=True
+        )
+
+    def delete(self, patient_id: str, reminder_id: str) -> None:
+        self.table.client.delete_item(TableName=self.table.name, Key=_key(patient_id, reminder_id))
+
+    def advance(self, item: dict[str, Any], fired_at: str, next_due: str | None) -> bool:
+        """Move the reminder past ``fired_at``, once: False when another tick already did."""
+        values: dict[str, Any] = {":old": item["due_at"], ":fired": fired_at, ":one": 1}
+        expression = "SET last_fired_at = :fired, unanswered = unanswered + :one"
+        if next_due:
+            expression += ", due_at = :next, next_due_at = :next"
+            values[":next"] = next_due
+        else:
+            expression += " REMOVE due_at, due_shard, next_due_at"
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=_key(item["patient_id"], item["reminder_id"]),
+                UpdateExpression=expression,
+                ConditionExpression="due_at = :old",
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def answered(self, patient_id: str, reminder_id: str) -> None:
+        self.table.client.update_item(
+            TableName=self.table.name,
+            Key=_key(patient_id, reminder_id),
+            UpdateExpression="SET unanswered = :zero",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":zero": 0}),
+        )
+
+    # -- doses -------------------------------------------------------------------
+
+    def create_dose(self, dose: dict[str, Any]) -> bool:
+        item = {
+            "pk": patient_pk(dose["patient_id"]),
+            "sk": f"DOSE#{dose['due_at']}#{dose['reminder_id']}",
+            "entity": "dose",
+            **dose,
+        }
+        try:
+            self.table.put(item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def doses_between(self, patient_id: str, start: str, end: str) -> list[dict[str, Any]]:
+        return self.table.query_all(
+            "pk = :p AND sk BETWEEN :a AND :b",
+            {":p": patient_pk(patient_id), ":a": f"DOSE#{start}", ":b": f"DOSE#{end}~"},
+            consistent=True,
+        )
+
+    def mark_done(self, dose: dict[str, Any], at: str, how: str) -> bool:
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": dose["pk"], "sk": dose["sk"]}),
+                UpdateExpression="SET #s = :done, done_at = :at, done_by = :how",
+                ConditionExpression="#s = :due",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=serialize({":done": "done", ":due": "due", ":at": at, ":how": how}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -1,0 +1,96 @@
+"""Reminders and doses: measurement and medication schedules in the patient's local time.
+
+A reminder is a schedule (local wall-clock times on local weekdays); each time
+it fires it creates a *dose* — one due occurrence — which is done when the
+patient acknowledges it (app or SMS ``TAKEN``) or, for a measurement reminder,
+when a reading of its type arrives within 2 hours of the due time.  Adherence
+is doses done over doses due.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from chalicelib.domain.patients import Identifier, Strict, WallClock
+from chalicelib.domain.timeutil import UtcTime
+
+Kind = Literal["measure_glucose", "measure_bp", "medication", "custom"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EVERY_DAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+READING_WINDOW = timedelta(hours=2)
+UNANSWERED_LIMIT = 3
+READING_TYPE_OF = {"measure_glucose": "blood_glucose", "measure_bp": "blood_pressure"}
+TEMPLATE_OF = {
+    "measure_glucose": "reminder_measure",
+    "measure_bp": "reminder_measure",
+    "medication": "reminder_medication",
+    "custom": "reminder_custom",
+}
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return sorted(values)
+
+
+Times = Annotated[list[WallClock], Field(min_length=1, max_length=12), AfterValidator(_unique)]
+Days = Annotated[list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_unique)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+
+
+class ReminderIn(Strict):
+    reminder_id: Identifier | None = None
+    kind: Kind
+    times: Times
+    days: Days = Field(default_factory=lambda: list(EVERY_DAY))
+    # Shown in the app; sent by SMS/email/push only with full-content consent (it may name a drug).
+    label: Label | None = None
+    active: bool = True
+
+
+class ReminderPatch(Strict):
+    times: Times | None = None
+    days: Days | None = None
+    label: Label | None = None
+    active: bool | None = None
+
+
+class Reminder(BaseModel):
+    reminder_id: str
+    patient_id: str
+    kind: Kind
+    times: list[str]
+    days: list[str]
+    label: str | None = None
+    active: bool
+    next_due_at: UtcTime | None = None
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class AcknowledgeIn(Strict):
+    at: UtcTime | None = None
+
+
+class AdherenceRow(BaseModel):
+    reminder_id: str | None
+    kind: str | None
+    due: int
+    done: int
+    pct: float | None
+
+
+class Adherence(BaseModel):
+    days: int
+    reminders: list[AdherenceRow]
+    overall: AdherenceRow
+
+
+def adherence_row(reminder_id: str | None, kind: str | None, doses: list[dict[str, object]]) -> AdherenceRow:
+    done = sum(1 for d in doses if d.get("status") == "done")
+    pct = round(100.0 * done / len(doses), 1) if doses else None
+    return AdherenceRow(reminder_id=reminder_id, kind=kind, due=len(doses), done=done, pct=pct)

@@ -1,0 +1,238 @@
+"""Reminders: schedules in the patient's zone, fired by the minute tick, answered by people and readings.
+
+The tick hands every due reminder to :meth:`ReminderService.fire`, which fires
+it once for the newest occurrence it missed (a tick that ran late does not
+replay every minute it slept through), advances it with a conditional update,
+records the dose and enqueues a PHI-minimal reminder through the messaging
+engine (routing, consent, quiet hours: a reminder in quiet hours is deferred,
+never dropped).  Three reminders in a row without an answer hand the patient
+to a human.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters.messaging import DynamoMessagingStore
+from chalicelib.adapters.reminders import DynamoReminderStore
+from chalicelib.domain import reminders as rules
+from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
+from chalicelib.domain.identity import Principal, is_care_team
+from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
+from chalicelib.domain.schedules import latest_occurrence, next_occurrence
+from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.observability import count
+from chalicelib.services.audit import AuditTrail
+from chalicelib.services.messaging import MessagingService
+from chalicelib.services.patients import PatientService
+
+TAKEN_WINDOW = timedelta(hours=12)
+ADHERENCE_DAYS = (7, 14, 30, 90)
+
+
+def to_reminder(item: dict[str, Any]) -> Reminder:
+    return Reminder.model_validate({k: v for k, v in item.items() if k in Reminder.model_fields})
+
+
+class ReminderService:
+    def __init__(
+        self,
+        store: DynamoReminderStore,
+        patients: PatientService,
+        events: DynamoMessagingStore,
+        messaging: MessagingService,
+        audit: AuditTrail,
+        clock: Callable[[], datetime],
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._store = store
+        self._patients = patients
+        self._events = events
+        self._messaging = messaging
+        self._audit = audit
+        self._clock = clock
+        self._new_id = new_id
+        # Wired by the composition root: three unanswered reminders in a row.
+        self.on_unanswered: Callable[[str, str, datetime], None] | None = None
+
+    # -- the API -----------------------------------------------------------------------
+
+    def _writable(self, principal: Principal, patient_id: str) -> dict[str, Any]:
+        record = self._patients.visible_record(principal, patient_id)
+        if not (principal.is_patient or is_care_team(principal, record.get("care_team", []))):
+            raise ForbiddenError("Only the patient or their care team manage reminders.")
+        return record
+
+    def create(self, principal: Principal, patient_id: str, request: ReminderIn) -> Reminder:
+        record = self._writable(principal, patient_id)
+        now = self._clock()
+        timezone = record.get("timezone", "UTC")
+        next_due = next_occurrence(request.times, request.days, timezone, now) if request.active else None
+        item = {
+            **request.model_dump(mode="json"),
+            "reminder_id": request.reminder_id or self._new_id("rem"),
+            "patient_id": patient_id,
+            "timezone": timezone,
+            "next_due_at": iso(next_due) if next_due else None,
+            "created_at": iso(now),
+            "updated_at": iso(now),
+        }
+        if not self._store.create(item):
+            raise ConflictError("A reminder with this reminder_id already exists.")
+        self._audit.record(principal, "create", "reminder", patient_id)
+        return to_reminder(item)
+
+    def list(self, principal: Principal, patient_id: str) -> list[Reminder]:
+        self._patients.visible_record(principal, patient_id)
+        self._audit.record(principal, "list", "reminder", patient_id)
+        return [to_reminder(i) for i in self._store.of_patient(patient_id)]
+
+    def get(self, principal: Principal, patient_id: str, reminder_id: str) -> Reminder:
+        self._patients.visible_record(principal, patient_id)
+        item = self._store.get(patient_id, reminder_id)
+        if item is None:
+            raise NotFoundError("Reminder not found.")
+        self._audit.record(principal, "read", "reminder", patient_id)
+        return to_reminder(item)
+
+    def patch(self, principal: Principal, patient_id: str, reminder_id: str, request: ReminderPatch) -> Reminder:
+        record = self._writable(principal, patient_id)
+        item = self._store.get(patient_id, reminder_id)
+        if item is None:
+            raise NotFoundError("Reminder not found.")
+        changes = request.model_dump(mode="json", exclude_unset=True)
+        updated = {**item, **changes, "timezone": record.get("timezone", "UTC"), "updated_at": iso(self._clock())}
+        self._reschedule(updated)
+        self._audit.record(principal, "update", "reminder", patient_id, {"fields": sorted(changes)})
+        return to_reminder(updated)
+
+    def delete(self, principal: Principal, patient_id: str, reminder_id: str) -> dict[str, Any]:
+        self._writable(principal, patient_id)
+        if self._store.get(patient_id, reminder_id) is None:
+            raise NotFoundError("Reminder not found.")
+        self._store.delete(patient_id, reminder_id)
+        self._audit.record(principal, "delete", "reminder", patient_id)
+        return {"deleted": reminder_id}
+
+    def acknowledge(
+        self, principal: Principal, patient_id: str, reminder_id: str, request: AcknowledgeIn
+    ) -> dict[str, Any]:
+        self._writable(principal, patient_id)
+        if self._store.get(patient_id, reminder_id) is None:
+            raise NotFoundError("Reminder not found.")
+        at = request.at or self._clock()
+        dose = self._latest_due(patient_id, at, lambda d: d["reminder_id"] == reminder_id)
+        if dose is None:
+            raise ConflictError("This reminder has no open dose to acknowledge.")
+        self._done(dose, at, "acknowledged")
+        self._audit.record(principal, "acknowledge", "reminder", patient_id)
+        return {"reminder_id": reminder_id, "due_at": dose["due_at"], "status": "done"}
+
+    def adherence(self, principal: Principal, patient_id: str, days_text: str | None) -> Adherence:
+        self._patients.visible_record(principal, patient_id)
+        days = int(days_text) if days_text and days_text.isdigit() else (30 if days_text is None else -1)
+        if days not in ADHERENCE_DAYS:
+            raise MalformedRequestError("days must be 7, 14, 30 or 90.", [FieldError("days", "7, 14, 30 or 90")])
+        now = self._clock()
+        doses = self._store.doses_between(patient_id, iso(now - timedelta(days=days)), iso(now))
+        by_reminder: dict[str, list[dict[str, Any]]] = {}
+        for dose in doses:
+            by_reminder.setdefault(dose["reminder_id"], []).append(dose)
+        self._audit.record(principal, "read", "adherence", patient_id)
+        return Adherence(
+            days=days,
+            reminders=[rules.adherence_row(rid, ds[0].get("kind"), ds) for rid, ds in sorted(by_reminder.items())],
+            overall=rules.adherence_row(None, None, doses),
+        )
+
+    # -- the tick ---------------------------------------------------------------------------
+
+    def fire(self, item: dict[str, Any], now: datetime) -> None:
+        """Fire a due reminder once, for the newest occurrence it missed, and move it on."""
+        times, days, zone = item["times"], item["days"], item.get("timezone", "UTC")
+        due = parse_iso(item["due_at"])
+        occurrence = latest_occurrence(times, days, zone, due - timedelta(milliseconds=1), now) or due
+        following = next_occurrence(times, days, zone, max(now, occurrence))
+        if not self._store.advance(item, iso(occurrence), iso(following) if following else None):
+            return  # another tick got here first
+        pid, rid = item["patient_id"], item["reminder_id"]
+        dose = {"patient_id": pid, "reminder_id": rid, "kind": item["kind"], "due_at": iso(occurrence), "status": "due"}
+        if not self._store.create_dose(dose):
+            return
+        self._messaging.enqueue(
+            Intent(
+                intent_id=f"reminder:{pid}:{rid}:{iso(occurrence)}",
+                recipient=Recipient(kind="patient", id=pid),
+                template=rules.TEMPLATE_OF[item["kind"]],
+                params={"label": item.get("label") or ""},
+                created_at=now,
+                patient_id=pid,
+            )
+        )
+        self._events.put_event(
+            pid,
+            "reminder_sent",
+            now,
+            f"reminder-{rid}-{iso(occurrence)}",
+            f"{item['kind']} reminder due {iso(occurrence)}",
+            None,
+            {"reminder_id": rid, "due_at": iso(occurrence)},
+        )
+        count("RemindersFired")
+        if int(item.get("unanswered", 0)) + 1 == rules.UNANSWERED_LIMIT and self.on_unanswered:
+            self.on_unanswered(pid, f"{rid}:{iso(occurrence)}", now)
+
+    def _reschedule(self, item: dict[str, Any]) -> None:
+        now = self._clock()
+        following = (
+            next_occurrence(item["times"], item["days"], item.get("timezone", "UTC"), now)
+            if item.get("active")
+            else None
+        )
+        item["next_due_at"] = iso(following) if following else None
+        self._store.replace({k: v for k, v in item.items() if k not in ("pk", "sk")})
+
+    def timezone_changed(self, patient_id: str, timezone: str) -> None:
+        """The patient moved: every schedule is recomputed in the new zone (from the stream)."""
+        for item in self._store.of_patient(patient_id):
+            self._reschedule({**item, "timezone": timezone})
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def _latest_due(
+        self, patient_id: str, at: datetime, match: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        doses = self._store.doses_between(patient_id, iso(at - TAKEN_WINDOW), iso(at + timedelta(minutes=5)))
+        open_doses = [d for d in doses if d.get("status") == "due" and match(d)]
+        return max(open_doses, key=lambda d: d["due_at"]) if open_doses else None
+
+    def _done(self, dose: dict[str, Any], at: datetime, how: str) -> None:
+        if self._store.mark_done(dose, iso(at), how):
+            self._store.answered(dose["patient_id"], dose["reminder_id"])
+            self._events.put_event(
+                dose["patient_id"],
+                "reminder_done",
+                at,
+                f"done-{dose['reminder_id']}-{dose['due_at']}",
+                f"{dose['kind']} reminder done ({how})",
+                None,
+                {"reminder_id": dose["reminder_id"], "due_at": dose["due_at"]},
+            )
+
+    def taken(self, patient_id: str, at: datetime, inbound_id: str) -> None:
+        """SMS TAKEN/DONE: the latest open dose of the last 12 h is done."""
+        dose = self._latest_due(patient_id, at, lambda d: True)
+        if dose is not None:
+            self._done(dose, at, "sms")
+
+    def reading_arrived(self, reading: dict[str, Any]) -> None:
+        """A reading within 2 h of a measurement dose of its type makes that dose done."""
+        measured = parse_iso(reading["measured_at"])
+        window = rules.READING_WINDOW
+        doses = self._store.doses_between(reading["patient_id"], iso(measured - window), iso(measured + window))
+        for dose in doses:
+            if dose.get("status") == "due" and rules.READING_TYPE_OF.get(dose.get("kind", "")) == reading["type"]:
+                self._done(dose, parse_iso(reading["received_at"]), "reading")
