@@ -182,7 +182,8 @@ class ReminderService:
             {"reminder_id": rid, "due_at": iso(occurrence)},
         )
         count("RemindersFired")
-        if int(item.get("unanswered", 0)) + 1 == rules.UNANSWERED_LIMIT and self.on_unanswered:
+        # The three reminders before this one all went unanswered: hand over once per streak.
+        if int(item.get("unanswered", 0)) == rules.UNANSWERED_LIMIT and self.on_unanswered:
             self.on_unanswered(pid, f"{rid}:{iso(occurrence)}", now)
 
     def _reschedule(self, item: dict[str, Any]) -> None:
