@@ -260,35 +260,21 @@ class DynamoAlertStore:
         else:
             expression = "SET escalation_level = :level, due_at = :next"
             values[":next"] = iso(next_due)
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": alert["pk"], "sk": alert["sk"]}),
-                UpdateExpression=expression,
-                ConditionExpression="#s = :open AND escalation_level = :prev AND due_at = :due",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=serialize(values),
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.update_if(
+            {"pk": alert["pk"], "sk": alert["sk"]},
+            UpdateExpression=expression,
+            ConditionExpression="#s = :open AND escalation_level = :prev AND due_at = :due",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=serialize(values),
+        )
 
     def advance_digest(self, item: dict[str, Any], new_due: datetime, now: datetime) -> bool:
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": item["pk"], "sk": item["sk"]}),
-                UpdateExpression="SET due_at = :n, last_digest_at = :now",
-                ConditionExpression="due_at = :d",
-                ExpressionAttributeValues=serialize({":n": iso(new_due), ":now": iso(now), ":d": item["due_at"]}),
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.update_if(
+            {"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET due_at = :n, last_digest_at = :now",
+            ConditionExpression="due_at = :d",
+            ExpressionAttributeValues=serialize({":n": iso(new_due), ":now": iso(now), ":d": item["due_at"]}),
+        )
 
     # -- reading back --------------------------------------------------------------
 

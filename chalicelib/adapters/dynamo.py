@@ -135,6 +135,27 @@ class DynamoTable:
         with throttling_as_503():
             return dict(self.client.put_item(TableName=self.name, Item=serialize(item), **kwargs))
 
+    def put_if_absent(self, item: Mapping[str, Any]) -> bool:
+        """Put ``item`` unless its key exists; False when it does (the write already happened)."""
+        try:
+            self.put(item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def update_if(self, key: Mapping[str, Any], **kwargs: Any) -> bool:
+        """An UpdateItem guarded by its ConditionExpression; False when the condition failed."""
+        try:
+            with throttling_as_503():
+                self.client.update_item(TableName=self.name, Key=serialize(key), **kwargs)
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def query(
         self,
         key_condition: str,

@@ -185,16 +185,9 @@ class DynamoMessagingStore:
 
     def put_task(self, patient_id: str, task: dict[str, Any]) -> bool:
         """Create a task once (its id is deterministic); False when it already exists."""
-        try:
-            self.table.put(
-                {"pk": patient_pk(patient_id), "sk": f"TASK#{task['task_id']}", "entity": "task", **task},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.put_if_absent(
+            {"pk": patient_pk(patient_id), "sk": f"TASK#{task['task_id']}", "entity": "task", **task}
+        )
 
     # -- who is this, and how do we reach them -------------------------------------
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamo import DynamoTable, error_code, serialize
+from chalicelib.adapters.dynamo import DynamoTable, serialize
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
@@ -49,13 +47,7 @@ class DynamoReminderStore:
             **record,
             **_due_fields(record),
         }
-        try:
-            self.table.put(item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.put_if_absent(item)
 
     def replace(self, record: dict[str, Any]) -> None:
         """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``."""
@@ -103,19 +95,12 @@ class DynamoReminderStore:
             values[":next"] = next_due
         else:
             expression += " REMOVE due_at, due_shard, next_due_at"
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=_key(item["patient_id"], item["reminder_id"]),
-                UpdateExpression=expression,
-                ConditionExpression="due_at = :old",
-                ExpressionAttributeValues=serialize(values),
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.update_if(
+            {"pk": patient_pk(item["patient_id"]), "sk": f"REMINDER#{item['reminder_id']}"},
+            UpdateExpression=expression,
+            ConditionExpression="due_at = :old",
+            ExpressionAttributeValues=serialize(values),
+        )
 
     def answered(self, patient_id: str, reminder_id: str) -> None:
         self.table.client.update_item(
@@ -135,13 +120,7 @@ class DynamoReminderStore:
             "entity": "dose",
             **dose,
         }
-        try:
-            self.table.put(item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.put_if_absent(item)
 
     def doses_between(self, patient_id: str, start: str, end: str) -> list[dict[str, Any]]:
         return self.table.query_all(
@@ -151,17 +130,10 @@ class DynamoReminderStore:
         )
 
     def mark_done(self, dose: dict[str, Any], at: str, how: str) -> bool:
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": dose["pk"], "sk": dose["sk"]}),
-                UpdateExpression="SET #s = :done, done_at = :at, done_by = :how",
-                ConditionExpression="#s = :due",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=serialize({":done": "done", ":due": "due", ":at": at, ":how": how}),
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self.table.update_if(
+            {"pk": dose["pk"], "sk": dose["sk"]},
+            UpdateExpression="SET #s = :done, done_at = :at, done_by = :how",
+            ConditionExpression="#s = :due",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=serialize({":done": "done", ":due": "due", ":at": at, ":how": how}),
+        )

@@ -161,18 +161,13 @@ class DynamoPatientStore:
 
     def touch_last_reading(self, patient_id: str, measured_at: str) -> None:
         """Keep the newest measurement time on the profile (the worklist's "days since last reading")."""
-        try:
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
-                UpdateExpression="SET last_reading_at = :m",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_reading_at) OR "
-                "last_reading_at < :m)",
-                ExpressionAttributeValues=serialize({":m": measured_at}),
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+            UpdateExpression="SET last_reading_at = :m",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_reading_at) OR "
+            "last_reading_at < :m)",
+            ExpressionAttributeValues=serialize({":m": measured_at}),
+        )
 
     def add_open_tasks(self, patient_id: str, delta: int) -> None:
         self.table.client.update_item(
