@@ -260,6 +260,9 @@ class Container:
             new_id,
         )
         service.on_unanswered = self.unanswered_reminders
+        service.on_missed = lambda pid, origin, now: self.alerts.raise_alert(
+            pid, "missed_readings", "routine", origin, now
+        )
         return service
 
     def unanswered_reminders(self, patient_id: str, origin: str, now: datetime) -> None:
@@ -298,6 +301,7 @@ class Container:
         scheduler.register("alert", self.alerts.escalate_due)
         scheduler.register("digest", self.alerts.send_digest)
         scheduler.register("reminder", self.reminders.fire)
+        scheduler.register("missed", self.reminders.missed_due)
         return scheduler
 
     def release_deferred(self, item: dict[str, Any], now: datetime) -> None:

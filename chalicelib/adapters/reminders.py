@@ -111,6 +111,51 @@ class DynamoReminderStore:
             ExpressionAttributeValues=serialize({":zero": 0}),
         )
 
+    # -- missed readings ----------------------------------------------------------
+    # PATIENT#<pid> / MISSED: due at last reading + 3 d (nudge), then + 7 d (alert).
+
+    def track_missed(self, patient_id: str, anchor: str, due_at: str) -> None:
+        """Start watching for a gap in readings (idempotent: an existing watch keeps its anchor)."""
+        self.table.put_if_absent(
+            {
+                "pk": patient_pk(patient_id),
+                "sk": "MISSED",
+                "entity": "missed",
+                "patient_id": patient_id,
+                "anchor": anchor,
+                "stage": 0,
+                "due_shard": due_shard(f"missed:{patient_id}"),
+                "due_at": due_at,
+            }
+        )
+
+    def reading_seen(self, patient_id: str, measured_at: str, due_at: str) -> None:
+        """A reading restarts the watch (and clears a nudged or alerted gap); a no-op without a watch."""
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": "MISSED"},
+            UpdateExpression="SET anchor = :m, stage = :zero, due_at = :d, due_shard = :s",
+            ConditionExpression="attribute_exists(pk) AND anchor < :m",
+            ExpressionAttributeValues=serialize(
+                {":m": measured_at, ":zero": 0, ":d": due_at, ":s": due_shard(f"missed:{patient_id}")}
+            ),
+        )
+
+    def missed_step(self, item: dict[str, Any], stage: int, next_due: str | None) -> bool:
+        """Move a watch to ``stage`` once (False when a reading or another tick changed it first)."""
+        values: dict[str, Any] = {":old": item["due_at"], ":stage": stage}
+        expression = "SET stage = :stage"
+        if next_due:
+            expression += ", due_at = :next"
+            values[":next"] = next_due
+        else:
+            expression += " REMOVE due_at, due_shard"
+        return self.table.update_if(
+            {"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression=expression,
+            ConditionExpression="due_at = :old",
+            ExpressionAttributeValues=serialize(values),
+        )
+
     # -- doses -------------------------------------------------------------------
 
     def create_dose(self, dose: dict[str, Any]) -> bool:

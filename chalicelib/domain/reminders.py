@@ -21,6 +21,8 @@ Kind = Literal["measure_glucose", "measure_bp", "medication", "custom"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EVERY_DAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 READING_WINDOW = timedelta(hours=2)
+MISSED_NUDGE_AFTER = timedelta(days=3)
+MISSED_ALERT_AFTER = timedelta(days=7)
 UNANSWERED_LIMIT = 3
 READING_TYPE_OF = {"measure_glucose": "blood_glucose", "measure_bp": "blood_pressure"}
 TEMPLATE_OF = {

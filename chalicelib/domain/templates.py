@@ -238,6 +238,21 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Lembrete da sua equipe", "{clinic}: {label}"),
         "zh-CN": ("护理团队提醒", "{clinic}：{label}"),
     },
+    "missed_readings_nudge": {
+        "en": (
+            "We miss your readings",
+            "{clinic}: we have not had a reading from you for a few days. Please take one today.",
+        ),
+        "es": (
+            "Extrañamos sus mediciones",
+            "{clinic}: no hemos recibido mediciones suyas en unos días. Por favor, tome una hoy.",
+        ),
+        "pt-BR": (
+            "Sentimos falta das suas medições",
+            "{clinic}: não recebemos medições suas há alguns dias. Por favor, faça uma hoje.",
+        ),
+        "zh-CN": ("好久没收到您的读数", "{clinic}：我们几天没有收到您的读数了。请今天测量一次。"),
+    },
     "red_flag_patient": {
         "en": (
             "We are alerting your care team",

@@ -55,8 +55,9 @@ class ReminderService:
         self._audit = audit
         self._clock = clock
         self._new_id = new_id
-        # Wired by the composition root: three unanswered reminders in a row.
+        # Wired by the composition root: three unanswered reminders in a row; a 7-day gap in readings.
         self.on_unanswered: Callable[[str, str, datetime], None] | None = None
+        self.on_missed: Callable[[str, str, datetime], None] | None = None
 
     # -- the API -----------------------------------------------------------------------
 
@@ -82,6 +83,9 @@ class ReminderService:
         }
         if not self._store.create(item):
             raise ConflictError("A reminder with this reminder_id already exists.")
+        if request.kind in rules.READING_TYPE_OF:
+            anchor = max(record.get("last_reading_at") or iso(now), iso(now))
+            self._store.track_missed(patient_id, anchor, iso(parse_iso(anchor) + rules.MISSED_NUDGE_AFTER))
         self._audit.record(principal, "create", "reminder", patient_id)
         return to_reminder(item)
 
@@ -229,8 +233,37 @@ class ReminderService:
         if dose is not None:
             self._done(dose, at, "sms")
 
+    def missed_due(self, item: dict[str, Any], now: datetime) -> None:
+        """No reading for 3 days: a gentle nudge; for 7 days: a routine missed_readings alert. Once per gap."""
+        pid, anchor = item["patient_id"], parse_iso(item["anchor"])
+        measuring = any(r.get("active") and r.get("kind") in rules.READING_TYPE_OF for r in self._store.of_patient(pid))
+        if not measuring:
+            self._store.missed_step(item, 2, None)  # no plan to follow any more: stop watching
+            return
+        if int(item.get("stage", 0)) == 0:
+            if not self._store.missed_step(item, 1, iso(anchor + rules.MISSED_ALERT_AFTER)):
+                return
+            self._messaging.enqueue(
+                Intent(
+                    intent_id=f"missed:{pid}:{item['anchor']}",
+                    recipient=Recipient(kind="patient", id=pid),
+                    template="missed_readings_nudge",
+                    created_at=now,
+                    patient_id=pid,
+                )
+            )
+            count("MissedReadingNudges")
+            return
+        if self._store.missed_step(item, 2, None) and self.on_missed:
+            self.on_missed(pid, f"missed:{item['anchor']}", now)
+
     def reading_arrived(self, reading: dict[str, Any]) -> None:
-        """A reading within 2 h of a measurement dose of its type makes that dose done."""
+        """A reading restarts the missed-readings watch and completes a measurement dose due within 2 h."""
+        self._store.reading_seen(
+            reading["patient_id"],
+            reading["measured_at"],
+            iso(parse_iso(reading["measured_at"]) + rules.MISSED_NUDGE_AFTER),
+        )
         measured = parse_iso(reading["measured_at"])
         window = rules.READING_WINDOW
         doses = self._store.doses_between(reading["patient_id"], iso(measured - window), iso(measured + window))

@@ -63,3 +63,61 @@ def test_moving_time_zone_reschedules_every_reminder(api: Api, app: Any, clinic:
     after = body(api.call("GET", f"/patients/{pid}/reminders/{before['reminder_id']}", as_=me))
     assert parse_iso(before["next_due_at"]).hour in (12, 13)  # 08:00 New York
     assert parse_iso(after["next_due_at"]).hour == 23  # 08:00 Tokyo
+
+
+def test_a_gap_in_readings_nudges_at_three_days_alerts_at_seven_once_and_a_reading_clears_it(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib import bootstrap
+
+    c = bootstrap.container()
+    pid = _patient(api, clinic)
+    me = ("patient", pid)
+    api.call("POST", f"/patients/{pid}/reminders", {"kind": "measure_glucose", "times": ["07:00"]}, as_=me)
+    watch = c.reminders._store.table.get(f"PATIENT#{pid}", "MISSED")
+    anchor = parse_iso(watch["anchor"])
+    sqs = c.client("sqs")
+    outbound = sqs.get_queue_url(QueueName="outbound")["QueueUrl"]
+    _drain_queue(sqs, outbound)  # what other tests left (PurgeQueue allows one call a minute)
+
+    for at in (anchor + timedelta(days=3, minutes=1), anchor + timedelta(days=3, minutes=2)):
+        c.scheduler.tick(at)  # the minute tick, twice: one nudge
+    nudges = [
+        m for m in _drain_queue(sqs, outbound) if m["template"] == "missed_readings_nudge" and m["patient_id"] == pid
+    ]
+    for at in (anchor + timedelta(days=7, minutes=1), anchor + timedelta(days=7, minutes=2)):
+        c.scheduler.tick(at)  # one alert
+
+    assert len(nudges) == 1
+    alerts = body(api.call("GET", f"/alerts?patient_id={pid}", as_=clinic["c1"]))["items"]
+    assert [a["kind"] for a in alerts] == ["missed_readings"]
+
+    reading = {"type": "blood_glucose", "value": 110, "unit": "mg/dL", "measured_at": datetime.now(UTC).isoformat()}
+    api.call("POST", f"/patients/{pid}/readings", reading, as_=me)
+    stored = c.reading_store.table.get(f"PATIENT#{pid}", "PROFILE")
+    assert stored is not None
+    c.reminders.reading_arrived(
+        {
+            **reading,
+            "patient_id": pid,
+            "measured_at": reading["measured_at"].replace("+00:00", "Z"),
+            "received_at": reading["measured_at"].replace("+00:00", "Z"),
+        }
+    )
+    watch = c.reminders._store.table.get(f"PATIENT#{pid}", "MISSED")
+    assert watch["stage"] == 0 and "due_at" in watch
+
+
+def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
+    import json
+
+    found = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return found
+        found += [json.loads(m["Body"]) for m in got]
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
