@@ -14,7 +14,18 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import alerts, audit, clinicians, messages, patients, problems, readings, reminders, service
+from chalicelib.api import (
+    alerts,
+    appointments,
+    audit,
+    clinicians,
+    messages,
+    patients,
+    problems,
+    readings,
+    reminders,
+    service,
+)
 
 # configure_logs=False: Powertools owns the "carewire" logger; Chalice would add a second handler.
 app = Chalice(app_name="carewire", configure_logs=False)
@@ -28,6 +39,7 @@ for blueprint in (
     alerts.bp,
     messages.bp,
     reminders.bp,
+    appointments.bp,
     audit.bp,
 ):
     app.register_blueprint(blueprint)

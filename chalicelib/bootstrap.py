@@ -243,6 +243,27 @@ class Container:
         )
         service.on_red_flag = self.alerts.red_flag
         service.on_taken = self.reminders.taken
+        service.on_appointment_reply = self.appointments.reply
+        return service
+
+    @cached_property
+    def appointments(self) -> Any:
+        from chalicelib.adapters.appointments import DynamoAppointmentStore
+        from chalicelib.services.appointments import AppointmentService
+
+        service = AppointmentService(
+            DynamoAppointmentStore(self.table),
+            self.patients,
+            self.patient_store,
+            self.messaging_store,
+            self.messaging,
+            self.audit,
+            self.clock,
+            new_id,
+        )
+        service.on_reschedule_request = lambda pid, task_id, now: self.messaging.create_task(
+            pid, task_id, "reschedule_appointment", "the patient asked to reschedule by SMS", now
+        )
         return service
 
     @cached_property
@@ -302,6 +323,7 @@ class Container:
         scheduler.register("digest", self.alerts.send_digest)
         scheduler.register("reminder", self.reminders.fire)
         scheduler.register("missed", self.reminders.missed_due)
+        scheduler.register("appointment", self.appointments.remind_due)
         return scheduler
 
     def release_deferred(self, item: dict[str, Any], now: datetime) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, RootModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain.alerts import Alert, TransitionIn
+from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch
 from chalicelib.domain.messages import Message, MessageIn
 from chalicelib.domain.patients import (
     Clinician,
@@ -178,6 +179,17 @@ OPERATIONS: list[Operation] = [
     Operation(
         "GET", "/patients/{patient_id}/adherence", "Doses due vs done per reminder", response=Adherence, query=("days",)
     ),
+    Operation("POST", "/patients/{patient_id}/appointments", "Book an appointment", AppointmentIn, Appointment, 201),
+    Operation("GET", "/patients/{patient_id}/appointments", "Appointments", response=Appointment, listed=True),
+    Operation("GET", "/patients/{patient_id}/appointments/{appointment_id}", "An appointment", response=Appointment),
+    Operation(
+        "PATCH",
+        "/patients/{patient_id}/appointments/{appointment_id}",
+        "Reschedule or change (the patient may confirm)",
+        AppointmentPatch,
+        Appointment,
+    ),
+    Operation("POST", "/patients/{patient_id}/appointments/{appointment_id}/cancel", "Cancel", response=Appointment),
     Operation("GET", "/audit", "Audit trail (admins)", response=AuditEntry, paged=True, query=("patient_id", "actor")),
 ]
 

@@ -137,8 +137,15 @@ class DynamoTable:
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         """Put ``item`` unless its key exists; False when it does (the write already happened)."""
+        return self.put_if(item, "attribute_not_exists(pk)")
+
+    def put_if(self, item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None) -> bool:
+        """A PutItem guarded by ``condition``; False when the condition failed."""
+        kwargs: dict[str, Any] = {"ConditionExpression": condition}
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
         try:
-            self.put(item, ConditionExpression="attribute_not_exists(pk)")
+            self.put(item, **kwargs)
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return False

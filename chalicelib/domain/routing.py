@@ -40,7 +40,7 @@ class Plan:
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _parse(hhmm: str) -> time:
+def wall_time(hhmm: str) -> time:
     hours, minutes = hhmm.split(":")
     return time(int(hours), int(minutes))
 
@@ -57,7 +57,7 @@ def next_allowed(now: datetime, tz_name: str, start: str, end: str) -> datetime 
     """The first UTC moment at or after ``now`` outside the quiet window, or None if ``now`` is allowed."""
     tz = ZoneInfo(tz_name)
     local = now.astimezone(tz)
-    quiet_start, quiet_end = _parse(start), _parse(end)
+    quiet_start, quiet_end = wall_time(start), wall_time(end)
     if not in_quiet_hours(local.time(), quiet_start, quiet_end):
         return None
     day = local.date()

@@ -253,6 +253,45 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "zh-CN": ("好久没收到您的读数", "{clinic}：我们几天没有收到您的读数了。请今天测量一次。"),
     },
+    "appointment_reminder": {
+        "en": (
+            "Appointment reminder",
+            "{clinic}: reminder of your appointment on {when}. Reply C to confirm or R to reschedule.",
+        ),
+        "es": (
+            "Recordatorio de cita",
+            "{clinic}: recordatorio de su cita el {when}. Responda C para confirmar o R para cambiarla.",
+        ),
+        "pt-BR": (
+            "Lembrete de consulta",
+            "{clinic}: lembrete da sua consulta em {when}. Responda C para confirmar ou R para remarcar.",
+        ),
+        "zh-CN": ("预约提醒", "{clinic}：提醒您 {when} 的预约。回复 C 确认，回复 R 改期。"),
+    },
+    "appointment_join_link": {
+        "en": ("Your video visit link", "{clinic}: your video visit on {when}. Join at {join_url}"),
+        "es": ("Enlace de su videoconsulta", "{clinic}: su videoconsulta el {when}. Únase en {join_url}"),
+        "pt-BR": ("Link da sua teleconsulta", "{clinic}: sua teleconsulta em {when}. Entre em {join_url}"),
+        "zh-CN": ("视频问诊链接", "{clinic}：您 {when} 的视频问诊。加入链接：{join_url}"),
+    },
+    "appointment_rescheduled": {
+        "en": ("Appointment moved", "{clinic}: your appointment has moved to {when}. Reply C to confirm."),
+        "es": ("Cita cambiada", "{clinic}: su cita se cambió al {when}. Responda C para confirmar."),
+        "pt-BR": ("Consulta remarcada", "{clinic}: sua consulta foi remarcada para {when}. Responda C para confirmar."),
+        "zh-CN": ("预约已改期", "{clinic}：您的预约已改到 {when}。回复 C 确认。"),
+    },
+    "appointment_cancelled": {
+        "en": (
+            "Appointment cancelled",
+            "{clinic}: your appointment on {when} is cancelled. Your care team will be in touch.",
+        ),
+        "es": ("Cita cancelada", "{clinic}: su cita del {when} fue cancelada. Su equipo de cuidado le contactará."),
+        "pt-BR": (
+            "Consulta cancelada",
+            "{clinic}: sua consulta de {when} foi cancelada. Sua equipe entrará em contato.",
+        ),
+        "zh-CN": ("预约已取消", "{clinic}：您 {when} 的预约已取消。护理团队会与您联系。"),
+    },
     "red_flag_patient": {
         "en": (
             "We are alerting your care team",

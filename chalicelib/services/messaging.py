@@ -158,12 +158,20 @@ class MessagingService:
         self, patient_id: str, task_id: str, reason: str, now: datetime, tried: list[str] | None = None
     ) -> None:
         """A task on the worklist for a person to call the patient, and a routine unreachable_patient alert."""
+        if self.create_task(patient_id, task_id, "call_patient", reason, now, tried) and self.on_unreachable:
+            count("PatientsHandedToHumans")
+            self.on_unreachable(patient_id, task_id[:120])
+
+    def create_task(
+        self, patient_id: str, task_id: str, kind: str, reason: str, now: datetime, tried: list[str] | None = None
+    ) -> bool:
+        """A task for the care team (once per ``task_id``), counted on the profile and shown in the timeline."""
         task_id = task_id[:120]
         created = self._store.put_task(
             patient_id,
             {
                 "task_id": task_id,
-                "kind": "call_patient",
+                "kind": kind,
                 "status": "open",
                 "reason": reason,
                 "created_at": iso(now),
@@ -171,14 +179,12 @@ class MessagingService:
             },
         )
         if not created:
-            return  # already handed over (a redelivery or a repeated tick)
+            return False  # already created (a redelivery or a repeated tick)
         self._patients.add_open_tasks(patient_id, 1)
         self._store.put_event(
-            patient_id, "task_created", now, task_id, f"call the patient: {reason}", None, {"task_id": task_id}
+            patient_id, "task_created", now, task_id, f"{kind.replace('_', ' ')}: {reason}", None, {"task_id": task_id}
         )
-        count("PatientsHandedToHumans")
-        if self.on_unreachable:
-            self.on_unreachable(patient_id, task_id)
+        return True
 
     def _event(self, intent: Intent, kind: str, at: datetime, channel: str | None, summary: str) -> None:
         patient_id = intent.patient_id or (intent.recipient.id if intent.recipient.kind == "patient" else None)

@@ -19,6 +19,8 @@ PARAMS = {
     "guidance": SECRET_TEXT,
     "text": SECRET_TEXT,
     "label": SECRET_TEXT,
+    "when": "2026-11-25 14:30",
+    "join_url": "https://visit.example/abc",
 }
 PATIENT_TEMPLATES = [t for t in TEMPLATES if not t.endswith("_clinician")]
 

@@ -1,0 +1,42 @@
+"""Appointments: one-time visits with reminders and confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.patients import known_id
+from chalicelib.bootstrap import container
+from chalicelib.domain.appointments import AppointmentIn, AppointmentPatch
+
+bp = Blueprint(__name__)
+ROOT = "/patients/{patient_id}/appointments"
+
+
+@endpoint(bp, ROOT, methods=["POST"], status=201)
+def book_appointment(call: Call, patient_id: str) -> Any:
+    return container().appointments.book(call.caller, known_id(patient_id), call.body(AppointmentIn))
+
+
+@endpoint(bp, ROOT, methods=["GET"])
+def list_appointments(call: Call, patient_id: str) -> Any:
+    return container().appointments.list(call.caller, known_id(patient_id))
+
+
+@endpoint(bp, ROOT + "/{appointment_id}", methods=["GET"])
+def get_appointment(call: Call, patient_id: str, appointment_id: str) -> Any:
+    return container().appointments.get(call.caller, known_id(patient_id), known_id(appointment_id, "Appointment"))
+
+
+@endpoint(bp, ROOT + "/{appointment_id}", methods=["PATCH"])
+def patch_appointment(call: Call, patient_id: str, appointment_id: str) -> Any:
+    return container().appointments.patch(
+        call.caller, known_id(patient_id), known_id(appointment_id, "Appointment"), call.body(AppointmentPatch)
+    )
+
+
+@endpoint(bp, ROOT + "/{appointment_id}/cancel", methods=["POST"])
+def cancel_appointment(call: Call, patient_id: str, appointment_id: str) -> Any:
+    return container().appointments.cancel(call.caller, known_id(patient_id), known_id(appointment_id, "Appointment"))

@@ -1,0 +1,110 @@
+"""Appointments: one-time reminders before a visit, confirmation by reply (pure rules).
+
+Reminders are due at ``starts_at - offset`` for each ISO 8601 offset; one whose
+time has passed at booking is skipped, and one that falls in the patient's
+quiet hours moves *earlier*, to the last allowed minute before the quiet
+window, never after the start.  A video visit's join link goes only by push or
+email.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+
+from chalicelib.domain.patients import Identifier, Strict
+from chalicelib.domain.routing import in_quiet_hours, wall_time
+from chalicelib.domain.timeutil import UtcTime
+
+Kind = Literal["video", "in_person", "phone"]
+Status = Literal["scheduled", "confirmed", "reschedule_requested", "cancelled", "completed"]
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+
+
+def parse_offset(text: str) -> timedelta:
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError("must be an ISO 8601 duration in days, hours and minutes, such as P1D or PT2H")
+    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    offset = timedelta(days=days, hours=hours, minutes=minutes)
+    if not timedelta(minutes=5) <= offset <= timedelta(days=30):
+        raise ValueError("must be between 5 minutes and 30 days")
+    return offset
+
+
+def _offsets(values: list[str]) -> list[str]:
+    for value in values:
+        parse_offset(value)
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat an offset")
+    return values
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("must be an https:// link")
+    return value
+
+
+Offsets = Annotated[list[str], Field(min_length=0, max_length=5), AfterValidator(_offsets)]
+JoinUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_https)]
+Location = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class AppointmentIn(Strict):
+    appointment_id: Identifier | None = None
+    starts_at: AwareDatetime
+    kind: Kind
+    location: Location | None = None
+    join_url: JoinUrl | None = None
+    remind_before: Offsets = Field(default_factory=lambda: ["P1D", "PT2H"])
+
+
+class AppointmentPatch(Strict):
+    starts_at: AwareDatetime | None = None
+    location: Location | None = None
+    join_url: JoinUrl | None = None
+    remind_before: Offsets | None = None
+    status: Literal["confirmed", "completed"] | None = None
+
+
+class AppointmentReminder(BaseModel):
+    due_at: UtcTime
+    sent: bool
+
+
+class Appointment(BaseModel):
+    appointment_id: str
+    patient_id: str
+    starts_at: UtcTime
+    kind: Kind
+    location: str | None = None
+    join_url: str | None = None
+    remind_before: list[str]
+    status: Status
+    reminders: list[AppointmentReminder]
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+def reminder_times(
+    starts_at: datetime, offsets: list[str], now: datetime, timezone: str, quiet: tuple[str, str] | None
+) -> list[datetime]:
+    """When to remind: before the start, after now, moved earlier out of quiet hours."""
+    tz = ZoneInfo(timezone)
+    times: set[datetime] = set()
+    for offset in offsets:
+        due = starts_at - parse_offset(offset)
+        if quiet is not None:
+            start, end = wall_time(quiet[0]), wall_time(quiet[1])
+            guard = 0
+            while in_quiet_hours(due.astimezone(tz).time(), start, end) and guard < 24 * 60:
+                due -= timedelta(minutes=1)
+                guard += 1
+        if now < due < starts_at:
+            times.add(due.replace(second=0, microsecond=0))
+    return sorted(times)
