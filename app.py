@@ -101,6 +101,16 @@ def deliver_messages(event: Any) -> dict[str, Any]:
         return deliver_batch(container().messaging, event.to_dict())
 
 
+@app.on_sqs_message(queue=os.environ.get("CAREWIRE_DUE_WORK_QUEUE", "due-work"), batch_size=10)
+def run_due_work(event: Any) -> dict[str, Any]:
+    from chalicelib.bootstrap import container
+    from chalicelib.jobs.due import run_batch
+    from chalicelib.observability import job_metrics
+
+    with job_metrics():
+        return run_batch(container().scheduler, event.to_dict())
+
+
 @app.on_sns_message(topic=os.environ.get("CAREWIRE_INBOUND_SMS_TOPIC", "inbound-sms"))
 def receive_sms(event: Any) -> None:
     from chalicelib.bootstrap import container

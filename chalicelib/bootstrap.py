@@ -315,9 +315,10 @@ class Container:
 
     @cached_property
     def scheduler(self) -> Any:
+        from chalicelib.adapters.messaging import SqsWorkQueue
         from chalicelib.services.scheduler import Scheduler
 
-        scheduler = Scheduler(self.table)
+        scheduler = Scheduler(self.table, SqsWorkQueue(self.client("sqs"), self.settings.due_work_queue))
         scheduler.register("deferred_message", self.release_deferred)
         scheduler.register("alert", self.alerts.escalate_due)
         scheduler.register("digest", self.alerts.send_digest)

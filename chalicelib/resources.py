@@ -111,6 +111,8 @@ AUDIT_TABLE: dict[str, Any] = {
 # Logical name -> physical-name suffix.  The deployed stacks prefix the stage.
 QUEUES: dict[str, dict[str, Any]] = {
     "outbound": {"visibility_timeout": 60, "max_receive_count": 5},
+    # The minute tick fans due items out here, so an 08:00 burst is spread over Lambda concurrency.
+    "due-work": {"visibility_timeout": 60, "max_receive_count": 5},
 }
 TOPICS: tuple[str, ...] = ("inbound-sms", "delivery-events", "alerts-ops")
 USER_POOL_GROUPS: tuple[str, ...] = ("patients", "clinicians", "admins")

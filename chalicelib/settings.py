@@ -40,6 +40,7 @@ class Settings(BaseModel):
     # patient posts their own readings; see README "Request cost".
     patient_cache_seconds: float = 60.0
     outbound_queue: str = "outbound"
+    due_work_queue: str = "due-work"
     inbound_sms_topic: str = "inbound-sms"
     email_sender: str = "care@clinic.example"
     ses_configuration_set: str | None = None
@@ -85,6 +86,7 @@ class Settings(BaseModel):
             "support_contact": "CAREWIRE_SUPPORT_CONTACT",
             "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
             "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
+            "due_work_queue": "CAREWIRE_DUE_WORK_QUEUE",
             "inbound_sms_topic": "CAREWIRE_INBOUND_SMS_TOPIC",
             "email_sender": "CAREWIRE_EMAIL_SENDER",
             "ses_configuration_set": "CAREWIRE_SES_CONFIGURATION_SET",

@@ -18,6 +18,7 @@ phone lookup                PHONE#<e164> / PATIENT#<pid>                written 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -266,6 +267,38 @@ class DynamoMessagingStore:
                     ExpressionAttributeNames={"#c": channel},
                     ExpressionAttributeValues=serialize({":empty": {}}),
                 )
+
+
+class SqsWorkQueue:
+    """The tick's fan-out: due items, ten to a message and ten messages to a call."""
+
+    ITEMS_PER_MESSAGE = 10
+
+    def __init__(self, sqs: Any, queue_name: str) -> None:
+        self._sqs = sqs
+        self._queue_name = queue_name
+        self._url: str | None = None
+
+    def send(self, items: list[dict[str, Any]], now: datetime) -> None:
+        if self._url is None:
+            self._url = str(self._sqs.get_queue_url(QueueName=self._queue_name)["QueueUrl"])
+        size = self.ITEMS_PER_MESSAGE
+        bodies = [
+            json.dumps({"now": iso(now), "items": items[start : start + size]}, default=str)
+            for start in range(0, len(items), size)
+        ]
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start : start + 10])]
+            for attempt in range(4):
+                failed = {
+                    f["Id"] for f in self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed", [])
+                }
+                entries = [e for e in entries if e["Id"] in failed]
+                if not entries:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if entries:
+                raise RuntimeError(f"{len(entries)} due-work messages could not be queued")
 
 
 class SqsOutbound:

@@ -23,8 +23,9 @@ DueHandler = Callable[[dict[str, Any], datetime], None]
 
 
 class Scheduler:
-    def __init__(self, table: DynamoTable) -> None:
+    def __init__(self, table: DynamoTable, work_queue: Any | None = None) -> None:
         self._table = table
+        self._work_queue = work_queue
         self.handlers: dict[str, DueHandler] = {}
 
     def register(self, entity: str, handler: DueHandler) -> None:
@@ -36,14 +37,24 @@ class Scheduler:
         )
 
     def tick(self, now: datetime) -> int:
+        """Find everything due and hand it to the work queue (or, without one, handle it here)."""
+        items = [item for shard in range(DUE_SHARDS) for item in self.due(shard, now)]
+        if self._work_queue is not None:
+            self._work_queue.send(items, now)
+        else:
+            self.run(items, now)
+        count("DueItemsFound", len(items))
+        return len(items)
+
+    def run(self, items: list[dict[str, Any]], now: datetime) -> int:
+        """Act on due items as of ``now``; every handler is idempotent (it wins a conditional write first)."""
         handled = 0
-        for shard in range(DUE_SHARDS):
-            for item in self.due(shard, now):
-                handler = self.handlers.get(item.get("entity", ""))
-                if handler is None:
-                    logger().warning("no handler for due item", extra={"entity": item.get("entity")})
-                    continue
-                handler(item, now)
-                handled += 1
+        for item in items:
+            handler = self.handlers.get(item.get("entity", ""))
+            if handler is None:
+                logger().warning("no handler for due item", extra={"entity": item.get("entity")})
+                continue
+            handler(item, now)
+            handled += 1
         count("DueItemsHandled", handled)
         return handled
