@@ -40,7 +40,8 @@ class Scheduler:
         """Find everything due and hand it to the work queue (or, without one, handle it here)."""
         items = [item for shard in range(DUE_SHARDS) for item in self.due(shard, now)]
         if self._work_queue is not None:
-            self._work_queue.send(items, now)
+            if items:
+                self._work_queue.send(items, now)
         else:
             self.run(items, now)
         count("DueItemsFound", len(items))
