@@ -109,3 +109,30 @@ def test_reminder_validation_and_scope(http: Http, clinic: dict[str, Any]) -> No
     assert bad_kind.status_code == 422
     assert stranger.status_code == 404
     assert bad_days.status_code == 400
+
+
+def test_a_reminder_in_the_spring_forward_gap_fires_once_at_the_first_valid_minute(
+    http: Http, clinic: dict[str, Any]
+) -> None:
+    # Runs last in the e2e tier: it moves the stage's clock to March 2028 (clocks spring forward on the 12th).
+    from datetime import datetime
+
+    phone = "+15556660004"
+    pid = _patient(http, clinic, phone)
+    tick(http, datetime.fromisoformat("2028-03-11T12:00:00+00:00"))
+    created = http.call(
+        "POST",
+        f"/patients/{pid}/reminders",
+        {"reminder_id": "night", "kind": "medication", "times": ["02:30"]},
+        as_=("patient", pid),
+    ).json()
+    assert created["next_due_at"] == "2028-03-12T07:00:00.000Z"  # 02:30 does not exist that night
+    tick(http, datetime.fromisoformat("2028-03-12T06:59:00+00:00"))
+    sent_before = len(outbox(http, phone))
+    tick(http, datetime.fromisoformat("2028-03-12T07:00:00+00:00"))  # 03:00 EDT: the first minute after the gap
+    tick(http, datetime.fromisoformat("2028-03-12T07:30:00+00:00"))
+    tick(http, datetime.fromisoformat("2028-03-12T08:00:00+00:00"))
+
+    assert len(outbox(http, phone)) == sent_before + 1
+    following = http.call("GET", f"/patients/{pid}/reminders/night", as_=("patient", pid)).json()["next_due_at"]
+    assert following == "2028-03-13T06:30:00.000Z"  # 02:30 EDT the next night
