@@ -274,6 +274,7 @@ class Container:
         service = ReminderService(
             DynamoReminderStore(self.table),
             self.patients,
+            self.patient_store,
             self.messaging_store,
             self.messaging,
             self.audit,

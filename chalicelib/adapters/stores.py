@@ -34,7 +34,7 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
 
 
 KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity"})
-STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at", "channel_stats"})
+STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at", "channel_stats", "measurement_plan"})
 
 
 def _phone_item(phone: str, patient_id: str) -> dict[str, Any]:
@@ -167,6 +167,15 @@ class DynamoPatientStore:
             ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_reading_at) OR "
             "last_reading_at < :m)",
             ExpressionAttributeValues=serialize({":m": measured_at}),
+        )
+
+    def mark_measurement_plan(self, patient_id: str) -> None:
+        """The patient has (had) a measurement reminder: readings must be checked against doses and gaps."""
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+            UpdateExpression="SET measurement_plan = :yes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":yes": True}),
         )
 
     def add_open_tasks(self, patient_id: str, delta: int) -> None:

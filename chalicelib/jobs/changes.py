@@ -107,7 +107,8 @@ class ChangeHandler:
         if record is None:
             return
         self._alerts.on_reading(image, record)
-        self._reminders.reading_arrived(image)
+        if record.get("measurement_plan"):  # only patients with a measurement reminder have doses and a watch
+            self._reminders.reading_arrived(image)
         if image.get("source") != "sms":  # an SMS reading was credited when the text arrived
             self._messaging.record_response(pid, at, record)
 

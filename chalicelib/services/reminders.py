@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.reminders import DynamoReminderStore
+from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain import reminders as rules
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
 from chalicelib.domain.identity import Principal, is_care_team
@@ -42,6 +43,7 @@ class ReminderService:
         self,
         store: DynamoReminderStore,
         patients: PatientService,
+        profiles: DynamoPatientStore,
         events: DynamoMessagingStore,
         messaging: MessagingService,
         audit: AuditTrail,
@@ -50,6 +52,7 @@ class ReminderService:
     ) -> None:
         self._store = store
         self._patients = patients
+        self._profiles = profiles
         self._events = events
         self._messaging = messaging
         self._audit = audit
@@ -84,6 +87,7 @@ class ReminderService:
         if not self._store.create(item):
             raise ConflictError("A reminder with this reminder_id already exists.")
         if request.kind in rules.READING_TYPE_OF:
+            self._profiles.mark_measurement_plan(patient_id)
             anchor = max(record.get("last_reading_at") or iso(now), iso(now))
             self._store.track_missed(patient_id, anchor, iso(parse_iso(anchor) + rules.MISSED_NUDGE_AFTER))
         self._audit.record(principal, "create", "reminder", patient_id)
