@@ -206,11 +206,6 @@ ERROR_STATUSES = {
 }
 
 
-def register(*operations: Operation) -> None:
-    """Other modules (readings, alerts, ...) add their operations here."""
-    OPERATIONS.extend(operations)
-
-
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 

@@ -66,6 +66,8 @@ class InboundSmsService:
         record = self._patients.get(patient_id)
         if record is None:
             return "unknown_sender"
+        # The SMS consent is read once per message and kept current on the record by the handlers.
+        record = {**record, "sms_consent": self._consent(patient_id)}
         command = parse(body)
         self._conversations.record_inbound(patient_id, "sms", body, at, inbound_id)
         self._messaging.record_response(patient_id, at)
@@ -77,13 +79,13 @@ class InboundSmsService:
     # -- keywords ------------------------------------------------------------------
 
     def _on_opt_out(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        if self._opted_out(record["patient_id"]):
+        if record["sms_consent"].get("opted_out"):
             return  # one confirmation only, then silence
-        self._set_sms_consent(record["patient_id"], granted=False, at=at)
+        self._set_sms_consent(record, granted=False, at=at)
         self._reply(record, "opt_out_confirmation", at, inbound_id, ignore_opt_out=True)
 
     def _on_opt_in(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        self._set_sms_consent(record["patient_id"], granted=True, at=at)
+        self._set_sms_consent(record, granted=True, at=at)
         self._reply(record, "opt_in_confirmation", at, inbound_id)
 
     def _on_help(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
@@ -168,23 +170,19 @@ class InboundSmsService:
         items = self._store.contact_items(patient_id)
         return next((i for i in items if i["sk"] == "CONSENT#sms"), {})
 
-    def _opted_out(self, patient_id: str) -> bool:
-        return bool(self._consent(patient_id).get("opted_out"))
-
-    def _set_sms_consent(self, patient_id: str, granted: bool, at: datetime) -> None:
-        current = self._consent(patient_id)
-        self._patients.put_consent(
-            patient_id,
-            {
-                "channel": "sms",
-                "granted": granted,
-                "opted_out": not granted,
-                "source": "sms",
-                "full_content": bool(current.get("full_content")) and granted,
-                "updated_at": iso(at),
-                "updated_by": patient_id,
-            },
-        )
+    def _set_sms_consent(self, record: dict[str, Any], granted: bool, at: datetime) -> None:
+        patient_id = record["patient_id"]
+        consent = {
+            "channel": "sms",
+            "granted": granted,
+            "opted_out": not granted,
+            "source": "sms",
+            "full_content": bool(record["sms_consent"].get("full_content")) and granted,
+            "updated_at": iso(at),
+            "updated_by": patient_id,
+        }
+        self._patients.put_consent(patient_id, consent)
+        record["sms_consent"] = consent
         # The timeline's consent_changed event follows from the table stream, as for every consent write.
 
     def _reply(
@@ -197,7 +195,7 @@ class InboundSmsService:
         **params: Any,
     ) -> None:
         pid = record["patient_id"]
-        consent = self._consent(pid)
+        consent = record["sms_consent"]
         if consent.get("opted_out") and not ignore_opt_out:
             return
         if consent.get("full_content") and consent.get("granted") and f"{template}_full" in TEMPLATES:

@@ -41,6 +41,7 @@ from chalicelib.services.audit import AuditTrail
 from chalicelib.services.patients import PatientService, targets_of
 
 READING_ADAPTER: TypeAdapter[GlucoseIn | BloodPressureIn] = TypeAdapter(ReadingIn)
+PATIENT_CACHE_SIZE = 10_000
 EARLIEST = "0000"
 LATEST = "9999"
 
@@ -97,6 +98,8 @@ class ReadingService:
             if cached and cached[0] > time.monotonic():
                 return cached[1]
             record = self._patients.visible_record(principal, patient_id)
+            if len(self._cache) >= PATIENT_CACHE_SIZE:
+                self._cache.clear()  # bounded: a warm container serves many patients over its life
             self._cache[patient_id] = (time.monotonic() + self._cache_seconds, record)
             return record
         # Clinic entry: always a fresh record, so a care-team change takes effect at once.
