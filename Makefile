@@ -6,11 +6,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-unit test-integration test-e2e lint format bench package clean setup
+.PHONY: run test test-unit test-integration test-e2e lint format bench package clean setup chart-example
 
 setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@# cairosvg (tests render the trend chart to PNG) needs the system Cairo library.
+	@ldconfig -p | grep -q libcairo.so.2 || { echo "installing libcairo2"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q libcairo2 >/dev/null \
+	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q >/dev/null && \
+	       $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q libcairo2 >/dev/null; }; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "pip>=23,<26.3"  # chalice 1.34 requires pip < 26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -48,6 +53,10 @@ format: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The example trend chart under docs/ (a unit test renders the same chart to PNG).
+chart-example: setup
+	$(PY) -m tests.unit.test_record_domain
 
 clean:
 	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ from chalicelib.api import (
     patients,
     problems,
     readings,
+    record,
     reminders,
     service,
 )
@@ -40,6 +41,7 @@ for blueprint in (
     messages.bp,
     reminders.bp,
     appointments.bp,
+    record.bp,
     audit.bp,
 ):
     app.register_blueprint(blueprint)

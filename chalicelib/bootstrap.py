@@ -180,7 +180,13 @@ class Container:
         from chalicelib.jobs.changes import ChangeHandler
 
         return ChangeHandler(
-            self.audit_log, self.alerts, self.messaging_store, self.messaging, self.patient_store, self.reminders
+            self.audit_log,
+            self.alerts,
+            self.messaging_store,
+            self.messaging,
+            self.patient_store,
+            self.reminders,
+            self.summary_store,
         )
 
     @cached_property
@@ -312,7 +318,29 @@ class Container:
     def worklist(self) -> Any:
         from chalicelib.services.worklist import WorklistService
 
-        return WorklistService(self.patient_store, self.clinician_store, self.alerts, self.clock)
+        return WorklistService(self.patient_store, self.clinician_store, self.alerts, self.summary_store, self.clock)
+
+    @cached_property
+    def summary_store(self) -> Any:
+        from chalicelib.adapters.summaries import DynamoSummaryStore
+
+        return DynamoSummaryStore(self.table)
+
+    @cached_property
+    def record(self) -> Any:
+        from chalicelib.services.record import PatientRecordService
+
+        return PatientRecordService(
+            self.messaging_store, self.summary_store, self.patients, self.audit, self.cursors, self.clock, new_id
+        )
+
+    @cached_property
+    def billing(self) -> Any:
+        from chalicelib.services.billing import BillingService
+
+        return BillingService(
+            self.summary_store, self.patient_store, self.patients, self.audit, self.cursors, self.clock
+        )
 
     @cached_property
     def scheduler(self) -> Any:

@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch
+from chalicelib.domain.billing import CareTime, CareTimeIn, RpmRow
 from chalicelib.domain.messages import Message, MessageIn
 from chalicelib.domain.patients import (
     Clinician,
@@ -32,6 +33,8 @@ from chalicelib.domain.patients import (
 from chalicelib.domain.readings import Reading, ReadingIn
 from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
 from chalicelib.domain.targets import Targets, TargetsIn
+from chalicelib.domain.timeline import NoteIn, PatientNote, TimelineEvent
+from chalicelib.domain.trends import BpTrend, GlucoseTrend
 
 
 class Problem(BaseModel):
@@ -91,6 +94,11 @@ class WorklistRow(BaseModel):
     open_tasks: int
     last_reading_at: str | None = None
     days_since_last_reading: int | None = None
+    device_days_last_30: int
+
+
+class Trend(RootModel[GlucoseTrend | BpTrend]):
+    """Glucose or blood-pressure trend over the patient's local days (``type`` tells which)."""
 
 
 class Worklist(BaseModel):
@@ -190,6 +198,34 @@ OPERATIONS: list[Operation] = [
         Appointment,
     ),
     Operation("POST", "/patients/{patient_id}/appointments/{appointment_id}/cancel", "Cancel", response=Appointment),
+    Operation(
+        "GET",
+        "/patients/{patient_id}/timeline",
+        "Everything that happened to the patient, every channel, newest first",
+        response=TimelineEvent,
+        paged=True,
+        query=("from", "to", "kinds"),
+    ),
+    Operation("POST", "/patients/{patient_id}/notes", "Add a care-team note to the timeline", NoteIn, PatientNote, 201),
+    Operation("GET", "/patients/{patient_id}/trends", "Trend over local days", response=Trend, query=("type", "days")),
+    Operation(
+        "GET",
+        "/patients/{patient_id}/trends/chart.svg",
+        "Trend chart with the target band",
+        query=("type", "days"),
+        media_type="image/svg+xml",
+    ),
+    Operation(
+        "POST", "/patients/{patient_id}/care-time", "Log care-team minutes (RPM)", CareTimeIn, CareTime, 201, also=200
+    ),
+    Operation(
+        "GET",
+        "/billing/rpm",
+        "RPM device days and care minutes per patient",
+        response=RpmRow,
+        paged=True,
+        query=("month",),
+    ),
     Operation("GET", "/audit", "Audit trail (admins)", response=AuditEntry, paged=True, query=("patient_id", "actor")),
 ]
 
@@ -223,7 +259,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         ]
     params += [{"name": q, "in": "query", "schema": {"type": "string"}} for q in op.query]
     schema: dict[str, Any]
-    if op.response is None:
+    if not op.media_type.endswith("json"):
+        schema = {"type": "string"}
+    elif op.response is None:
         schema = {"type": "object"}
     elif op.paged:
         schema = {

@@ -8,7 +8,7 @@ item                        pk / sk                                     notes
 ==========================  =========================================  =========================
 delivery claim              MSG#<intent_id> / DELIVERY                  dedupe; expires after 30 d
 deferred message            MSG#<intent_id> / DEFERRED                  due index (due_shard/due_at)
-timeline event              PATIENT#<pid> / EVENT#<at>#<event_id>       one Query per page
+timeline event              PATIENT#<pid> / EVENT#<at>#<event_id>       lsi1: EVENT#<kind>#<at>#<id>
 conversation message        PATIENT#<pid> / MSG#<at>#<message_id>
 task (call the patient)     PATIENT#<pid> / TASK#<task_id>
 phone lookup                PHONE#<e164> / PATIENT#<pid>                written with the patient
@@ -135,6 +135,8 @@ class DynamoMessagingStore:
         return {
             "pk": patient_pk(patient_id),
             "sk": f"EVENT#{iso(at)}#{event_id}",
+            # One kind's events in time order: a kinds= filter reads only what it shows.
+            "lsi1sk": f"EVENT#{kind}#{iso(at)}#{event_id}",
             "entity": "event",
             "kind": kind,
             "at": iso(at),
@@ -154,6 +156,23 @@ class DynamoMessagingStore:
         ref: dict[str, Any] | None = None,
     ) -> None:
         self.table.put(self.event_item(patient_id, kind, at, event_id, summary, channel, ref))
+
+    def timeline_page(self, patient_id: str, kind: str | None, lower: str, upper: str, limit: int) -> Page:
+        """Newest first, positions ``<at>#<event_id>`` from ``lower`` to ``upper`` inclusive: one Query."""
+        if kind is None:
+            return self.table.query(
+                "pk = :pk AND sk BETWEEN :lo AND :hi",
+                {":pk": patient_pk(patient_id), ":lo": f"EVENT#{lower}", ":hi": f"EVENT#{upper}"},
+                limit=limit,
+                forward=False,
+            )
+        return self.table.query(
+            "pk = :pk AND lsi1sk BETWEEN :lo AND :hi",
+            {":pk": patient_pk(patient_id), ":lo": f"EVENT#{kind}#{lower}", ":hi": f"EVENT#{kind}#{upper}"},
+            index="lsi1",
+            limit=limit,
+            forward=False,
+        )
 
     def put_message(self, patient_id: str, message: dict[str, Any]) -> None:
         self.table.put(

@@ -1,8 +1,10 @@
 """The table's stream: what follows from a write, outside the request path.
 
 - a new reading: its writer goes to the audit trail (ingestion stays one
-  write), its alert is opened or joined, the patient's last-reading time moves,
-  and the channel that prompted it is credited with an answer;
+  write), it joins its local day's bucket (trends) and, from a device, the
+  month's device days (RPM billing), its alert is opened or joined, the
+  patient's last-reading time moves, and the channel that prompted it is
+  credited with an answer;
 - a consent write: a ``consent_changed`` event in the patient timeline;
 - a new targets version: a ``targets_changed`` event; a new time zone: every
   reminder rescheduled in it;
@@ -20,7 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import batch_put, deserialize
+from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
+from chalicelib.domain.trends import bucket_value, local_day
 from chalicelib.observability import log_unexpected
 
 
@@ -40,7 +44,10 @@ def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
 
 
 class ChangeHandler:
-    def __init__(self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any, reminders: Any) -> None:
+    def __init__(
+        self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any, reminders: Any, summaries: Any
+    ) -> None:
+        self._summaries = summaries
         self._reminders = reminders
         self._audit_log = audit_log
         self._alerts = alerts
@@ -103,9 +110,14 @@ class ChangeHandler:
             },
         )
         self._patients.touch_last_reading(pid, image["measured_at"])
-        record = self._patients.get(pid)  # read once for the alert rules and the channel credit
+        record = self._patients.get(pid)  # read once for the local day, the alert rules and the channel credit
         if record is None:
             return
+        measured = parse_iso(image["measured_at"])
+        day = local_day(measured, record.get("timezone") or "UTC")
+        self._summaries.add_to_day(pid, image["type"], day, image["reading_id"], bucket_value(image))
+        if counts_as_device_day(image):
+            self._summaries.add_device_day(pid, day[:7], day)
         self._alerts.on_reading(image, record)
         if record.get("measurement_plan"):  # only patients with a measurement reminder have doses and a watch
             self._reminders.reading_arrived(image)
@@ -144,9 +156,15 @@ class ChangeHandler:
 
 
 def _reading_summary(image: dict[str, Any]) -> str:
-    severity = image["classification"]["severity"]
+    """E.g. "Glucose 48 mg/dL fasting — critical low (device meter-9)"; values belong in the record."""
+    severity = image["classification"]["severity"].replace("_", " ")
+    origin = image.get("source", "app") + (f" {image['device_id']}" if image.get("device_id") else "")
     if image["type"] == "blood_glucose":
-        value = image.get("meter_flag") or f"{image.get('value')} {image.get('unit')}"
-        return f"glucose {value} ({image.get('context')}): {severity}"
+        value = (
+            f"meter {image['meter_flag']}" if image.get("meter_flag") else f"{image.get('value')} {image.get('unit')}"
+        )
+        context = str(image.get("context", "random")).replace("_", " ")
+        return f"Glucose {value} {context} — {severity} ({origin})"
     pulse = f", pulse {image['pulse']}" if image.get("pulse") is not None else ""
-    return f"BP {image['systolic']}/{image['diastolic']} mmHg{pulse}: {severity}"
+    category = str(image["classification"].get("category", "")).replace("_", " ")
+    return f"BP {image['systolic']}/{image['diastolic']} mmHg{pulse} — {severity}, {category} ({origin})"

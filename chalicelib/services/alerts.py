@@ -32,6 +32,9 @@ from chalicelib.services.messaging import MessagingService
 
 DIGEST_HOUR = 8
 
+# An event caused by a reading is stamped 1 ms after it, so the timeline shows cause before effect.
+FOLLOWS = timedelta(milliseconds=1)
+
 
 def alert_id_for(patient_id: str, origin: str) -> str:
     """Opaque, deterministic from what opened it (a redelivery opens the same alert), and names its patient."""
@@ -169,9 +172,9 @@ class AlertService:
         opened_event = self._events.event_item(
             patient_id,
             "alert_opened",
-            at,
+            at + FOLLOWS,
             f"alert-opened-{alert_id}",
-            f"{priority} alert opened: {kind}",
+            f"{priority.capitalize()} alert opened: {kind.replace('_', ' ')}",
             None,
             {"alert_id": alert_id},
         )
@@ -197,9 +200,9 @@ class AlertService:
             holder["alert_id"]: self._events.event_item(
                 patient_id,
                 "alert_joined",
-                at,
+                at + FOLLOWS,
                 f"alert-joined-{holder['alert_id']}-{origin}",
-                f"reading joined open alert ({kind})",
+                f"Reading joined the open {kind.replace('_', ' ')} alert",
                 None,
                 {"alert_id": holder["alert_id"]},
             )
@@ -227,9 +230,9 @@ class AlertService:
             self._events.put_event(
                 patient_id,
                 "alert_escalated",
-                at,
+                at + FOLLOWS,
                 f"alert-upgraded-{alert_id}",
-                f"alert upgraded to {priority}: {kind}",
+                f"Alert upgraded to {priority}: {kind.replace('_', ' ')}",
                 None,
                 {"alert_id": alert_id},
             )
@@ -340,7 +343,7 @@ class AlertService:
             "alert_escalated",
             now,
             f"alert-escalated-{item['alert_id']}-{level}",
-            f"critical alert escalated to level {level}",
+            f"Critical alert escalated to level {level}: escalation contacts paged",
             None,
             {"alert_id": item["alert_id"]},
         )

@@ -141,7 +141,9 @@ class MessagingService:
                 self._store.update_message(
                     intent.recipient.id, intent.params["message_at"], intent.message_id, "sent", channel
                 )
-        self._event(intent, "message_out", now, channel, f"{intent.template} sent by {channel}")
+        self._event(
+            intent, "message_out", now, channel, f"{intent.template.replace('_', ' ').capitalize()} sent by {channel}"
+        )
 
     def _unreachable(self, intent: Intent, now: datetime, tried: tuple[str, ...]) -> None:
         if intent.recipient.kind != "patient":

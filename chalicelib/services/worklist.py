@@ -1,9 +1,11 @@
 """The clinician's worklist: their panel ordered by who needs attention first.
 
 Open critical alerts, then open routine alerts, then open tasks, then the
-longest time without a reading.  Built from the panel (one Query), the
-profiles (BatchGetItem: they carry ``open_tasks`` and ``last_reading_at``,
-kept by the stream) and the clinician's open alert entries (two Queries).
+longest time without a reading, then the fewest device days in the last 30
+local days (the RPM supply threshold is 16).  Built from the panel (one
+Query), the profiles (BatchGetItem: they carry ``open_tasks`` and
+``last_reading_at``, kept by the stream), the clinician's open alert entries
+(two Queries) and this and last month's RPM items (BatchGetItem).
 A clinician nobody can page shows up as a configuration error.
 """
 
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.timeutil import parse_iso
 
@@ -25,8 +29,10 @@ class WorklistService:
         patients: DynamoPatientStore,
         clinicians: DynamoClinicianStore,
         alerts: Any,
+        summaries: Any,
         clock: Callable[[], datetime],
     ) -> None:
+        self._summaries = summaries
         self._patients = patients
         self._clinicians = clinicians
         self._alerts = alerts
@@ -47,6 +53,7 @@ class WorklistService:
         for status in ("open", "acknowledged"):
             for entry in self._alerts._alerts.clinician_entries(principal.subject, status):
                 (critical if entry["priority"] == "critical" else routine)[entry["patient_id"]] += 1
+        device_days = self._device_days(profiles, now)
         rows = []
         for p in profiles:
             last = p.get("last_reading_at")
@@ -61,6 +68,7 @@ class WorklistService:
                     "open_tasks": int(p.get("open_tasks", 0)),
                     "last_reading_at": last,
                     "days_since_last_reading": days,
+                    "device_days_last_30": device_days[p["patient_id"]],
                 }
             )
         never = 10**6  # no reading at all sorts as the longest gap
@@ -70,9 +78,25 @@ class WorklistService:
                 -r["open_routine_alerts"],
                 -r["open_tasks"],
                 -(r["days_since_last_reading"] if r["days_since_last_reading"] is not None else never),
+                r["device_days_last_30"],
             )
         )
         me = self._clinicians.get(principal.subject) or {}
         reachable = any(me.get(field) for field in ("phone", "email"))
         errors = [] if reachable else [{"clinician_id": principal.subject, "problem": "no reachable channel for pages"}]
         return {"items": rows, "configuration_errors": errors}
+
+    def _device_days(self, profiles: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+        windows: dict[str, tuple[str, str]] = {}
+        keys: list[tuple[str, str]] = []
+        for p in profiles:
+            today = now.astimezone(ZoneInfo(p.get("timezone") or "UTC")).date()
+            first = today - timedelta(days=29)
+            windows[p["patient_id"]] = (first.isoformat(), today.isoformat())
+            keys += [(p["patient_id"], month) for month in sorted({month_of(first), month_of(today)})]
+        months = self._summaries.months(keys)
+        days: dict[str, set[str]] = {pid: set() for pid in windows}
+        for (pid, _), item in months.items():
+            low, high = windows[pid]
+            days[pid] |= {d for d in item.get("device_days") or [] if low <= d <= high}
+        return {pid: len(found) for pid, found in days.items()}

@@ -1,0 +1,110 @@
+"""Per-patient summaries kept on write and read by the 360° view.
+
+==========================  ==============================================  ==========================
+item                        pk / sk                                          written by
+==========================  ==============================================  ==========================
+daily reading bucket        PATIENT#<pid> / DAY#<type>#<local yyyy-mm-dd>   stream, one per reading
+RPM month                   PATIENT#<pid> / RPM#<local yyyy-mm>             stream (device days),
+                                                                             care-time entries
+care-time entry             PATIENT#<pid> / CARE#<entry_id>                 POST care-time
+==========================  ==============================================  ==========================
+
+A bucket holds one attribute ``r_<reading_id>`` per reading, so the stream's
+redelivery of a record rewrites the same attribute instead of counting twice.
+Device days are a string set (``ADD`` is idempotent for the same day).  A
+care-time entry and its minutes land in one transaction guarded by the entry's
+absence, so a retried POST adds nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, serialize, throttling_as_503
+from chalicelib.adapters.stores import _cancelled_by_condition, patient_pk
+
+
+def rpm_sk(month: str) -> str:
+    return f"RPM#{month}"
+
+
+class DynamoSummaryStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # -- daily reading buckets -------------------------------------------------------
+
+    def add_to_day(self, patient_id: str, reading_type: str, day: str, reading_id: str, value: Any) -> None:
+        with throttling_as_503():
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": patient_pk(patient_id), "sk": f"DAY#{reading_type}#{day}"}),
+                UpdateExpression="SET #r = :v, entity = :e, #d = :d",
+                ExpressionAttributeNames={"#r": f"r_{reading_id}", "#d": "date"},
+                ExpressionAttributeValues=serialize({":v": value, ":e": "day", ":d": day}),
+            )
+
+    def days(self, patient_id: str, reading_type: str, first: str, last: str) -> list[dict[str, Any]]:
+        """The buckets of local days ``first``..``last``: one Query (a 90-day window is far below 1 MB)."""
+        return self.table.query_all(
+            "pk = :pk AND sk BETWEEN :lo AND :hi",
+            {":pk": patient_pk(patient_id), ":lo": f"DAY#{reading_type}#{first}", ":hi": f"DAY#{reading_type}#{last}"},
+        )
+
+    # -- RPM months --------------------------------------------------------------------
+
+    def add_device_day(self, patient_id: str, month: str, day: str) -> None:
+        with throttling_as_503():
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=serialize({"pk": patient_pk(patient_id), "sk": rpm_sk(month)}),
+                UpdateExpression="ADD device_days :day SET entity = :e, patient_id = :p, #m = :m",
+                ExpressionAttributeNames={"#m": "month"},
+                ExpressionAttributeValues={
+                    ":day": {"SS": [day]},
+                    **serialize({":e": "rpm_month", ":p": patient_id, ":m": month}),
+                },
+            )
+
+    def add_care_time(self, entry: dict[str, Any]) -> bool:
+        """Store the entry and add its minutes to its month; False when the entry already exists."""
+        update: dict[str, Any] = {
+            "TableName": self.table.name,
+            "Key": serialize({"pk": patient_pk(entry["patient_id"]), "sk": rpm_sk(entry["month"])}),
+            "UpdateExpression": (
+                "ADD care_minutes :m, interactive_entries :i SET entity = :e, patient_id = :p, #m = :mo"
+            ),
+            "ExpressionAttributeNames": {"#m": "month"},
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":m": entry["minutes"],
+                    ":i": 1 if entry["interactive"] else 0,
+                    ":e": "rpm_month",
+                    ":p": entry["patient_id"],
+                    ":mo": entry["month"],
+                }
+            ),
+        }
+        item = {
+            "pk": patient_pk(entry["patient_id"]),
+            "sk": f"CARE#{entry['entry_id']}",
+            "entity": "care_time",
+            **entry,
+        }
+        try:
+            self.table.transact([self.table.put_op(item, "attribute_not_exists(pk)"), {"Update": update}])
+        except ClientError as error:
+            if _cancelled_by_condition(error):
+                return False
+            raise
+        return True
+
+    def care_time(self, patient_id: str, entry_id: str) -> dict[str, Any] | None:
+        return self.table.get(patient_pk(patient_id), f"CARE#{entry_id}")
+
+    def months(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """RPM month items for (patient_id, month) pairs: BatchGetItem, 100 keys per request."""
+        found = self.table.batch_get([(patient_pk(pid), rpm_sk(month)) for pid, month in keys])
+        return {(item["patient_id"], item["month"]): item for item in found}

@@ -1,0 +1,90 @@
+"""US remote patient monitoring (RPM) billing support, per clinical.md.
+
+Device supply (per patient and period): distinct *local* days with at least one
+reading from a device — source ``device``, or ``app`` with a device id;
+manual, SMS and clinic entries do not count.  16 or more days → CPT 99454;
+2-15 days → 99445 (new for 2026); fewer → nothing.
+
+Treatment management (per patient and month): clinician minutes, which only
+bill when the month includes an interactive communication with the patient:
+10-19 minutes → 99470 (new for 2026); 20 or more → 99457, and each further
+full 20 minutes → one 99458.
+
+The period is the calendar month in the patient's time zone (see README:
+"Billing periods").  This module only counts; whether a claim is made is the
+practice's decision.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.timeutil import UtcTime
+
+DEVICE_SOURCES = ("device", "app")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def counts_as_device_day(image: dict[str, Any]) -> bool:
+    return image.get("source") in DEVICE_SOURCES and bool(image.get("device_id"))
+
+
+def device_code(device_days: int) -> str | None:
+    if device_days >= 16:
+        return "99454"
+    if device_days >= 2:
+        return "99445"
+    return None
+
+
+def management_codes(minutes: int, interactive: bool) -> list[str]:
+    if not interactive or minutes < 10:
+        return []
+    if minutes < 20:
+        return ["99470"]
+    return ["99457"] + ["99458"] * ((minutes - 20) // 20)
+
+
+def month_of(day: date | datetime) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+class CareTimeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(ge=1, le=600, strict=True)
+    interactive: bool = Field(strict=True)
+    activity: str = Field(pattern=r"^[a-z][a-z_]{0,39}$", description="e.g. call, video, message, review")
+    at: UtcTime  # when the work was done; the service refuses future times
+
+
+class CareTime(BaseModel):
+    entry_id: str
+    patient_id: str
+    clinician_id: str
+    minutes: int
+    interactive: bool
+    activity: str
+    at: UtcTime
+    month: str
+
+
+class RpmRow(BaseModel):
+    patient_id: str
+    given_name: str | None = None
+    family_name: str | None = None
+    month: str
+    device_days: int
+    device_code: Literal["99454", "99445"] | None
+    care_minutes: int
+    interactive: bool
+    management_codes: list[str]
+
+
+class RpmReport(BaseModel):
+    month: str
+    items: list[RpmRow]

@@ -1,0 +1,57 @@
+"""The patient timeline: what each event looks like, the kinds, and notes.
+
+Every interaction on every channel is written as an event under the patient
+(``PATIENT#<pid> / EVENT#<at>#<event_id>``) by whatever caused it: the stream
+for readings, consents and targets; the alert, messaging, reminder and
+appointment services for theirs.  Summaries carry values: the timeline is the
+authenticated clinical record, never a message body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.timeutil import UtcTime
+
+KINDS = (
+    "reading",
+    "alert_opened",
+    "alert_joined",
+    "alert_escalated",
+    "alert_acknowledged",
+    "alert_resolved",
+    "message_out",
+    "message_in",
+    "delivery_failed",
+    "reminder_sent",
+    "reminder_done",
+    "consent_changed",
+    "targets_changed",
+    "task_created",
+    "note",
+)
+EARLIEST, LATEST = "0000", "9999"
+
+
+class TimelineEvent(BaseModel):
+    at: str
+    kind: str
+    channel: str | None = None
+    summary: str
+    ref: dict[str, Any] = Field(default_factory=dict)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class PatientNote(BaseModel):
+    note_id: str
+    patient_id: str
+    by: str
+    at: UtcTime
+    text: str

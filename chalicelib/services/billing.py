@@ -1,0 +1,111 @@
+"""RPM billing support: clinician care time, and the monthly report per patient.
+
+Device days are kept by the stream (``RPM#<month>`` items, local days); care
+time is logged here.  The report pages through the caller's patients (panel
+for a clinician, everyone for an admin) and reads each page's month items in
+one BatchGetItem: the cost is per patient, not per reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import billing
+from chalicelib.domain.billing import CareTime, CareTimeIn, RpmRow
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
+from chalicelib.domain.identity import Principal, Role, is_care_team
+from chalicelib.domain.timeutil import iso
+
+FUTURE_SLACK = timedelta(minutes=5)
+OLDEST = timedelta(days=400)
+
+
+class BillingService:
+    def __init__(
+        self,
+        summaries: Any,
+        patient_store: Any,
+        patients: Any,
+        audit: Any,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._summaries = summaries
+        self._patient_store = patient_store
+        self._patients = patients
+        self._audit = audit
+        self._cursors = cursors
+        self._clock = clock
+
+    def log_care_time(self, principal: Principal, patient_id: str, request: CareTimeIn) -> tuple[int, CareTime]:
+        record = self._patients.visible_record(principal, patient_id)
+        if not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the patient's care team may log care time.")
+        now = self._clock()
+        if request.at > now + FUTURE_SLACK or request.at < now - OLDEST:
+            raise InvalidInputError("Care time must be in the past year.", [FieldError("at", "not in the future")])
+        local = request.at.astimezone(ZoneInfo(record.get("timezone") or "UTC"))
+        # The same clinician logging the same work at the same moment is a retry, not more minutes.
+        fingerprint = f"{patient_id}|{principal.subject}|{iso(request.at)}|{request.activity}"
+        entry = CareTime(
+            entry_id="ct-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:24],
+            patient_id=patient_id,
+            clinician_id=principal.subject,
+            minutes=request.minutes,
+            interactive=request.interactive,
+            activity=request.activity,
+            at=request.at,
+            month=billing.month_of(local),
+        )
+        stored = entry.model_dump(mode="json")
+        if self._summaries.add_care_time(stored):
+            status = 201
+        else:
+            existing = self._summaries.care_time(patient_id, entry.entry_id) or {}
+            if {k: existing.get(k) for k in stored} != stored:
+                raise ConflictError("Different care time was already logged for this activity at this moment.")
+            status = 200
+        self._audit.record(principal, "create", "care_time", patient_id, {"entry_id": entry.entry_id})
+        return status, entry
+
+    def report(
+        self, principal: Principal, month: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[RpmRow], str | None]:
+        principal.require(Role.CLINICIAN, Role.ADMIN)
+        if month is None:
+            month = billing.month_of(self._clock())
+        elif not billing.MONTH.match(month):
+            raise MalformedRequestError("The month must look like 2026-11.", [FieldError("month", "YYYY-MM")])
+        scope = f"rpm:{principal.role}:{principal.subject}:{month}"
+        start = self._cursors.decode(scope, cursor)
+        if principal.is_admin:
+            records, last = self._patient_store.page_all(limit, start)
+        else:
+            records, last = self._patient_store.page_panel(principal.subject, limit, start)
+        months = self._summaries.months([(r["patient_id"], month) for r in records])
+        rows = []
+        for r in records:
+            item = months.get((r["patient_id"], month), {})
+            days = len(item.get("device_days") or [])
+            minutes = int(item.get("care_minutes", 0))
+            interactive = int(item.get("interactive_entries", 0)) > 0
+            rows.append(
+                RpmRow(
+                    patient_id=r["patient_id"],
+                    given_name=r.get("given_name"),
+                    family_name=r.get("family_name"),
+                    month=month,
+                    device_days=days,
+                    device_code=billing.device_code(days),  # type: ignore[arg-type]
+                    care_minutes=minutes,
+                    interactive=interactive,
+                    management_codes=billing.management_codes(minutes, interactive),
+                )
+            )
+            self._audit.record(principal, "read", "billing", r["patient_id"], {"month": month})
+        return rows, self._cursors.encode(scope, last)

@@ -1,0 +1,162 @@
+"""The patient's 360° view: timeline, notes, trends and the trend chart.
+
+Every read is scoped (404 outside the caller's scope) and audited.  Costs do
+not grow with the history: a timeline page is one Query (one per kind with a
+``kinds`` filter, each at most a page), a trend one Query of at most 90 daily
+buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import trends
+from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.errors import FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
+from chalicelib.domain.identity import Principal, is_care_team
+from chalicelib.domain.timeline import EARLIEST, KINDS, LATEST, NoteIn, PatientNote, TimelineEvent
+from chalicelib.domain.timeutil import iso, parse_iso
+
+
+def _moment(text: str | None, field: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        moment = parse_iso(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise MalformedRequestError(
+            f"'{field}' must be an RFC 3339 time with an offset.", [FieldError(field, "invalid")]
+        )
+    return iso(moment)
+
+
+def _kinds(text: str | None) -> list[str]:
+    if not text:
+        return []
+    chosen = sorted({k.strip() for k in text.split(",") if k.strip()})
+    unknown = [k for k in chosen if k not in KINDS]
+    if unknown or not chosen:
+        raise MalformedRequestError(
+            "Unknown timeline kind.", [FieldError("kinds", f"comma-separated, each one of: {', '.join(KINDS)}")]
+        )
+    return chosen
+
+
+def _days(text: str | None) -> int:
+    if text is None:
+        return 30
+    if text not in {str(d) for d in trends.WINDOWS}:
+        raise MalformedRequestError("Unknown trend window.", [FieldError("days", "one of 7, 14, 30, 90")])
+    return int(text)
+
+
+def _type(text: str | None) -> str:
+    if text not in ("blood_glucose", "blood_pressure"):
+        raise MalformedRequestError("Unknown reading type.", [FieldError("type", "blood_glucose or blood_pressure")])
+    return text
+
+
+class PatientRecordService:
+    def __init__(
+        self,
+        events: Any,
+        summaries: Any,
+        patients: Any,
+        audit: Any,
+        cursors: CursorCodec,
+        clock: Callable[[], datetime],
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._events = events
+        self._summaries = summaries
+        self._patients = patients
+        self._audit = audit
+        self._cursors = cursors
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- timeline --------------------------------------------------------------------
+
+    def timeline(
+        self,
+        principal: Principal,
+        patient_id: str,
+        start: str | None,
+        end: str | None,
+        kinds_text: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[TimelineEvent], str | None]:
+        self._patients.visible_record(principal, patient_id)
+        lower = _moment(start, "from") or EARLIEST
+        upper = _moment(end, "to") or LATEST
+        if lower > upper:
+            raise InvalidInputError("'from' is after 'to'.", [FieldError("from", "must not be after 'to'")])
+        kinds = _kinds(kinds_text)
+        scope = f"timeline:{patient_id}:{','.join(kinds)}:{lower}:{upper}"
+        # The position is the last shown event's "<at>#<event_id>"; the next page is strictly older.
+        position: str | None = self._cursors.decode(scope, cursor)
+        high = position if position is not None else f"{upper}#~"
+        found: list[dict[str, Any]] = []
+        more = False
+        for kind in kinds or (None,):
+            page = self._events.timeline_page(patient_id, kind, lower, high, limit + 1)
+            found += page.items
+            more = more or page.last_key is not None
+        rows = sorted(
+            (item for item in found if position is None or _position(item) < position),
+            key=_position,
+            reverse=True,
+        )
+        taken = rows[:limit]
+        more = (more or len(rows) > limit) and bool(taken)
+        self._audit.record(principal, "list", "timeline", patient_id, {"count": len(taken)})
+        events = [TimelineEvent.model_validate(item) for item in taken]
+        return events, self._cursors.encode(scope, _position(taken[-1]) if more else None)
+
+    def add_note(self, principal: Principal, patient_id: str, request: NoteIn) -> PatientNote:
+        record = self._patients.visible_record(principal, patient_id)
+        if not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the patient's care team may add notes.")
+        now = self._clock()
+        note = PatientNote(
+            note_id=self._new_id("note"), patient_id=patient_id, by=principal.subject, at=now, text=request.text
+        )
+        self._events.put_event(
+            patient_id,
+            "note",
+            now,
+            note.note_id,
+            f"Note by {principal.subject}: {request.text}",
+            None,
+            {"note_id": note.note_id, "by": principal.subject},
+        )
+        self._audit.record(principal, "create", "note", patient_id, {"note_id": note.note_id})
+        return note
+
+    # -- trends ----------------------------------------------------------------------
+
+    def trend(
+        self, principal: Principal, patient_id: str, type_text: str | None, days_text: str | None
+    ) -> trends.GlucoseTrend | trends.BpTrend:
+        record = self._patients.visible_record(principal, patient_id)
+        reading_type, days = _type(type_text), _days(days_text)
+        window = trends.Window.ending(self._clock(), record.get("timezone") or "UTC", days)
+        buckets = self._summaries.days(patient_id, reading_type, window.first.isoformat(), window.last.isoformat())
+        self._audit.record(principal, "read", "trend", patient_id, {"type": reading_type, "days": days})
+        if reading_type == "blood_glucose":
+            return trends.glucose_trend(buckets, window)
+        return trends.bp_trend(buckets, window)
+
+    def chart(self, principal: Principal, patient_id: str, type_text: str | None, days_text: str | None) -> str:
+        from chalicelib.domain.charts import render
+
+        return render(self.trend(principal, patient_id, type_text, days_text))
+
+
+def _position(item: dict[str, Any]) -> str:
+    return str(item["sk"]).removeprefix("EVENT#")

@@ -1,0 +1,350 @@
+"""The 360° view in-process against moto: timeline, notes, trends, chart, care time, RPM billing."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.integration.conftest import Api, body, patient_body
+
+ZONE = "America/Chicago"
+
+
+def _runner(app: Any) -> Any:
+    from chalicelib import bootstrap
+    from chalicelib.jobs.local_runner import LocalEventRunner
+
+    c = bootstrap.container()
+    return LocalEventRunner(
+        app, c.client("dynamodb"), c.client("dynamodbstreams"), c.client("sqs"), c.settings.table_name
+    )
+
+
+def _glucose(value: float | None, at: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "reading_id": str(uuid.uuid4()),
+        "type": "blood_glucose",
+        "value": value,
+        "unit": "mg/dL",
+        "context": "before_meal",
+        "measured_at": at.isoformat(),
+        "source": "device",
+        "device_id": "meter-1",
+        **extra,
+    }
+
+
+def _bp(systolic: int, diastolic: int, at: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "reading_id": str(uuid.uuid4()),
+        "type": "blood_pressure",
+        "systolic": systolic,
+        "diastolic": diastolic,
+        "unit": "mmHg",
+        "measured_at": at.isoformat(),
+        "source": "device",
+        "device_id": "cuff-1",
+        **extra,
+    }
+
+
+class Requests:
+    """Counts the DynamoDB operations the container's client makes (a botocore hook, nothing patched)."""
+
+    def __init__(self) -> None:
+        from chalicelib import bootstrap
+
+        self.client = bootstrap.container().client("dynamodb")
+        self.calls: list[str] = []
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def __enter__(self) -> Requests:
+        self.client.meta.events.register("before-call.dynamodb", self._count)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.client.meta.events.unregister("before-call.dynamodb", self._count)
+
+
+@pytest.fixture(scope="module")
+def patient(api: Api, app: Any, clinic: dict[str, Any]) -> dict[str, Any]:
+    """18 local days of device glucose, an SMS-entered and a manual reading, BP on 3 days; stream drained."""
+    pid = f"p-360-{uuid.uuid4().hex[:8]}"
+    sent = patient_body(pid, timezone=ZONE, language="en", care_team=["c-1"], phone="+1555" + str(uuid.uuid4().int)[:7])
+    assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
+    now = datetime.now(UTC) - timedelta(minutes=2)
+    readings = []
+    for n in range(18):
+        readings.append(_glucose(100 + n * 10, now - timedelta(days=n)))  # 100..270
+    readings.append(_glucose(60, now - timedelta(days=1, minutes=5)))
+    readings.append(_glucose(50, now - timedelta(days=1, minutes=9), source="manual", device_id=None))
+    readings.append(_glucose(None, now - timedelta(days=2, minutes=9), meter_flag="LO"))
+    readings.append(_glucose(140, now - timedelta(days=40, minutes=9), source="app", device_id=None))
+    for n, (s, d) in enumerate([(150, 95), (128, 78), (126, 70)]):
+        readings.append(_bp(s, d, now - timedelta(days=n, minutes=3)))
+    for reading in readings:
+        response = api.call("POST", f"/patients/{pid}/readings", reading, as_=("patient", pid))
+        assert response.status_code == 201, response.body
+    _runner(app).drain()
+    _runner(app).drain()  # a second consumer from the start of the stream: every record delivered again
+    days = [(now - timedelta(days=n)).astimezone(ZoneInfo(ZONE)).date().isoformat() for n in range(18)]
+    return {"pid": pid, "me": ("patient", pid), "days": days, "now": now}
+
+
+# -- trends ---------------------------------------------------------------------------
+
+
+def test_glucose_trend_in_local_days_counts_each_reading_once_and_reads_one_query(
+    api: Api, patient: dict[str, Any]
+) -> None:
+    with Requests() as requests:
+        response = api.call("GET", f"/patients/{patient['pid']}/trends?type=blood_glucose&days=14", as_=patient["me"])
+    assert response.status_code == 200, response.body
+    trend = body(response)
+    # 14 device days (100..230), the 60 and the manual 50 on day 1, LO on day 2 — after two stream deliveries.
+    assert trend["count"] == 17
+    assert trend["days_with_readings"] == 14
+    assert trend["min_mg_dl"] == 50 and trend["max_mg_dl"] == 230
+    numbers = [100 + n * 10 for n in range(14)] + [60, 50]
+    assert trend["mean_mg_dl"] == round(sum(numbers) / len(numbers), 1)
+    assert trend["below_70_pct"] == round(100 * 3 / 17, 1)  # 60, 50, LO
+    assert trend["below_54_pct"] == round(100 * 2 / 17, 1)  # 50, LO
+    assert trend["time_in_range_pct"] == round(100 * 9 / 17, 1)  # 100..180
+    assert trend["above_180_pct"] == round(100 * 5 / 17, 1)  # 190..230
+    assert trend["above_250_pct"] == 0.0
+    assert [d["date"] for d in trend["daily"]] == sorted(patient["days"][:14])
+    day1 = next(d for d in trend["daily"] if d["date"] == patient["days"][1])
+    assert (day1["count"], day1["min"], day1["max"]) == (3, 50, 110)
+    # One profile read (scope), one Query for up to 14 buckets; the audit record goes to the audit table.
+    assert requests.calls.count("Query") == 1
+    assert requests.calls.count("GetItem") <= 1
+    assert "Scan" not in requests.calls
+
+
+def test_bp_trend_means_category_and_goal(api: Api, patient: dict[str, Any]) -> None:
+    trend = body(api.call("GET", f"/patients/{patient['pid']}/trends?type=blood_pressure&days=7", as_=patient["me"]))
+    assert trend["count"] == 3
+    assert (trend["mean_systolic"], trend["mean_diastolic"]) == (134.7, 81.0)
+    assert trend["category_of_mean"] == "stage_1"
+    assert trend["at_goal_pct"] == round(100 * 2 / 3, 1)
+    assert trend["days_with_readings"] == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?type=blood_glucose&days=10", "days"),
+        ("?type=weight", "type"),
+        ("", "type"),
+        ("?type=blood_glucose&days=x", "days"),
+    ],
+)
+def test_bad_trend_queries_name_the_field(api: Api, patient: dict[str, Any], query: str, field: str) -> None:
+    response = api.call("GET", f"/patients/{patient['pid']}/trends{query}", as_=patient["me"])
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert body(response)["errors"][0]["field"] == field
+
+
+def test_trends_are_scoped(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    path = f"/patients/{patient['pid']}/trends?type=blood_glucose"
+    assert api.call("GET", path, as_=("patient", "p-stranger")).status_code == 404
+    assert api.call("GET", path, as_=clinic["c2"]).status_code == 404
+    assert api.call("GET", path, as_=clinic["c1"]).status_code == 200
+
+
+def test_chart_is_an_svg_with_the_band_and_local_dates(api: Api, patient: dict[str, Any]) -> None:
+    response = api.call(
+        "GET", f"/patients/{patient['pid']}/trends/chart.svg?type=blood_glucose&days=30", as_=patient["me"]
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+    svg = response.body.decode() if isinstance(response.body, bytes) else response.body
+    root = ET.fromstring(svg.encode())
+    assert root.tag.endswith("svg")
+    assert "Target 70-180" in svg and "Above 180" in svg
+    oldest = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date() - timedelta(days=29)
+    assert f">{oldest.strftime('%b')} {oldest.day}<" in svg  # the window's first local date labels the axis
+    assert "<script" not in svg  # nothing loaded from elsewhere
+    bp = api.call("GET", f"/patients/{patient['pid']}/trends/chart.svg?type=blood_pressure&days=7", as_=patient["me"])
+    assert bp.status_code == 200 and "Systolic" in (bp.body.decode() if isinstance(bp.body, bytes) else bp.body)
+
+
+# -- timeline ---------------------------------------------------------------------------
+
+
+def test_timeline_is_newest_first_pages_and_filters_by_kind(
+    api: Api, patient: dict[str, Any], clinic: dict[str, Any]
+) -> None:
+    pid = patient["pid"]
+    note = api.call("POST", f"/patients/{pid}/notes", {"text": "Discussed evening snacks."}, as_=clinic["c1"])
+    assert note.status_code == 201, note.body
+    everything = body(api.call("GET", f"/patients/{pid}/timeline?limit=500", as_=clinic["c1"]))["items"]
+    assert everything[0]["kind"] == "note" and "evening snacks" in everything[0]["summary"]
+    times = [e["at"] for e in everything]
+    assert times == sorted(times, reverse=True)
+    readings = [e for e in everything if e["kind"] == "reading"]
+    assert len(readings) == 25  # each reading once, though the stream delivered it twice
+    assert any("Glucose 60 mg/dL before meal" in e["summary"] for e in readings)
+
+    # pages of 7 walk the same events in the same order
+    walked, cursor = [], None
+    while True:
+        query = f"?limit=7&cursor={cursor}" if cursor else "?limit=7"
+        page = body(api.call("GET", f"/patients/{pid}/timeline{query}", as_=clinic["c1"]))
+        walked += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert walked == everything
+
+    only = body(api.call("GET", f"/patients/{pid}/timeline?kinds=note,consent_changed&limit=500", as_=clinic["c1"]))
+    assert {e["kind"] for e in only["items"]} <= {"note", "consent_changed"}
+    assert [e for e in everything if e["kind"] in ("note", "consent_changed")] == only["items"]
+
+    walked, cursor = [], None
+    while True:
+        query = f"&cursor={cursor}" if cursor else ""
+        page = body(api.call("GET", f"/patients/{pid}/timeline?kinds=reading&limit=10{query}", as_=clinic["c1"]))
+        walked += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert walked == readings
+
+
+def test_timeline_time_window_and_request_count(api: Api, patient: dict[str, Any]) -> None:
+    pid = patient["pid"]
+    everything = body(api.call("GET", f"/patients/{pid}/timeline?limit=500", as_=patient["me"]))["items"]
+    middle = everything[len(everything) // 2]["at"]
+    with Requests() as requests:
+        newer = body(api.call("GET", f"/patients/{pid}/timeline?from={middle}&limit=500", as_=patient["me"]))["items"]
+    assert newer == [e for e in everything if e["at"] >= middle]
+    assert requests.calls.count("Query") == 1
+    older = body(api.call("GET", f"/patients/{pid}/timeline?to={middle}&limit=500", as_=patient["me"]))["items"]
+    assert older == [e for e in everything if e["at"] <= middle]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("?kinds=reading,gossip", 400, "kinds"),
+        ("?from=yesterday", 400, "from"),
+        ("?from=2026-11-20T00:00:00Z&to=2026-11-01T00:00:00Z", 422, "from"),
+        ("?limit=0", 400, "limit"),
+        ("?cursor=abc.def", 400, "cursor"),
+    ],
+)
+def test_bad_timeline_queries(api: Api, patient: dict[str, Any], query: str, status: int, field: str) -> None:
+    response = api.call("GET", f"/patients/{patient['pid']}/timeline{query}", as_=patient["me"])
+    assert response.status_code == status, response.body
+    assert body(response)["errors"][0]["field"] == field
+
+
+def test_timeline_scope_and_cursor_binding(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    pid = patient["pid"]
+    assert api.call("GET", f"/patients/{pid}/timeline", as_=("patient", "p-stranger")).status_code == 404
+    assert api.call("GET", f"/patients/{pid}/timeline", as_=clinic["c2"]).status_code == 404
+    cursor = body(api.call("GET", f"/patients/{pid}/timeline?limit=1", as_=clinic["c1"]))["next_cursor"]
+    assert cursor
+    other = api.call("GET", f"/patients/p-1/timeline?limit=1&cursor={cursor}", as_=clinic["admin"])
+    assert other.status_code == 400
+    # the same cursor with a different filter is refused too
+    assert api.call("GET", f"/patients/{pid}/timeline?kinds=note&cursor={cursor}", as_=clinic["c1"]).status_code == 400
+
+
+def test_notes_are_for_the_care_team(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    pid = patient["pid"]
+    assert api.call("POST", f"/patients/{pid}/notes", {"text": "hi"}, as_=patient["me"]).status_code == 403
+    assert api.call("POST", f"/patients/{pid}/notes", {"text": "hi"}, as_=clinic["c2"]).status_code == 404
+    empty = api.call("POST", f"/patients/{pid}/notes", {"text": ""}, as_=clinic["c1"])
+    assert empty.status_code == 422 and body(empty)["errors"][0]["field"] == "text"
+    assert api.call("POST", f"/patients/{pid}/notes", {"text": "ok"}, as_=clinic["admin"]).status_code == 201
+
+
+# -- RPM billing -------------------------------------------------------------------------
+
+
+def _month_row(api: Api, who: tuple[str, str], pid: str, month: str) -> dict[str, Any] | None:
+    cursor, rows = None, []
+    while True:
+        query = f"&cursor={cursor}" if cursor else ""
+        response = api.call("GET", f"/billing/rpm?month={month}&limit=100{query}", as_=who)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        rows += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return next((r for r in rows if r["patient_id"] == pid), None)
+
+
+def test_device_days_care_time_and_codes(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    pid = patient["pid"]
+    local_now = datetime.now(UTC).astimezone(ZoneInfo(ZONE))
+    month = local_now.strftime("%Y-%m")
+    expected_days = len({d for d in patient["days"] if d.startswith(month)})  # manual/app-without-device excluded
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    entry = {"minutes": 25, "interactive": True, "activity": "call", "at": at}
+    first = api.call("POST", f"/patients/{pid}/care-time", entry, as_=clinic["c1"])
+    assert first.status_code == 201, first.body
+    again = api.call("POST", f"/patients/{pid}/care-time", entry, as_=clinic["c1"])
+    assert again.status_code == 200 and body(again) == body(first)  # a retry adds nothing
+    changed = api.call("POST", f"/patients/{pid}/care-time", {**entry, "minutes": 30}, as_=clinic["c1"])
+    assert changed.status_code == 409
+    later = {
+        **entry,
+        "at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+        "minutes": 16,
+        "interactive": False,
+    }
+    assert api.call("POST", f"/patients/{pid}/care-time", later, as_=clinic["c1"]).status_code == 201
+
+    row = _month_row(api, clinic["c1"], pid, month)
+    assert row is not None
+    assert row["device_days"] == expected_days
+    assert row["device_code"] == ("99454" if expected_days >= 16 else "99445" if expected_days >= 2 else None)
+    assert (row["care_minutes"], row["interactive"]) == (41, True)
+    assert row["management_codes"] == ["99457", "99458"]
+    assert _month_row(api, clinic["c2"], pid, month) is None  # not on c-2's panel
+    assert _month_row(api, clinic["admin"], pid, month) == row
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"minutes": 0, "interactive": True, "activity": "call"}, "minutes"),
+        ({"minutes": "12", "interactive": True, "activity": "call"}, "minutes"),
+        ({"minutes": 12, "interactive": "yes", "activity": "call"}, "interactive"),
+        ({"minutes": 12, "interactive": True, "activity": "Call!"}, "activity"),
+        ({"minutes": 12, "interactive": True, "activity": "call", "at": "2099-01-01T00:00:00Z"}, "at"),
+    ],
+)
+def test_bad_care_time_is_422(
+    api: Api, patient: dict[str, Any], clinic: dict[str, Any], entry: dict[str, Any], field: str
+) -> None:
+    entry.setdefault("at", datetime.now(UTC).isoformat())
+    response = api.call("POST", f"/patients/{patient['pid']}/care-time", entry, as_=clinic["c1"])
+    assert response.status_code == 422, response.body
+    assert body(response)["errors"][0]["field"] == field
+
+
+def test_care_time_and_billing_roles(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    entry = {"minutes": 5, "interactive": True, "activity": "call", "at": datetime.now(UTC).isoformat()}
+    assert api.call("POST", f"/patients/{patient['pid']}/care-time", entry, as_=patient["me"]).status_code == 403
+    assert api.call("POST", f"/patients/{patient['pid']}/care-time", entry, as_=clinic["c2"]).status_code == 404
+    assert api.call("GET", "/billing/rpm?month=2026-11", as_=patient["me"]).status_code == 403
+    bad = api.call("GET", "/billing/rpm?month=2026-13", as_=clinic["c1"])
+    assert bad.status_code == 400 and body(bad)["errors"][0]["field"] == "month"
+
+
+def test_worklist_shows_device_days(api: Api, patient: dict[str, Any], clinic: dict[str, Any]) -> None:
+    rows = body(api.call("GET", "/worklist", as_=clinic["c1"]))["items"]
+    mine = next(r for r in rows if r["patient_id"] == patient["pid"])
+    assert mine["device_days_last_30"] == 18
