@@ -55,7 +55,13 @@ class Scheduler:
             if handler is None:
                 logger().warning("no handler for due item", extra={"entity": item.get("entity")})
                 continue
-            handler(item, now)
+            try:
+                handler(item, now)
+            except Exception:
+                # Alarmed in infra/ ("EscalationFailures"): a page that cannot go out is an incident.
+                if item.get("entity") == "alert":
+                    count("EscalationFailures")
+                raise
             handled += 1
         count("DueItemsHandled", handled)
         return handled
