@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, ingest, pipeline, tick
+from bench import cold_start, ingest, pipeline, record, tick
 from bench.harness import table, write_result
 
-SCENARIOS = {"cold_start": cold_start.run, "ingest": ingest.run, "pipeline": pipeline.run, "tick": tick.run}
+SCENARIOS = {
+    "cold_start": cold_start.run,
+    "ingest": ingest.run,
+    "pipeline": pipeline.run,
+    "tick": tick.run,
+    "record": record.run,
+}
 
 
 def main(argv: list[str]) -> int:
