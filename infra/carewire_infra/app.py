@@ -1,0 +1,33 @@
+"""Build the Carewire CDK app for one stage: stateful + stateless stacks, cdk-nag at synth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+
+from infra.carewire_infra.nag import add_checks
+from infra.carewire_infra.stateful import StatefulStack
+from infra.carewire_infra.stateless import Channels, StatelessStack
+
+
+def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    app = cdk.App(context=context or {}, outdir=outdir)
+    ctx = app.node.try_get_context
+    env = cdk.Environment(account=ctx("account"), region=ctx("region"))
+    channels = Channels(
+        email_sender=ctx("email_sender") or "care@clinic.example",
+        sms_origination_number=ctx("sms_origination_number"),
+        sms_sender_id=ctx("sms_sender_id"),
+        voice_origination_identity=ctx("voice_origination_identity"),
+        platform_application_arns=tuple(filter(None, (ctx("platform_application_arns") or "").split(","))),
+        clinic_name=ctx("clinic_name") or "Carewire Clinic",
+        deliver_concurrency=int(ctx("deliver_concurrency") or 5),
+    )
+    data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, env=env)
+    api = StatelessStack(app, f"carewire-{stage}-stateless", stage=stage, data=data, channels=channels, env=env)
+    for stack in (data, api):
+        cdk.Tags.of(stack).add("app", "carewire")
+        cdk.Tags.of(stack).add("stage", stage)
+    add_checks(app)
+    return app

@@ -1,0 +1,275 @@
+"""The stateful stack: everything that holds data and must outlive a deploy.
+
+Tables, indexes and queues are built from ``chalicelib/resources.py``, the same
+definition the local stack creates, so a key or index is declared once.  Every
+store is encrypted with one customer-managed KMS key (rotated yearly); tables
+keep point-in-time recovery and deletion protection; the stack retains data on
+delete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from chalicelib import resources
+from infra.carewire_infra.nag import acknowledge
+
+TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
+PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+
+
+def _attribute(definition: dict[str, Any], name: str) -> dynamodb.Attribute:
+    kinds = {a["AttributeName"]: a["AttributeType"] for a in definition["AttributeDefinitions"]}
+    return dynamodb.Attribute(name=name, type=TYPES[kinds[name]])
+
+
+def _keys(definition: dict[str, Any], schema: list[dict[str, str]]) -> dict[str, dynamodb.Attribute]:
+    keys = {"partition_key": _attribute(definition, schema[0]["AttributeName"])}
+    if len(schema) > 1:
+        keys["sort_key"] = _attribute(definition, schema[1]["AttributeName"])
+    return keys
+
+
+def build_table(
+    scope: Construct, construct_id: str, definition: dict[str, Any], name: str, key: kms.IKey, stream: bool
+) -> dynamodb.Table:
+    table = dynamodb.Table(
+        scope,
+        construct_id,
+        table_name=name,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        time_to_live_attribute="expires_at",
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if stream else None,
+        **_keys(definition, definition["KeySchema"]),
+    )
+    for index in definition.get("LocalSecondaryIndexes", []):
+        table.add_local_secondary_index(
+            index_name=index["IndexName"],
+            sort_key=_attribute(definition, index["KeySchema"][1]["AttributeName"]),
+            projection_type=PROJECTIONS[index["Projection"]["ProjectionType"]],
+        )
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        table.add_global_secondary_index(
+            index_name=index["IndexName"],
+            projection_type=PROJECTIONS[index["Projection"]["ProjectionType"]],
+            **_keys(definition, index["KeySchema"]),
+        )
+    return table
+
+
+class StatefulStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.stage = stage
+        prefix = f"carewire-{stage}"
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{prefix}",
+            description="Carewire patient data: tables, queues, topics, logs, secrets",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # Services that write into encrypted resources on our behalf.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ServicesPublishToEncryptedTopicsAndLogs",
+                principals=[
+                    iam.ServicePrincipal("ses.amazonaws.com"),
+                    iam.ServicePrincipal("sms-voice.amazonaws.com"),
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                ],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="LambdaLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._logs_arn()}},
+            )
+        )
+
+        self.table = build_table(self, "Table", resources.MAIN_TABLE, prefix, self.key, stream=True)
+        self.audit_table = build_table(self, "AuditTable", resources.AUDIT_TABLE, f"{prefix}-audit", self.key, False)
+
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letters: dict[str, sqs.Queue] = {}
+        for name, spec in resources.QUEUES.items():
+            dead = sqs.Queue(
+                self,
+                f"{name.title().replace('-', '')}Dlq",
+                queue_name=f"{prefix}-{name}-dlq",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=self.key,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
+            )
+            self.dead_letters[name] = dead
+            self.queues[name] = sqs.Queue(
+                self,
+                name.title().replace("-", ""),
+                queue_name=f"{prefix}-{name}",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=self.key,
+                enforce_ssl=True,
+                visibility_timeout=Duration.seconds(spec["visibility_timeout"]),
+                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=spec["max_receive_count"], queue=dead),
+            )
+        # Stream records the handler gave up on (after retries and bisection) land here.
+        self.stream_failures = sqs.Queue(
+            self,
+            "StreamFailures",
+            queue_name=f"{prefix}-stream-failures",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.dead_letters["stream"] = self.stream_failures
+
+        self.topics = {
+            name: sns.Topic(
+                self,
+                name.title().replace("-", ""),
+                topic_name=f"{prefix}-{name}",
+                master_key=self.key,
+                enforce_ssl=True,
+            )
+            for name in resources.TOPICS
+        }
+
+        self.email = ses.ConfigurationSet(
+            self,
+            "Email",
+            configuration_set_name=prefix,
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.email.add_event_destination(
+            "DeliveryEvents",
+            destination=ses.EventDestination.sns_topic(self.topics["delivery-events"]),
+            events=[
+                ses.EmailSendingEvent.DELIVERY,
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.REJECT,
+                ses.EmailSendingEvent.RENDERING_FAILURE,
+                ses.EmailSendingEvent.DELIVERY_DELAY,
+            ],
+        )
+
+        self.users = cognito.UserPool(
+            self,
+            "Users",
+            user_pool_name=prefix,
+            self_sign_up_enabled=False,  # the clinic enrolls people
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            # Per-user opt-in (TOTP); clinicians are expected to enrol, see README "Deploy to AWS".
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for group in resources.USER_POOL_GROUPS:
+            cognito.CfnUserPoolGroup(
+                self, f"Group{group.title()}", user_pool_id=self.users.user_pool_id, group_name=group
+            )
+        self.app_client = self.users.add_client(
+            "App",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            access_token_validity=Duration.hours(1),
+            id_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+        )
+
+        # Daily backups kept 35 days, on top of point-in-time recovery.
+        plan = backup.BackupPlan.daily35_day_retention(
+            self,
+            "Backups",
+            backup_vault=backup.BackupVault(
+                self, "Vault", backup_vault_name=prefix, encryption_key=self.key, removal_policy=RemovalPolicy.RETAIN
+            ),
+        )
+        selection = plan.add_selection(
+            "Tables", resources=[backup.BackupResource.from_dynamo_db_table(t) for t in (self.table, self.audit_table)]
+        )
+        acknowledge(
+            selection,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSBackupServiceRolePolicyForBackup]": "AWS Backup's own service-role policy, maintained by AWS",
+            },
+        )
+
+        acknowledge(
+            self.stream_failures,
+            {"AwsSolutions-SQS3": "This queue is the stream's on-failure destination: it is the dead-letter queue"},
+        )
+        acknowledge(
+            self.users,
+            {
+                "AwsSolutions-COG2": (
+                    "MFA is optional pool-wide so patients can sign in on a phone; clinicians and admins"
+                    " enrol TOTP (README: Deploy to AWS)"
+                )
+            },
+        )
+
+        # Signs pagination cursors.  Read once at deploy time into the functions' environment.
+        self.cursor_secret = secretsmanager.Secret(
+            self,
+            "CursorSecret",
+            secret_name=f"{prefix}/cursor-secret",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.cursor_secret,
+            dict.fromkeys(
+                ("AwsSolutions-SMG4", "HIPAA.Security-SecretsManagerRotationEnabled"),
+                "Signs pagination cursors only (no credential); rotating it just invalidates open"
+                " cursors, done by replacing the secret and redeploying",
+            ),
+        )
+
+    def _logs_arn(self) -> str:
+        return f"arn:{self.partition}:logs:{self.region}:{self.account}:*"

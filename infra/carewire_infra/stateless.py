@@ -1,0 +1,387 @@
+"""The stateless stack: the Chalice app (every Lambda and its event sources), its roles and alarms.
+
+``chalice.cdk.Chalice`` runs ``chalice package`` at synth and includes the SAM
+template; this stack then adds what Chalice's config cannot express: partial
+batch responses, bisect-on-error and an on-failure queue for the stream, API
+Gateway throttling and access logs, encrypted log groups, fixed function names
+and one least-privilege role per function.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from chalicelib import resources
+from infra.carewire_infra.nag import acknowledge
+from infra.carewire_infra.stateful import StatefulStack
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms", "tick")
+LOGICAL = {
+    "api_handler": "APIHandler",
+    "on_table_change": "OnTableChange",
+    "deliver_messages": "DeliverMessages",
+    "run_due_work": "RunDueWork",
+    "receive_sms": "ReceiveSms",
+    "tick": "Tick",
+}
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What the operator configures per stage (cdk.json context or ``-c``)."""
+
+    email_sender: str = "care@clinic.example"
+    sms_origination_number: str | None = None
+    sms_sender_id: str | None = None
+    voice_origination_identity: str | None = None
+    platform_application_arns: tuple[str, ...] = field(default_factory=tuple)
+    clinic_name: str = "Carewire Clinic"
+    # SMS sending is throttled per account (MPS); deliveries run at most this many at once.
+    deliver_concurrency: int = 5
+    api_rate_per_second: int = 100
+    api_burst: int = 200
+
+
+class StatelessStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        data: StatefulStack,
+        channels: Channels,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        from chalice.cdk import Chalice
+
+        prefix = f"carewire-{stage}"
+        names = {fn: f"{prefix}-{fn.replace('_', '-')}" for fn in FUNCTIONS}
+        self.function_names = names
+        self.roles = {fn: self._role(fn, names[fn], data) for fn in FUNCTIONS}
+        self._grant(data, channels)
+
+        environment = {
+            "CAREWIRE_STAGE": stage if stage in ("dev", "prod") else "dev",
+            "CAREWIRE_TABLE": data.table.table_name,
+            "CAREWIRE_AUDIT_TABLE": data.audit_table.table_name,
+            "CAREWIRE_USER_POOL_ID": data.users.user_pool_id,
+            "CAREWIRE_APP_CLIENT_IDS": data.app_client.user_pool_client_id,
+            "CAREWIRE_CURSOR_SECRET": data.cursor_secret.secret_value.unsafe_unwrap(),
+            # Plain physical names (chalice puts them inside Fn::Sub, where a token cannot go);
+            # the stateful stack gives its queues and topics exactly these names.
+            "CAREWIRE_OUTBOUND_QUEUE": f"{prefix}-outbound",
+            "CAREWIRE_DUE_WORK_QUEUE": f"{prefix}-due-work",
+            "CAREWIRE_INBOUND_SMS_TOPIC": f"{prefix}-inbound-sms",
+            "CAREWIRE_EMAIL_SENDER": channels.email_sender,
+            "CAREWIRE_SES_CONFIGURATION_SET": data.email.configuration_set_name,
+            "CAREWIRE_CLINIC_NAME": channels.clinic_name,
+            "POWERTOOLS_SERVICE_NAME": "carewire",
+            "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
+        }
+        optional = {
+            "CAREWIRE_SMS_ORIGINATION_NUMBER": channels.sms_origination_number,
+            "CAREWIRE_SMS_SENDER_ID": channels.sms_sender_id,
+            "CAREWIRE_VOICE_ORIGINATION_IDENTITY": channels.voice_origination_identity,
+        }
+        environment.update({k: v for k, v in optional.items() if v})
+        # app.py reads the stream ARN and queue/topic names at import; chalice package imports it here.
+        os.environ.update(
+            {
+                "CAREWIRE_TABLE_STREAM_ARN": data.table.table_stream_arn or "",
+                "CAREWIRE_OUTBOUND_QUEUE": environment["CAREWIRE_OUTBOUND_QUEUE"],
+                "CAREWIRE_DUE_WORK_QUEUE": environment["CAREWIRE_DUE_WORK_QUEUE"],
+                "CAREWIRE_INBOUND_SMS_TOPIC": environment["CAREWIRE_INBOUND_SMS_TOPIC"],
+                "CAREWIRE_STAGE": environment["CAREWIRE_STAGE"],
+            }
+        )
+        self.app = Chalice(
+            self,
+            "App",
+            source_dir=str(ROOT),
+            stage_config={
+                "api_gateway_stage": "api",
+                "manage_iam_role": False,
+                "iam_role_arn": self.roles["api_handler"].role_arn,
+                "environment_variables": environment,
+                "lambda_memory_size": 512,
+                "lambda_timeout": 30,
+                "xray": True,
+            },
+        )
+        self._customise(names, data, channels)
+        self._alarms(names, data)
+        self._acknowledge(names, data)
+
+    def _acknowledge(self, names: dict[str, str], data: StatefulStack) -> None:
+        def arn(service: str, rest: str) -> str:
+            return f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{rest}"
+
+        table, audit = (f"table/carewire-{data.stage}", f"table/carewire-{data.stage}-audit")
+        for fn, role in self.roles.items():
+            logs_arn = arn("logs", f"log-group:/aws/lambda/{names[fn]}")
+            acknowledge(
+                role,
+                {
+                    "HIPAA.Security-IAMNoInlinePolicy": (
+                        "One role per function; its policy is attached to that role alone, so a managed policy"
+                        " would only add an object to keep in step"
+                    ),
+                    "AwsSolutions-IAM5[Resource::*]": (
+                        "Only where AWS has no resource ARN: xray:PutTraceSegments/PutTelemetryRecords,"
+                        " sns:Publish to phone numbers (SMS), dynamodb:ListStreams"
+                    ),
+                    "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": "CDK's grant on the one data key, no other key",
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "CDK's grant on the one data key, no other key",
+                    f"AwsSolutions-IAM5[Resource::{logs_arn}:*]": ("Log streams inside this function's own log group"),
+                    f"AwsSolutions-IAM5[Resource::{arn('dynamodb', table)}/index/*]": (
+                        "The table's own indexes (resources.py), which Query reads"
+                    ),
+                    f"AwsSolutions-IAM5[Resource::{arn('dynamodb', audit)}/index/*]": (
+                        "The audit table's own indexes (by actor, by day)"
+                    ),
+                },
+            )
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def _role(self, fn: str, name: str, data: StatefulStack) -> iam.Role:
+        role = iam.Role(
+            self,
+            f"{LOGICAL[fn]}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Carewire {fn}: least privilege",
+        )
+        log_group = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws/lambda/{name}"
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{log_group}:*"])
+        )
+        role.add_to_policy(
+            # X-Ray has no resource-level permissions: AWS requires "*".
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
+        return role
+
+    def _tables(self, data: StatefulStack) -> tuple[dynamodb.ITable, dynamodb.ITable]:
+        """The tables by name (ARNs the policies and cdk-nag can read), indexes from the one definition."""
+
+        def imported(construct_id: str, name: str, definition: dict[str, Any], stream: str | None) -> dynamodb.ITable:
+            return dynamodb.Table.from_table_attributes(
+                self,
+                construct_id,
+                table_name=name,
+                table_stream_arn=stream,
+                encryption_key=data.key,
+                local_indexes=[i["IndexName"] for i in definition.get("LocalSecondaryIndexes", [])],
+                global_indexes=[i["IndexName"] for i in definition.get("GlobalSecondaryIndexes", [])],
+            )
+
+        prefix = f"carewire-{data.stage}"
+        return (
+            imported("Table", prefix, resources.MAIN_TABLE, data.table.table_stream_arn),
+            imported("AuditTable", f"{prefix}-audit", resources.AUDIT_TABLE, None),
+        )
+
+    def _grant(self, data: StatefulStack, channels: Channels) -> None:
+        r = self.roles
+        table, audit = self._tables(data)
+        outbound, due_work = data.queues["outbound"], data.queues["due-work"]
+        for fn in ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms"):
+            table.grant_read_write_data(r[fn])
+            outbound.grant_send_messages(r[fn])
+        for fn in ("api_handler", "on_table_change", "receive_sms", "run_due_work"):
+            audit.grant_read_write_data(r[fn])
+        table.grant_read_data(r["tick"])
+        table.grant_stream_read(r["on_table_change"])
+        data.stream_failures.grant_send_messages(r["on_table_change"])
+        outbound.grant_consume_messages(r["deliver_messages"])
+        due_work.grant_consume_messages(r["run_due_work"])
+        due_work.grant_send_messages(r["tick"])
+        data.topics["inbound-sms"].grant_subscribe(r["receive_sms"])
+
+        sms = iam.PolicyStatement(
+            # SMS to a phone number has no resource ARN: AWS requires "*" for sns:Publish to numbers.
+            actions=["sns:Publish"],
+            resources=["*"],
+        )
+        for fn in ("deliver_messages", "receive_sms"):
+            r[fn].add_to_policy(sms)
+        r["deliver_messages"].add_to_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail"],
+                resources=[
+                    f"arn:{self.partition}:ses:{self.region}:{self.account}:identity/{channels.email_sender.split('@')[-1]}",
+                    f"arn:{self.partition}:ses:{self.region}:{self.account}:configuration-set/"
+                    f"{data.email.configuration_set_name}",
+                ],
+            )
+        )
+        if channels.voice_origination_identity:
+            r["deliver_messages"].add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sms-voice:SendVoiceMessage"], resources=[channels.voice_origination_identity]
+                )
+            )
+        if channels.platform_application_arns:
+            r["api_handler"].add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes", "sns:GetEndpointAttributes"],
+                    resources=list(channels.platform_application_arns),
+                )
+            )
+
+    # -- what chalice's config cannot say ------------------------------------------------
+
+    def _customise(self, names: dict[str, str], data: StatefulStack, channels: Channels) -> None:
+        # Chalice reads per-function settings only from .chalice/config.json, not from stage_config:
+        # each function's role, name, timeout and the deliverer's concurrency are set here.
+        for fn, logical in LOGICAL.items():
+            function = self.app.get_resource(logical)
+            function.add_override("Properties.FunctionName", names[fn])
+            function.add_override("Properties.Role", self.roles[fn].role_arn)
+            if fn in ("on_table_change", "tick", "run_due_work"):
+                function.add_override("Properties.Timeout", 60)
+            # Our own log groups (chalice's log_retention_in_days misnames the API handler's):
+            # encrypted with the data key, kept a year.
+            group = logs.LogGroup(
+                self,
+                f"{logical}Logs",
+                log_group_name=f"/aws/lambda/{names[fn]}",
+                encryption_key=data.key,
+                retention=logs.RetentionDays.ONE_YEAR,
+            )
+            # Before the function, or its first invocation creates an unencrypted group of the same name.
+            function.add_resource_dependency(group.node.default_child)
+        # SMS throughput is limited per account: at most this many deliveries at once.
+        self.app.get_resource("DeliverMessages").add_override(
+            "Properties.ReservedConcurrentExecutions", channels.deliver_concurrency
+        )
+        events = "Properties.Events"
+        stream = self.app.get_resource("OnTableChange")
+        for key, value in {
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": 10,
+            "MaximumRecordAgeInSeconds": 86400,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": data.stream_failures.queue_arn}},
+        }.items():
+            stream.add_override(f"{events}.OnTableChangeDynamodbEventSource.Properties.{key}", value)
+        for logical in ("DeliverMessages", "RunDueWork"):
+            self.app.get_resource(logical).add_override(
+                f"{events}.{logical}SqsEventSource.Properties.FunctionResponseTypes", ["ReportBatchItemFailures"]
+            )
+        access = logs.LogGroup(self, "ApiAccessLogs", encryption_key=data.key, retention=logs.RetentionDays.ONE_YEAR)
+        api = self.app.get_resource("RestAPI")
+        api.add_override(
+            "Properties.MethodSettings",
+            [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": channels.api_rate_per_second,
+                    "ThrottlingBurstLimit": channels.api_burst,
+                    "MetricsEnabled": True,
+                }
+            ],
+        )
+        api.add_override("Properties.TracingEnabled", True)
+        api.add_override(
+            "Properties.AccessLogSetting",
+            {
+                "DestinationArn": access.log_group_arn,
+                # Route templates only, no query strings or bodies: nothing a patient typed.
+                "Format": (
+                    '{"requestId":"$context.requestId","time":"$context.requestTime",'
+                    '"route":"$context.resourcePath","method":"$context.httpMethod",'
+                    '"status":"$context.status","latencyMs":"$context.responseLatency"}'
+                ),
+            },
+        )
+
+    # -- alarms ----------------------------------------------------------------------------
+
+    def _alarms(self, names: dict[str, str], data: StatefulStack) -> None:
+        notify = actions.SnsAction(data.topics["alerts-ops"])
+        alarms: list[cloudwatch.Alarm] = []
+        for name, queue in data.dead_letters.items():
+            alarms.append(
+                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)).create_alarm(
+                    self,
+                    f"DeadLetters{name.title().replace('-', '')}",
+                    alarm_description=f"Messages the {name} consumer gave up on: inspect and redrive",
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        for fn, logical in LOGICAL.items():
+            errors = cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                dimensions_map={"FunctionName": names[fn]},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            )
+            alarms.append(
+                errors.create_alarm(
+                    self,
+                    f"{logical}Errors",
+                    alarm_description=f"{names[fn]} raised errors",
+                    threshold=1,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        iterator_age = cloudwatch.Metric(
+            namespace="AWS/Lambda",
+            metric_name="IteratorAge",
+            dimensions_map={"FunctionName": names["on_table_change"]},
+            statistic="Maximum",
+            period=Duration.minutes(1),
+        )
+        alarms.append(
+            iterator_age.create_alarm(
+                self,
+                "StreamIteratorAge",
+                alarm_description="The table stream is more than a minute behind: alerts are late",
+                threshold=60_000,
+                evaluation_periods=3,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        escalation = cloudwatch.Metric(
+            namespace="Carewire",
+            metric_name="EscalationFailures",
+            dimensions_map={"service": "carewire"},
+            statistic="Sum",
+            period=Duration.minutes(1),
+        )
+        alarms.append(
+            escalation.create_alarm(
+                self,
+                "EscalationFailures",
+                alarm_description="A critical alert escalation failed: page the on-call by hand",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        for alarm in alarms:
+            alarm.add_alarm_action(notify)
+        self.alarms = alarms

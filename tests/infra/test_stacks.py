@@ -1,0 +1,290 @@
+"""The infra tier: synth both stacks (cdk-nag included), check what must hold, cfn-lint the templates.
+
+Synth runs once, in a subprocess (``python -m infra.synth``), exactly as
+``make package`` runs it.  The checks are plain functions over the template
+JSON, so each test also proves its check can fail: it removes the property
+(encryption, PITR, a DLQ, an alarm…) from a copy and expects a finding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+Template = dict[str, Any]
+WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sns:Publish", "dynamodb:ListStreams"}
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.synth", "--stage", "test", "--outdir", str(outdir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads(done.stdout[done.stdout.index("{") :])
+    summary["outdir"] = outdir
+    return summary
+
+
+@pytest.fixture(scope="module")
+def stateful(synth: dict[str, Any]) -> Template:
+    return json.loads((synth["outdir"] / "carewire-test-stateful.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def stateless(synth: dict[str, Any]) -> Template:
+    return json.loads((synth["outdir"] / "carewire-test-stateless.template.json").read_text())
+
+
+def of_type(template: Template, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == kind:
+            yield name, resource.get("Properties", {})
+
+
+# -- checks: each returns its findings ------------------------------------------------------
+
+
+def unencrypted(template: Template) -> list[str]:
+    found = []
+    for name, p in of_type(template, "AWS::DynamoDB::Table"):
+        sse = p.get("SSESpecification") or {}
+        if not (sse.get("SSEEnabled") and sse.get("SSEType") == "KMS" and sse.get("KMSMasterKeyId")):
+            found.append(f"table {name} without the customer-managed key")
+    for kind, field in (
+        ("AWS::SQS::Queue", "KmsMasterKeyId"),
+        ("AWS::SNS::Topic", "KmsMasterKeyId"),
+        ("AWS::Logs::LogGroup", "KmsKeyId"),
+        ("AWS::SecretsManager::Secret", "KmsKeyId"),
+        ("AWS::Backup::BackupVault", "EncryptionKeyArn"),
+    ):
+        found += [f"{kind} {name} unencrypted" for name, p in of_type(template, kind) if not p.get(field)]
+    return found
+
+
+def unprotected_tables(template: Template) -> list[str]:
+    found = []
+    for name, p in of_type(template, "AWS::DynamoDB::Table"):
+        pitr = (p.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled")
+        if not pitr:
+            found.append(f"table {name} without point-in-time recovery")
+        if not p.get("DeletionProtectionEnabled"):
+            found.append(f"table {name} without deletion protection")
+        if template["Resources"][name].get("DeletionPolicy") != "Retain":
+            found.append(f"table {name} deleted with the stack")
+    return found
+
+
+def queues_without_dlq(template: Template) -> list[str]:
+    names = {name: p.get("QueueName", "") for name, p in of_type(template, "AWS::SQS::Queue")}
+    work = [n for n, q in names.items() if not q.endswith(("-dlq", "-stream-failures"))]
+    return [
+        f"queue {n} has no dead-letter queue"
+        for n in work
+        if not template["Resources"][n]["Properties"].get("RedrivePolicy")
+    ]
+
+
+def missing_alarms(stateful: Template, stateless: Template) -> list[str]:
+    alarms = [p for _, p in of_type(stateless, "AWS::CloudWatch::Alarm")]
+    text = json.dumps(alarms)
+    found = []
+    dead_letters = [
+        n for n, p in of_type(stateful, "AWS::SQS::Queue") if p["QueueName"].endswith(("-dlq", "-stream-failures"))
+    ]
+    for name in dead_letters:
+        if name not in text:
+            found.append(f"no alarm on dead letters in {name}")
+    for fn in ("api-handler", "on-table-change", "deliver-messages", "run-due-work", "receive-sms", "tick"):
+        if not any(a.get("MetricName") == "Errors" and fn in json.dumps(a.get("Dimensions")) for a in alarms):
+            found.append(f"no error alarm for {fn}")
+    if not any(a.get("MetricName") == "IteratorAge" for a in alarms):
+        found.append("no stream iterator-age alarm")
+    if not any(a.get("MetricName") == "EscalationFailures" and a.get("Namespace") == "Carewire" for a in alarms):
+        found.append("no escalation-failure alarm")
+    if any(not a.get("AlarmActions") for a in alarms):
+        found.append("an alarm notifies nobody")
+    return found
+
+
+def wildcard_iam(template: Template) -> list[str]:
+    found = []
+    for name, p in of_type(template, "AWS::IAM::Policy"):
+        for statement in p["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement.get("Resource", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            if any(a == "*" or a.endswith(":*") for a in actions):
+                found.append(f"{name}: wildcard action {actions}")
+            if "*" in resources and not set(actions) <= WILDCARD_ALLOWED:
+                found.append(f"{name}: Resource * for {sorted(set(actions) - WILDCARD_ALLOWED)}")
+    return found
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    return dict(of_type(template, "AWS::Serverless::Function"))
+
+
+def miswired(template: Template) -> list[str]:
+    fns = functions(template)
+    found = []
+    stream = fns["OnTableChange"]["Events"]["OnTableChangeDynamodbEventSource"]["Properties"]
+    if not stream.get("BisectBatchOnFunctionError"):
+        found.append("stream without bisect-on-error")
+    if "OnFailure" not in (stream.get("DestinationConfig") or {}):
+        found.append("stream without an on-failure destination")
+    if stream.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+        found.append("stream without partial batch responses")
+    if "StreamArn" not in json.dumps(stream["Stream"]):
+        found.append("stream source is not the table's stream")
+    for fn in ("DeliverMessages", "RunDueWork"):
+        (event,) = fns[fn]["Events"].values()
+        if event["Type"] != "SQS" or event["Properties"].get("FunctionResponseTypes") != ["ReportBatchItemFailures"]:
+            found.append(f"{fn} without SQS partial batch responses")
+    if fns["Tick"]["Events"]["TickEvent"]["Properties"]["Schedule"] != "rate(1 minute)":
+        found.append("tick is not every minute")
+    if (fns["ReceiveSms"]["Events"]["ReceiveSmsSnsSubscription"]["Type"]) != "SNS":
+        found.append("inbound SMS is not subscribed to its topic")
+    if not fns["DeliverMessages"].get("ReservedConcurrentExecutions"):
+        found.append("deliveries have no reserved concurrency (SMS throughput)")
+    roles = {json.dumps(p["Role"]) for p in fns.values()}
+    if len(roles) != len(fns):
+        found.append("functions share a role")
+    (api,) = [p for _, p in of_type(template, "AWS::Serverless::Api")]
+    settings = (api.get("MethodSettings") or [{}])[0]
+    if not (settings.get("ThrottlingRateLimit") and settings.get("ThrottlingBurstLimit")):
+        found.append("API Gateway without throttling")
+    return found
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+
+def _mutated(template: Template, change: Callable[[Template], None]) -> Template:
+    copied = copy.deepcopy(template)
+    change(copied)
+    return copied
+
+
+def _first(template: Template, kind: str) -> dict[str, Any]:
+    return next(p for _, p in of_type(template, kind))
+
+
+def test_synth_passes_cdk_nag_and_the_package_is_small(synth: dict[str, Any]) -> None:
+    assert synth["stacks"] == ["carewire-test-stateful", "carewire-test-stateless"]
+    assert synth["lambda_package_mb"] <= 15
+
+
+def test_every_store_topic_queue_log_and_secret_is_encrypted(stateful: Template, stateless: Template) -> None:
+    assert unencrypted(stateful) == [] and unencrypted(stateless) == []
+    gone = _mutated(stateful, lambda t: _first(t, "AWS::DynamoDB::Table").pop("SSESpecification"))
+    assert any("without the customer-managed key" in f for f in unencrypted(gone))
+    gone = _mutated(stateful, lambda t: _first(t, "AWS::SNS::Topic").pop("KmsMasterKeyId"))
+    assert any("AWS::SNS::Topic" in f for f in unencrypted(gone))
+    assert len(list(of_type(stateful, "AWS::KMS::Key"))) == 1
+    assert _first(stateful, "AWS::KMS::Key")["EnableKeyRotation"] is True
+
+
+def test_tables_have_pitr_deletion_protection_and_the_shared_indexes(stateful: Template) -> None:
+    assert unprotected_tables(stateful) == []
+    gone = _mutated(stateful, lambda t: _first(t, "AWS::DynamoDB::Table").pop("PointInTimeRecoverySpecification"))
+    assert any("point-in-time" in f for f in unprotected_tables(gone))
+    from chalicelib.resources import AUDIT_TABLE, MAIN_TABLE
+
+    tables = {p["TableName"]: p for _, p in of_type(stateful, "AWS::DynamoDB::Table")}
+    main, audit = tables["carewire-test"], tables["carewire-test-audit"]
+    assert main["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert main["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    for stored, definition in ((main, MAIN_TABLE), (audit, AUDIT_TABLE)):
+        assert stored["KeySchema"] == definition["KeySchema"]
+        assert {i["IndexName"]: i["KeySchema"] for i in stored.get("GlobalSecondaryIndexes", [])} == {
+            i["IndexName"]: i["KeySchema"] for i in definition.get("GlobalSecondaryIndexes", [])
+        }
+        assert {i["IndexName"] for i in stored.get("LocalSecondaryIndexes", [])} == {
+            i["IndexName"] for i in definition.get("LocalSecondaryIndexes", [])
+        }
+    backed_up = json.dumps(_first(stateful, "AWS::Backup::BackupSelection"))
+    assert all(name in backed_up for name, _ in of_type(stateful, "AWS::DynamoDB::Table"))
+
+
+def test_every_work_queue_has_a_dead_letter_queue(stateful: Template) -> None:
+    assert queues_without_dlq(stateful) == []
+    gone = _mutated(stateful, lambda t: [p.pop("RedrivePolicy", None) for _, p in of_type(t, "AWS::SQS::Queue")])
+    assert len(queues_without_dlq(gone)) == 2
+
+
+def test_alarms_cover_dead_letters_errors_iterator_age_and_escalations(stateful: Template, stateless: Template) -> None:
+    assert missing_alarms(stateful, stateless) == []
+    without_iterator = _mutated(
+        stateless,
+        lambda t: [
+            t["Resources"].pop(n)
+            for n, p in list(of_type(t, "AWS::CloudWatch::Alarm"))
+            if p.get("MetricName") == "IteratorAge"
+        ],
+    )
+    assert missing_alarms(stateful, without_iterator) == ["no stream iterator-age alarm"]
+
+
+def test_no_wildcard_iam_beyond_what_aws_requires(stateless: Template) -> None:
+    assert wildcard_iam(stateless) == []
+    widened = _mutated(
+        stateless,
+        lambda t: next(p for _, p in of_type(t, "AWS::IAM::Policy"))["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}
+        ),
+    )
+    assert len(wildcard_iam(widened)) == 2
+
+
+def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
+    assert miswired(stateless) == []
+    unbisected = _mutated(
+        stateless,
+        lambda t: t["Resources"]["OnTableChange"]["Properties"]["Events"]["OnTableChangeDynamodbEventSource"][
+            "Properties"
+        ].pop("BisectBatchOnFunctionError"),
+    )
+    assert miswired(unbisected) == ["stream without bisect-on-error"]
+
+
+def test_cognito_groups_password_policy_and_mfa(stateful: Template) -> None:
+    groups = sorted(p["GroupName"] for _, p in of_type(stateful, "AWS::Cognito::UserPoolGroup"))
+    assert groups == ["admins", "clinicians", "patients"]
+    pool = _first(stateful, "AWS::Cognito::UserPool")
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12 and all(
+        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+    )
+    assert pool["MfaConfiguration"] == "OPTIONAL"
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_ses_events_publish_to_sns(stateful: Template) -> None:
+    destination = _first(stateful, "AWS::SES::ConfigurationSetEventDestination")["EventDestination"]
+    assert destination["Enabled"] is True and "SnsDestination" in destination
+    assert {"BOUNCE", "COMPLAINT", "DELIVERY"} <= {e.upper() for e in destination["MatchingEventTypes"]}
+
+
+def test_cfn_lint_is_clean(synth: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *synth["templates"]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
