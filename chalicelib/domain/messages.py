@@ -55,7 +55,7 @@ class Message(BaseModel):
     message_id: str
     thread_id: str
     direction: str
-    channel: str | None
+    channel: str | None = None  # not yet known while an outbound message waits for delivery
     at: str
     text: str
     status: str

@@ -333,3 +333,15 @@ def test_voice_requests_match_the_end_user_messaging_api() -> None:
 
     assert sent == "voice-1"
     stub.assert_no_pending_responses()
+
+
+def test_a_message_waiting_for_delivery_is_listed_without_a_channel(
+    api: Api, patient: dict[str, str], clinic: dict[str, Any]
+) -> None:
+    pid = patient["pid"]
+    sent = api.call("POST", f"/patients/{pid}/messages", {"text": "Please call the clinic."}, as_=clinic["c1"])
+    assert sent.status_code == 202
+    listed = api.call("GET", f"/patients/{pid}/messages", as_=("patient", pid))
+    assert listed.status_code == 200, listed.body
+    (message,) = [m for m in body(listed)["items"] if m["message_id"] == body(sent)["message_id"]]
+    assert message["direction"] == "out" and message["channel"] is None
