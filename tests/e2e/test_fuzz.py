@@ -1,0 +1,92 @@
+"""API fuzzing with schemathesis against /openapi.json on the local stack, with valid tokens.
+
+For every documented operation, schemathesis generates requests from the
+schema (bounded: ``FUZZ_EXAMPLES`` each) and checks: no 5xx, the status is
+one the document lists, the content type is the documented one, the body
+conforms to the response schema, and every 4xx is problem+json.  It runs as a
+clinician on a real patient (so generated ids hit data, not only 404s) and as
+an admin everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.e2e.conftest import Http
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+
+
+def problem_json_for_4xx(ctx: Any, response: Any, case: Any) -> bool | None:
+    if 400 <= response.status_code < 500:
+        content_type = response.headers.get("content-type", response.headers.get("Content-Type", [""]))
+        value = content_type[0] if isinstance(content_type, list) else content_type
+        if not value.startswith("application/problem+json"):
+            raise AssertionError(f"{response.status_code} answered as {value!r}, not problem+json")
+        problem = response.json()
+        if not {"type", "title", "status", "detail"} <= set(problem) or problem["status"] != response.status_code:
+            raise AssertionError(f"not a problem document: {problem}")
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    problem_json_for_4xx,
+]
+
+
+def _fuzz(http: Http, token: str, examples: int, patient_id: str | None = None) -> list[str]:
+    """Every operation, ``examples`` generated requests each; the findings, one line per operation."""
+    # Driven through Hypothesis directly: schemathesis's lazy pytest loader does not run on pytest 9.
+    schema = schemathesis.openapi.from_url(f"{http.base}/openapi.json")
+    headers = {"Authorization": f"Bearer {token}"}
+    findings = []
+    sent = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,  # the same requests on every run: a failure reproduces
+            database=None,
+        )
+        def run(case: Any) -> None:
+            if patient_id and case.path_parameters and "patient_id" in case.path_parameters:
+                case.path_parameters["patient_id"] = patient_id
+            nonlocal sent
+            sent += 1
+            case.call_and_validate(base_url=http.base, headers=headers, checks=CHECKS)
+
+        try:
+            run()
+        except Exception as error:  # collect every operation's finding, then fail once
+            findings.append(f"{operation.label}: {str(error).splitlines()[0][:300]}")
+    operations = len(list(schema.get_all_operations()))
+    assert sent >= 2 * operations, f"only {sent} requests for {operations} operations"
+    print(f"\nfuzzed {operations} operations with {sent} requests")
+    return findings
+
+
+def test_fuzz_every_operation_as_admin(http: Http, clinic: dict[str, Any]) -> None:
+    assert _fuzz(http, http.token("admin", "a-1"), EXAMPLES) == []
+
+
+def test_fuzz_every_operation_as_the_care_team_on_a_real_patient(http: Http, clinic: dict[str, Any]) -> None:
+    # p-1 is on c-1's panel (clinic fixture): generated bodies reach real validation and storage.
+    assert _fuzz(http, http.token("clinician", "c-1"), max(3, EXAMPLES // 2), patient_id="p-1") == []
