@@ -158,6 +158,26 @@ def test_a_crash_between_sent_and_recorded_never_sends_twice(patient_for_faults:
     assert len(_sms_to(phone)) == 1
 
 
+@pytest.mark.parametrize(("code", "status"), [("InternalError", 500), ("ServiceUnavailable", 503)])
+def test_a_channel_5xx_is_retried_by_the_queue_and_delivered_once(
+    patient_for_faults: dict[str, str], code: str, status: int
+) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.jobs.outbound import deliver_batch
+
+    c = bootstrap.container()
+    event = _sqs_event(_intent(patient_for_faults["pid"]))
+    outage = Fail(code, times=2, status=status)
+    undo = _hooked(c.client("sns"), "before-call.sns.Publish", outage)
+    try:
+        attempts = [deliver_batch(c.messaging, event) for _ in range(4)]  # SQS redelivers until it works
+    finally:
+        undo()
+    assert outage.raised == 2
+    assert [a["batchItemFailures"] for a in attempts] == [[{"itemIdentifier": "m-0"}]] * 2 + [[], []]
+    assert len(_sms_to(patient_for_faults["phone"])) == 1
+
+
 def _patient(api: Api, clinic: dict[str, Any]) -> dict[str, str]:
     pid = f"p-f-{uuid.uuid4().hex[:8]}"
     phone = "+1555" + str(uuid.uuid4().int)[:7]
