@@ -1,4 +1,4 @@
-"""Importing the app stays light: boto3, Powertools and the JWT stack load on first use (cold start)."""
+"""Importing the app stays light: boto3, Powertools, the JWT stack and pygal load on first use (cold start)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_importing_the_app_loads_no_aws_sdk_powertools_or_crypto() -> None:
-    heavy = ("boto3", "botocore", "aws_lambda_powertools", "jwt", "cryptography", "jinja2")
+    heavy = ("boto3", "botocore", "aws_lambda_powertools", "jwt", "cryptography", "jinja2", "pygal")
     probe = f"import sys, app; print(sorted(m for m in {heavy!r} if m in sys.modules))"
 
     out = subprocess.run(
