@@ -315,73 +315,52 @@ class StatelessStack(Stack):
 
     def _alarms(self, names: dict[str, str], data: StatefulStack) -> None:
         notify = actions.SnsAction(data.topics["alerts-ops"])
-        alarms: list[cloudwatch.Alarm] = []
-        for name, queue in data.dead_letters.items():
-            alarms.append(
-                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)).create_alarm(
-                    self,
-                    f"DeadLetters{name.title().replace('-', '')}",
-                    alarm_description=f"Messages the {name} consumer gave up on: inspect and redrive",
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                )
-            )
-        for fn, logical in LOGICAL.items():
-            errors = cloudwatch.Metric(
-                namespace="AWS/Lambda",
-                metric_name="Errors",
-                dimensions_map={"FunctionName": names[fn]},
-                statistic="Sum",
-                period=Duration.minutes(5),
-            )
-            alarms.append(
-                errors.create_alarm(
-                    self,
-                    f"{logical}Errors",
-                    alarm_description=f"{names[fn]} raised errors",
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                )
-            )
-        iterator_age = cloudwatch.Metric(
-            namespace="AWS/Lambda",
-            metric_name="IteratorAge",
-            dimensions_map={"FunctionName": names["on_table_change"]},
-            statistic="Maximum",
-            period=Duration.minutes(1),
-        )
-        alarms.append(
-            iterator_age.create_alarm(
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        def alarm(construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
+            created = metric.create_alarm(
                 self,
-                "StreamIteratorAge",
-                alarm_description="The table stream is more than a minute behind: alerts are late",
-                threshold=60_000,
-                evaluation_periods=3,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-        )
-        escalation = cloudwatch.Metric(
-            namespace="Carewire",
-            metric_name="EscalationFailures",
-            dimensions_map={"service": "carewire"},
-            statistic="Sum",
-            period=Duration.minutes(1),
-        )
-        alarms.append(
-            escalation.create_alarm(
-                self,
-                "EscalationFailures",
-                alarm_description="A critical alert escalation failed: page the on-call by hand",
-                threshold=1,
-                evaluation_periods=1,
+                construct_id,
+                alarm_description=description,
+                threshold=threshold,
+                evaluation_periods=3 if threshold > 1 else 1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+            created.add_alarm_action(notify)
+            self.alarms.append(created)
+
+        def lambda_metric(name: str, function: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=name,
+                dimensions_map={"FunctionName": function},
+                statistic=statistic,
+                period=Duration.minutes(1 if name == "IteratorAge" else 5),
+            )
+
+        for name, queue in data.dead_letters.items():
+            alarm(
+                f"DeadLetters{name.title().replace('-', '')}",
+                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
+                f"Messages the {name} consumer gave up on: inspect and redrive",
+            )
+        for fn, logical in LOGICAL.items():
+            alarm(f"{logical}Errors", lambda_metric("Errors", names[fn], "Sum"), f"{names[fn]} raised errors")
+        alarm(
+            "StreamIteratorAge",
+            lambda_metric("IteratorAge", names["on_table_change"], "Maximum"),
+            "The table stream is more than a minute behind: alerts are late",
+            threshold=60_000,
         )
-        for alarm in alarms:
-            alarm.add_alarm_action(notify)
-        self.alarms = alarms
+        alarm(
+            "EscalationFailures",
+            cloudwatch.Metric(
+                namespace="Carewire",
+                metric_name="EscalationFailures",
+                dimensions_map={"service": "carewire"},
+                statistic="Sum",
+                period=Duration.minutes(1),
+            ),
+            "A critical alert escalation failed: page the on-call by hand",
+        )
