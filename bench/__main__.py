@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, ingest, pipeline, record, tick
+from bench import cold_start, cost, ingest, pipeline, record, tick
 from bench.harness import table, write_result
 
 SCENARIOS = {
@@ -13,6 +13,7 @@ SCENARIOS = {
     "pipeline": pipeline.run,
     "tick": tick.run,
     "record": record.run,
+    "cost": cost.run,  # last: prices the requests the scenarios above measured
 }
 
 

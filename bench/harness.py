@@ -150,3 +150,17 @@ def table(title: str, rows: list[tuple[str, Any]]) -> None:
     print(f"\n== {title}", file=sys.stdout)
     for key, value in rows:
         print(f"  {key.ljust(width)}  {value}", file=sys.stdout)
+
+
+def bench_clinic(app: Any) -> tuple[Any, str, str]:
+    """Cognito's issuer, an admin token and the token of clinician c-bench (registered here)."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+
+    c = bootstrap.container()
+    issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
+    admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")
+    path_params = {"clinician_id": "c-bench"}
+    body = {"given_name": "Bench", "email": "c@clinic.example"}
+    app(api_event("PUT", "/clinicians/c-bench", "/clinicians/{clinician_id}", path_params, admin, body), None)
+    return issuer, admin, doc

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.harness import AwsCalls, api_event, emulators, load_app, summary, table, timed, write_result
+from bench.harness import AwsCalls, api_event, bench_clinic, emulators, load_app, summary, table, timed, write_result
 
 RUNS = 1000
 WARMUP = 1000
@@ -77,22 +77,9 @@ def run() -> dict[str, Any]:
     with emulators() as stack:
         app = load_app(stack)
         from chalicelib import bootstrap
-        from chalicelib.adapters.local_identity import CognitoLocalIssuer
 
         c = bootstrap.container()
-        issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
-        admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")
-        app(
-            api_event(
-                "PUT",
-                "/clinicians/c-bench",
-                "/clinicians/{clinician_id}",
-                {"clinician_id": "c-bench"},
-                admin,
-                {"given_name": "Bench", "email": "c@clinic.example"},
-            ),
-            None,
-        )
+        issuer, _, doc = bench_clinic(app)
         for pid in ("p-bench", "p-small", "p-big"):
             app(
                 api_event(

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.harness import AwsCalls, api_event, emulators, load_app, summary, table, timed, write_result
+from bench.harness import AwsCalls, api_event, bench_clinic, emulators, load_app, summary, table, timed, write_result
 
 RUNS = 300
 SMALL, BIG = 100, 100_000
@@ -67,22 +67,9 @@ def run() -> dict[str, Any]:
     with emulators() as stack:
         app = load_app(stack)
         from chalicelib import bootstrap
-        from chalicelib.adapters.local_identity import CognitoLocalIssuer
 
         c = bootstrap.container()
-        issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
-        admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")
-        app(
-            api_event(
-                "PUT",
-                "/clinicians/c-bench",
-                "/clinicians/{clinician_id}",
-                {"clinician_id": "c-bench"},
-                admin,
-                {"given_name": "Bench", "email": "c@clinic.example"},
-            ),
-            None,
-        )
+        _, _, doc = bench_clinic(app)
         now = datetime.now(UTC)
         for pid, events in (("p-small", SMALL), ("p-big", BIG)):
             body = {"patient_id": pid, "given_name": "B", "family_name": "B", "timezone": "UTC"}
