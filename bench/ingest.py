@@ -181,8 +181,11 @@ def run() -> dict[str, Any]:
         [
             ("DynamoDB requests / normal reading", one_reading_requests),
             ("WCU / normal reading", one_reading_wcu),
-            (f"handler median / p99 (n={RUNS})", f"{h['median_ms']} / {h['p99_ms']} ms"),
-            (f"raw PutItem median / p99 (n={RUNS})", f"{r['median_ms']} / {r['p99_ms']} ms"),
+            (f"handler median / p99 (n={RUNS})", f"{h['median_ms']} / {h['p99_ms']} ms, {h['per_second']} requests/s"),
+            (
+                f"raw PutItem median / p99 (n={RUNS})",
+                f"{r['median_ms']} / {r['p99_ms']} ms, {r['per_second']} requests/s",
+            ),
             ("handler / raw", result["handler_vs_raw"]),
             (f"history page, {SMALL} readings", f"{s['median_ms']} ms"),
             (f"history page, {BIG} readings", f"{b['median_ms']} ms"),
