@@ -147,9 +147,10 @@ def write_result(name: str, result: dict[str, Any]) -> None:
 
 def table(title: str, rows: list[tuple[str, Any]]) -> None:
     width = max(len(k) for k, _ in rows)
-    print(f"\n== {title}", file=sys.stdout)
+    out = sys.__stdout__  # the terminal, even while a scenario's own output is silenced (see quiet)
+    print(f"\n== {title}", file=out, flush=True)
     for key, value in rows:
-        print(f"  {key.ljust(width)}  {value}", file=sys.stdout)
+        print(f"  {key.ljust(width)}  {value}", file=out, flush=True)
 
 
 def bench_clinic(app: Any) -> tuple[Any, str, str]:
@@ -164,3 +165,10 @@ def bench_clinic(app: Any) -> tuple[Any, str, str]:
     body = {"given_name": "Bench", "email": "c@clinic.example"}
     app(api_event("PUT", "/clinicians/c-bench", "/clinicians/{clinician_id}", path_params, admin, body), None)
     return issuer, admin, doc
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """The handlers' metric lines (EMF) go where Lambda sends them, a pipe, not into the bench tables."""
+    with open(os.devnull, "w") as sink, redirect_stdout(sink):
+        yield
