@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, Page, error_code, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, Page, batch_put, error_code, serialize, throttling_as_503
 from chalicelib.domain.errors import ConflictError
 
 
@@ -236,18 +236,18 @@ class DynamoAuditLog:
         }
 
     def append(self, entry: dict[str, Any]) -> None:
-        item = {
-            "pk": patient_pk(entry["patient_id"]) if entry.get("patient_id") else "NO_PATIENT",
-            "sk": f"{entry['at']}#{entry['request_id']}#{entry['seq']}",
-            "actor_pk": f"ACTOR#{entry['actor']}",
-            "day_pk": f"DAY#{entry['at'][:10]}",
-            **entry,
-        }
         # Never overwrite: a duplicate key is a bug, not something to hide.
         with throttling_as_503():
             self.table.client.put_item(
-                TableName=self.table.name, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self.table.name,
+                Item=serialize(self.item(entry)),
+                ConditionExpression="attribute_not_exists(pk)",
             )
+
+    def append_many(self, entries: list[dict[str, Any]]) -> None:
+        """A list page's records: BatchWriteItem, 25 a request (keys are unique per request and sequence)."""
+        for start in range(0, len(entries), 25):
+            batch_put(self.table.client, {self.table.name: [self.item(e) for e in entries[start : start + 25]]})
 
     def page(self, key_condition: str, values: dict[str, Any], index: str | None, limit: int, start_key: Any) -> Page:
         return self.table.query(key_condition, values, index=index, limit=limit, start_key=start_key, forward=False)

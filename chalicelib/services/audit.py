@@ -14,6 +14,8 @@ from chalicelib.domain.timeutil import iso
 class AuditLog(Protocol):
     def append(self, entry: dict[str, Any]) -> None: ...
 
+    def append_many(self, entries: list[dict[str, Any]]) -> None: ...
+
 
 class AuditTrail:
     def __init__(self, log: AuditLog, clock: Callable[[], datetime]) -> None:
@@ -29,19 +31,29 @@ class AuditTrail:
         patient_id: str | None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        self._log.append(
-            {
-                "actor": principal.subject,
-                "role": principal.role.value,
-                "action": action,
-                "resource": resource,
-                "patient_id": patient_id,
-                "at": iso(self._clock()),
-                "request_id": principal.request_id or "-",
-                "seq": next(self._seq),
-                "detail": detail,
-            }
-        )
+        self._log.append(self._entry(principal, action, resource, patient_id, detail))
+
+    def record_many(
+        self, principal: Principal, action: str, resource: str, patients: list[tuple[str, dict[str, Any] | None]]
+    ) -> None:
+        """One record per patient a list page showed, written in batches rather than one request each."""
+        if patients:
+            self._log.append_many([self._entry(principal, action, resource, pid, d) for pid, d in patients])
+
+    def _entry(
+        self, principal: Principal, action: str, resource: str, patient_id: str | None, detail: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "actor": principal.subject,
+            "role": principal.role.value,
+            "action": action,
+            "resource": resource,
+            "patient_id": patient_id,
+            "at": iso(self._clock()),
+            "request_id": principal.request_id or "-",
+            "seq": next(self._seq),
+            "detail": detail,
+        }
 
 
 class AuditQueries:

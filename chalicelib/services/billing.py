@@ -107,5 +107,5 @@ class BillingService:
                     management_codes=billing.management_codes(minutes, interactive),
                 )
             )
-            self._audit.record(principal, "read", "billing", r["patient_id"], {"month": month})
+        self._audit.record_many(principal, "read", "billing", [(row.patient_id, {"month": month}) for row in rows])
         return rows, self._cursors.encode(scope, last)

@@ -117,8 +117,7 @@ class PatientService:
             records, last = self._patients.page_all(limit, start)
         else:
             records, last = self._patients.page_panel(principal.subject, limit, start)
-        for record in records:
-            self._audit.record(principal, "list", "patient", record["patient_id"])
+        self._audit.record_many(principal, "list", "patient", [(r["patient_id"], None) for r in records])
         return [patient_of(r) for r in records], self._cursors.encode(scope, last)
 
     def patch(self, principal: Principal, patient_id: str, request: PatientPatch) -> Patient:

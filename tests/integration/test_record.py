@@ -348,3 +348,26 @@ def test_worklist_shows_device_days(api: Api, patient: dict[str, Any], clinic: d
     rows = body(api.call("GET", "/worklist", as_=clinic["c1"]))["items"]
     mine = next(r for r in rows if r["patient_id"] == patient["pid"])
     assert mine["device_days_last_30"] == 18
+
+
+def test_a_billing_page_audits_every_patient_in_batches(api: Api, clinic: dict[str, Any]) -> None:
+    tag = uuid.uuid4().hex[:6]
+    doctor = f"c-bill-{tag}"
+    clinician = {"given_name": "Bo", "email": f"{doctor}@clinic.example"}
+    assert api.call("PUT", f"/clinicians/{doctor}", clinician, as_=clinic["admin"]).status_code == 200
+    panel = [f"p-bill-{tag}-{n:02d}" for n in range(27)]
+    for pid in panel:
+        enrolled = patient_body(pid, care_team=[doctor], phone=None, email=None)
+        assert api.call("POST", "/patients", enrolled, as_=clinic["admin"]).status_code == 201
+
+    with Requests() as requests:
+        response = api.call("GET", "/billing/rpm?limit=100", as_=("clinician", doctor))
+    rows = body(response)["items"]
+    assert sorted(r["patient_id"] for r in rows) == panel
+    assert requests.calls.count("PutItem") == 0  # was one audit PutItem per row
+    assert requests.calls.count("BatchWriteItem") == -(-len(rows) // 25)
+    assert len(requests.calls) <= 3 + -(-len(rows) // 25)  # panel, profiles, month items: nothing per patient
+    audit = body(api.call("GET", f"/audit?patient_id={panel[-1]}&limit=500", as_=clinic["admin"]))["items"]
+    assert [(a["action"], a["resource"], a["actor"]) for a in audit if a["resource"] == "billing"] == [
+        ("read", "billing", doctor)
+    ]
