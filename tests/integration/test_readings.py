@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -127,25 +128,32 @@ def test_without_reading_id_the_server_makes_one(api: Api, patient: tuple[str, s
     assert body(response)["reading_id"].startswith("r-")
 
 
-BAD = [
-    ("missing type", {k: v for k, v in glucose().items() if k != "type"}, 422, "type"),
-    ("string number", glucose("112"), 422, "value"),
-    ("infinity", None, 422, "value"),
-    ("nan", None, 422, "value"),
-    ("systolic below diastolic", pressure(90, 95), 422, "diastolic"),
-    ("unknown unit", glucose(unit="mg"), 422, "unit"),
-    ("unknown context", glucose(context="lunch"), 422, "context"),
-    ("naive time", glucose(measured_at="2026-11-22T07:41:00"), 422, "measured_at"),
-    ("future time", glucose(measured_at=(datetime.now(UTC) + timedelta(minutes=10)).isoformat()), 422, "measured_at"),
-    ("implausible", pressure(310, 90), 422, "systolic"),
-    ("array body", [1], 422, "body"),
+# Payloads are built inside the test (they read the clock: "future time" must be future when it is sent).
+BAD: list[tuple[str, Callable[[], Any], int, str]] = [
+    ("missing type", lambda: {k: v for k, v in glucose().items() if k != "type"}, 422, "type"),
+    ("string number", lambda: glucose("112"), 422, "value"),
+    ("infinity", lambda: None, 422, "value"),
+    ("nan", lambda: None, 422, "value"),
+    ("systolic below diastolic", lambda: pressure(90, 95), 422, "diastolic"),
+    ("unknown unit", lambda: glucose(unit="mg"), 422, "unit"),
+    ("unknown context", lambda: glucose(context="lunch"), 422, "context"),
+    ("naive time", lambda: glucose(measured_at="2026-11-22T07:41:00"), 422, "measured_at"),
+    (
+        "future time",
+        lambda: glucose(measured_at=(datetime.now(UTC) + timedelta(minutes=10)).isoformat()),
+        422,
+        "measured_at",
+    ),
+    ("implausible", lambda: pressure(310, 90), 422, "systolic"),
+    ("array body", lambda: [1], 422, "body"),
 ]
 
 
-@pytest.mark.parametrize(("name", "payload", "status", "field"), BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("name", "make_payload", "status", "field"), BAD, ids=[b[0] for b in BAD])
 def test_bad_input_is_a_problem_naming_the_field_and_stores_nothing(
-    api: Api, patient: tuple[str, str], name: str, payload: Any, status: int, field: str
+    api: Api, patient: tuple[str, str], name: str, make_payload: Callable[[], Any], status: int, field: str
 ) -> None:
+    payload = make_payload()
     before = len(history(api, patient, "?limit=500")["items"])
     raw = (
         json.dumps(payload)
