@@ -3,12 +3,13 @@
 ``chalice.cdk.Chalice`` runs ``chalice package`` at synth and includes the SAM
 template; this stack then adds what Chalice's config cannot express: partial
 batch responses, bisect-on-error and an on-failure queue for the stream, API
-Gateway throttling and access logs, encrypted log groups, fixed function names
-and one least-privilege role per function.
+Gateway throttling, access logs and problem+json gateway responses, encrypted
+log groups, fixed function names and one least-privilege role per function.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chalicelib import resources
+from chalicelib.api.problems import PROBLEM_JSON, problem_body
 from infra.carewire_infra.nag import acknowledge
 from infra.carewire_infra.stateful import StatefulStack
 
@@ -36,6 +38,52 @@ LOGICAL = {
     "receive_sms": "ReceiveSms",
     "tick": "Tick",
 }
+
+# What API Gateway answers itself, before the app runs, in the app's problem+json shape (problems.py):
+# response type -> (status, slug, title, detail).  Every type AWS documents has its own entry and a fixed
+# status, because a template cannot read the status ($context.status is an access-log variable) and a
+# status set on DEFAULT_4XX/5XX becomes the status of every type left to fall back on them.  The bodies
+# are constants: nothing from the request (API Gateway's own message may echo the Authorization header).
+NOT_FOUND = (404, "not-found", "Not found", "No such resource.")
+GATEWAY_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
+    # An unknown path, or a method a path does not have: API Gateway's "403 Missing Authentication Token".
+    "MISSING_AUTHENTICATION_TOKEN": NOT_FOUND,
+    "RESOURCE_NOT_FOUND": NOT_FOUND,
+    "UNAUTHORIZED": (401, "unauthenticated", "Unauthenticated", "The request is not authenticated."),
+    "ACCESS_DENIED": (403, "forbidden", "Forbidden", "The request is not allowed."),
+    "EXPIRED_TOKEN": (403, "forbidden", "Forbidden", "The request is not allowed."),
+    "INVALID_API_KEY": (403, "forbidden", "Forbidden", "The request is not allowed."),
+    "INVALID_SIGNATURE": (403, "forbidden", "Forbidden", "The request is not allowed."),
+    "WAF_FILTERED": (403, "forbidden", "Forbidden", "The request is not allowed."),
+    "BAD_REQUEST_PARAMETERS": (400, "bad-request", "Bad request", "The request is malformed."),
+    "BAD_REQUEST_BODY": (400, "bad-request", "Bad request", "The request is malformed."),
+    "REQUEST_TOO_LARGE": (413, "payload-too-large", "Payload too large", "The request body is too large."),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported-media-type", "Unsupported media type", "Send application/json."),
+    "THROTTLED": (429, "too-many-requests", "Too many requests", "Slow down and retry."),
+    "QUOTA_EXCEEDED": (429, "too-many-requests", "Too many requests", "Slow down and retry."),
+    "INTEGRATION_TIMEOUT": (504, "gateway-timeout", "Gateway timeout", "The request took too long; retry it."),
+    "INTEGRATION_FAILURE": (504, "gateway-timeout", "Gateway timeout", "The request could not be completed."),
+    "API_CONFIGURATION_ERROR": (500, "internal", "Internal error", "An internal error occurred."),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "internal", "Internal error", "An internal error occurred."),
+    "AUTHORIZER_FAILURE": (500, "internal", "Internal error", "An internal error occurred."),
+    # Only a type AWS adds later falls back here.
+    "DEFAULT_4XX": (400, "bad-request", "Bad request", "The request cannot be served."),
+    "DEFAULT_5XX": (500, "internal", "Internal error", "An internal error occurred."),
+}
+
+
+def gateway_responses() -> dict[str, dict[str, Any]]:
+    """The SAM Api's GatewayResponses: SAM writes them into the API definition, so a change redeploys the stage."""
+    responses = {}
+    for response_type, (status, slug, title, detail) in GATEWAY_PROBLEMS.items():
+        body = json.dumps(problem_body(status, slug, title, detail))
+        responses[response_type] = {
+            "StatusCode": str(status),
+            "ResponseParameters": {"Headers": {"Content-Type": f"'{PROBLEM_JSON}'"}},
+            # Keyed by what a client may Accept; either way the body and Content-Type are problem+json.
+            "ResponseTemplates": {PROBLEM_JSON: body, "application/json": body},
+        }
+    return responses
 
 
 @dataclass(frozen=True)
@@ -298,6 +346,7 @@ class StatelessStack(Stack):
             ],
         )
         api.add_override("Properties.TracingEnabled", True)
+        api.add_override("Properties.GatewayResponses", gateway_responses())
         api.add_override(
             "Properties.AccessLogSetting",
             {

@@ -21,6 +21,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 Template = dict[str, Any]
 WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sns:Publish", "dynamodb:ListStreams"}
+# Every gateway response type AWS documents (supported-gateway-response-types): a type without its own
+# response falls back on DEFAULT_4XX/5XX, whose fixed status would replace its own.
+GATEWAY_RESPONSE_TYPES = {
+    "ACCESS_DENIED", "API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE",
+    "BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS", "DEFAULT_4XX", "DEFAULT_5XX", "EXPIRED_TOKEN",
+    "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "INVALID_API_KEY", "INVALID_SIGNATURE",
+    "MISSING_AUTHENTICATION_TOKEN", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "THROTTLED",
+    "UNAUTHORIZED", "UNSUPPORTED_MEDIA_TYPE", "WAF_FILTERED",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +179,34 @@ def miswired(template: Template) -> list[str]:
     return found
 
 
+def gateway_refusals_not_problems(template: Template) -> list[str]:
+    """What API Gateway answers itself: problem+json whose status is the status line, unknown paths 404."""
+    from chalicelib.api.problems import PROBLEM_JSON, TYPE_BASE
+
+    (api,) = [p for _, p in of_type(template, "AWS::Serverless::Api")]
+    responses = api.get("GatewayResponses") or {}
+    found = [f"no gateway response for {kind}" for kind in sorted(GATEWAY_RESPONSE_TYPES - set(responses))]
+    for kind, response in responses.items():
+        status = response.get("StatusCode")
+        if (response.get("ResponseParameters") or {}).get("Headers", {}).get("Content-Type") != f"'{PROBLEM_JSON}'":
+            found.append(f"{kind} is not sent as {PROBLEM_JSON}")
+        templates = response.get("ResponseTemplates") or {}
+        if PROBLEM_JSON not in templates:
+            found.append(f"{kind} has no {PROBLEM_JSON} template")
+        for text in templates.values():
+            if "$" in text:
+                found.append(f"{kind} substitutes request or gateway data into its body")
+                continue
+            body = json.loads(text)
+            if set(body) != {"type", "title", "status", "detail"} or not body["type"].startswith(TYPE_BASE):
+                found.append(f"{kind} is not a problem document: {text}")
+            elif str(body["status"]) != status:
+                found.append(f"{kind} says status {body['status']} on a {status} response")
+    if (responses.get("MISSING_AUTHENTICATION_TOKEN") or {}).get("StatusCode") != "404":
+        found.append("an unknown path is not 404")
+    return found
+
+
 # -- the tests ---------------------------------------------------------------------------------
 
 
@@ -259,6 +296,29 @@ def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> Non
         ].pop("BisectBatchOnFunctionError"),
     )
     assert miswired(unbisected) == ["stream without bisect-on-error"]
+
+
+def test_api_gateway_answers_unknown_paths_404_and_its_own_refusals_in_problem_json(stateless: Template) -> None:
+    assert gateway_refusals_not_problems(stateless) == []
+    api = next(name for name, _ in of_type(stateless, "AWS::Serverless::Api"))
+
+    def responses(template: Template) -> dict[str, Any]:
+        return template["Resources"][api]["Properties"]["GatewayResponses"]
+
+    unmapped = _mutated(stateless, lambda t: responses(t).pop("MISSING_AUTHENTICATION_TOKEN"))
+    echoing = _mutated(
+        stateless,
+        lambda t: responses(t)["DEFAULT_4XX"]["ResponseTemplates"].update(
+            {"application/problem+json": '{"message": $context.error.messageString}'}
+        ),
+    )
+
+    assert gateway_refusals_not_problems(unmapped) == [
+        "no gateway response for MISSING_AUTHENTICATION_TOKEN",
+        "an unknown path is not 404",
+    ]
+    assert gateway_refusals_not_problems(echoing) == ["DEFAULT_4XX substitutes request or gateway data into its body"]
+    assert responses(stateless)["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
 
 
 def test_cognito_groups_password_policy_and_mfa(stateful: Template) -> None:
