@@ -3,10 +3,24 @@
 Repositories speak plain Python dicts; this module converts to and from
 DynamoDB's typed wire format (floats travel as Decimal), and maps the
 throttling errors a client can trigger into :class:`ThrottledError`.
+
+**Retry-safe writes.**  botocore retries a request whose answer it did not
+get (a read timeout, a dropped connection), and the first attempt may already
+have landed.  A conditional write would then refuse its own retry ("the key
+exists", "the version moved"), and a non-idempotent update (``ADD``,
+``list_append``) would apply twice.  So every conditional or transactional
+write here carries a fresh *write token*: the item records it, each write is
+guarded by "this item does not already carry my token", and a refused write
+asks for the item back (``ReturnValuesOnConditionCheckFailure=ALL_OLD``).  If
+the item that stopped it carries the same token, the write that stopped it
+was this one's first attempt: it succeeded.  This works the same on DynamoDB,
+DynamoDB Local and moto (moto ignores ``ClientRequestToken``).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -78,6 +92,48 @@ def as_stored(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo(_to_dynamo(v)) for k, v in item.items() if v is not None}
 
 
+TOKEN_ATTRIBUTE = "write_token"
+_TOKEN_NAME = "#wtok"
+_TOKEN_VALUE = ":wtok"
+_SET = re.compile(r"\bSET\b")
+
+
+def new_write_token() -> str:
+    return secrets.token_hex(8)
+
+
+def guarded(condition: str | None) -> str:
+    """``condition`` plus "not already written by this very request" (true on every first attempt)."""
+    guard = f"(attribute_not_exists({_TOKEN_NAME}) OR {_TOKEN_NAME} <> {_TOKEN_VALUE})"
+    return f"({condition}) AND {guard}" if condition else guard
+
+
+def _setting_token(expression: str) -> str:
+    match = _SET.search(expression)
+    if match is None:
+        return f"SET {_TOKEN_NAME} = {_TOKEN_VALUE} {expression}"
+    return f"{expression[: match.end()]} {_TOKEN_NAME} = {_TOKEN_VALUE},{expression[match.end() :]}"
+
+
+def landed(wire_item: Mapping[str, Any] | None, token: str) -> bool:
+    """Whether an item handed back by a refused write was written by the request carrying ``token``."""
+    return bool(wire_item) and (wire_item or {}).get(TOKEN_ATTRIBUTE, {}).get("S") == token
+
+
+def with_token(request: dict[str, Any], token: str) -> dict[str, Any]:
+    """A Put or Update request (PutItem/UpdateItem parameters, or a transaction's Put/Update) made retry-safe."""
+    out = dict(request)
+    if "Item" in out:
+        out["Item"] = {**out["Item"], TOKEN_ATTRIBUTE: {"S": token}}
+    if "UpdateExpression" in out:
+        out["UpdateExpression"] = _setting_token(out["UpdateExpression"])
+    out["ConditionExpression"] = guarded(out.get("ConditionExpression"))
+    out["ExpressionAttributeNames"] = {**out.get("ExpressionAttributeNames", {}), _TOKEN_NAME: TOKEN_ATTRIBUTE}
+    out["ExpressionAttributeValues"] = {**out.get("ExpressionAttributeValues", {}), _TOKEN_VALUE: {"S": token}}
+    out["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return out
+
+
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -139,27 +195,55 @@ class DynamoTable:
         """Put ``item`` unless its key exists; False when it does (the write already happened)."""
         return self.put_if(item, "attribute_not_exists(pk)")
 
-    def put_if(self, item: Mapping[str, Any], condition: str, values: Mapping[str, Any] | None = None) -> bool:
-        """A PutItem guarded by ``condition``; False when the condition failed."""
-        kwargs: dict[str, Any] = {"ConditionExpression": condition}
-        if values:
-            kwargs["ExpressionAttributeValues"] = serialize(values)
-        try:
-            self.put(item, **kwargs)
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def put_if(
+        self,
+        item: Mapping[str, Any],
+        condition: str,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        """A PutItem guarded by ``condition``; False when the condition failed (not counting its own retry)."""
+        return self.put_checked(item, condition, values, names) is None
 
-    def update_if(self, key: Mapping[str, Any], **kwargs: Any) -> bool:
-        """An UpdateItem guarded by its ConditionExpression; False when the condition failed."""
+    def put_checked(
+        self,
+        item: Mapping[str, Any],
+        condition: str,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """A retry-safe conditional PutItem: None when written, else the stored item that refused it."""
+        token = new_write_token()
+        request: dict[str, Any] = {"TableName": self.name, "Item": serialize(item), "ConditionExpression": condition}
+        if values:
+            request["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
         try:
             with throttling_as_503():
-                self.client.update_item(TableName=self.name, Key=serialize(key), **kwargs)
+                self.client.put_item(**with_token(request, token))
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            return None if landed(old, token) else deserialize(old or {})
+        return None
+
+    def update_if(self, key: Mapping[str, Any], **kwargs: Any) -> bool:
+        """A retry-safe UpdateItem guarded by its ConditionExpression; False when the condition failed.
+
+        Also the way to apply a non-idempotent update (``ADD``) exactly once: the
+        write-token guard refuses its own retry.  ``ExpressionAttributeValues``
+        come serialized, as for the client.
+        """
+        token = new_write_token()
+        request = with_token({"TableName": self.name, "Key": serialize(key), **kwargs}, token)
+        try:
+            with throttling_as_503():
+                self.client.update_item(**request)
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                return landed(error.response.get("Item"), token)
             raise
         return True
 
@@ -228,8 +312,28 @@ class DynamoTable:
         return found
 
     def transact(self, operations: list[dict[str, Any]]) -> None:
-        with throttling_as_503():
-            self.client.transact_write_items(TransactItems=operations)
+        """TransactWriteItems, retry-safe: every Put and Update carries this call's write token.
+
+        When a retry is cancelled because its first attempt landed, one of the
+        refused items carries the token (the transaction is all or nothing),
+        and the call succeeds.  Other cancellations raise as before, with the
+        refused items in the cancellation reasons.
+        """
+        token = new_write_token()
+        ops = [
+            {kind: with_token(body, token) if kind in ("Put", "Update") else body for kind, body in op.items()}
+            for op in operations
+        ]
+        try:
+            with throttling_as_503():
+                self.client.transact_write_items(TransactItems=ops)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException" and any(
+                reason.get("Code") == "ConditionalCheckFailed" and landed(reason.get("Item"), token)
+                for reason in error.response.get("CancellationReasons") or []
+            ):
+                return
+            raise
 
     def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}

@@ -25,10 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, Page, error_code, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.messages import Intent
-from chalicelib.domain.timeutil import iso
+from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS
 
 CLAIM_TTL = timedelta(days=30)
@@ -53,35 +53,26 @@ class DynamoMessagingStore:
             # A safety message whose delivery crashed mid-way is sent again (at least once).
             condition += " OR (#s = :sending AND lease_until < :now)"
             values.update({":sending": "sending", ":now": iso(now)})
-        try:
-            with throttling_as_503():
-                self.table.client.put_item(
-                    TableName=self.table.name,
-                    Item=serialize(
-                        {
-                            "pk": f"MSG#{intent_id}",
-                            "sk": "DELIVERY",
-                            "entity": "delivery",
-                            "status": "sending",
-                            "lease_until": iso(now + lease),
-                            "expires_at": int((now + CLAIM_TTL).timestamp()),
-                        }
-                    ),
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues=serialize(values),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
-            old = error.response.get("Item") or {}
-            status = old.get("status", {}).get("S", "")
-            lease_until = old.get("lease_until", {}).get("S", "")
-            if status == "sending":
-                return "busy" if lease_until >= iso(now) else "uncertain"
-            return status or "sent"
-        return "claimed"
+        # put_checked recognises a botocore retry of this very claim as claimed (not "busy").
+        old = self.table.put_checked(
+            {
+                "pk": f"MSG#{intent_id}",
+                "sk": "DELIVERY",
+                "entity": "delivery",
+                "status": "sending",
+                "lease_until": iso(now + lease),
+                "expires_at": int((now + CLAIM_TTL).timestamp()),
+            },
+            condition,
+            values,
+            {"#s": "status"},
+        )
+        if old is None:
+            return "claimed"
+        status = str(old.get("status", ""))
+        if status == "sending":
+            return "busy" if str(old.get("lease_until", "")) >= iso(now) else "uncertain"
+        return status or "sent"
 
     def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
         self.table.client.update_item(
@@ -107,18 +98,20 @@ class DynamoMessagingStore:
         )
 
     def take_deferred(self, item: dict[str, Any]) -> Intent | None:
-        """Delete a due deferred message; the caller that wins the delete enqueues it."""
-        try:
-            self.table.client.delete_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": item["pk"], "sk": item["sk"]}),
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return Intent.model_validate_json(item["intent"])
+        """Release a due deferred message; the caller that wins the release enqueues it.
+
+        A conditional update rather than a delete: a botocore retry of a delete that
+        landed finds nothing and could not tell it had won, and the message would be lost.
+        The released item leaves the due index and expires with the claim.
+        """
+        expires = int((parse_iso(item["due_at"]) + CLAIM_TTL).timestamp())
+        won = self.table.update_if(
+            {"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET released = :yes, expires_at = :exp REMOVE due_shard, due_at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(released)",
+            ExpressionAttributeValues=serialize({":yes": True, ":exp": expires}),
+        )
+        return Intent.model_validate_json(item["intent"]) if won else None
 
     # -- the patient timeline and conversation -------------------------------------
 
@@ -174,20 +167,42 @@ class DynamoMessagingStore:
             forward=False,
         )
 
+    @staticmethod
+    def message_item(patient_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pk": patient_pk(patient_id),
+            "sk": f"MSG#{message['at']}#{message['message_id']}",
+            "entity": "message",
+            **message,
+        }
+
+    @staticmethod
+    def key_item(patient_id: str, kind: str, key: str) -> dict[str, Any]:
+        """``PATIENT#<pid> / <kind>#<key>``: the idempotency key of a write whose own key holds a time."""
+        return {"pk": patient_pk(patient_id), "sk": f"{kind}#{key}", "entity": "idempotency_key"}
+
     def put_message(self, patient_id: str, message: dict[str, Any]) -> None:
-        self.table.put(
-            {
-                "pk": patient_pk(patient_id),
-                "sk": f"MSG#{message['at']}#{message['message_id']}",
-                "entity": "message",
-                **message,
-            }
-        )
+        self.table.put(self.message_item(patient_id, message))
+
+    def put_first(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Write ``items`` in one transaction unless the first one's key exists; then return that stored item.
+
+        The first item is the request's idempotency key (a message or note id): a
+        repeated request finds it and is answered from it, and nothing is written twice.
+        """
+        ops = [self.table.put_op(items[0], "attribute_not_exists(pk)")] + [self.table.put_op(i) for i in items[1:]]
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if error_code(error) == "TransactionCanceledException" and reasons[:1] and reasons[0].get("Item"):
+                return deserialize(reasons[0]["Item"])
+            raise
+        return None
 
     def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None:
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key=serialize({"pk": patient_pk(patient_id), "sk": f"MSG#{at}#{message_id}"}),
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": f"MSG#{at}#{message_id}"},
             UpdateExpression="SET #s = :s, channel = :c",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#s": "status"},
@@ -238,36 +253,31 @@ class DynamoMessagingStore:
 
     def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None:
         """Credit one answer to the last send on ``channel`` if it was at or after ``since`` and not yet credited."""
-        try:
-            self._update_stats(
-                patient_id,
-                "SET channel_stats.#c.answered = if_not_exists(channel_stats.#c.answered, :zero) + :one, "
-                "channel_stats.#c.answered_at = :at",
-                channel,
-                {":zero": 0, ":one": 1, ":at": iso(at), ":since": since},
-                condition="channel_stats.#c.last_sent_at >= :since AND "
-                "(attribute_not_exists(channel_stats.#c.answered_at) OR "
-                "channel_stats.#c.answered_at < channel_stats.#c.last_sent_at)",
-            )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise
+        self._update_stats(
+            patient_id,
+            "SET channel_stats.#c.answered = if_not_exists(channel_stats.#c.answered, :zero) + :one, "
+            "channel_stats.#c.answered_at = :at",
+            channel,
+            {":zero": 0, ":one": 1, ":at": iso(at), ":since": since},
+            condition="channel_stats.#c.last_sent_at >= :since AND "
+            "(attribute_not_exists(channel_stats.#c.answered_at) OR "
+            "channel_stats.#c.answered_at < channel_stats.#c.last_sent_at)",
+        )
 
     def _update_stats(
         self, patient_id: str, expression: str, channel: str, values: dict[str, Any], condition: str | None = None
     ) -> None:
-        key = serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"})
+        """Counters on the profile, through update_if so a botocore retry does not count twice."""
+        key = {"pk": patient_pk(patient_id), "sk": "PROFILE"}
         for attempt in range(2):
-            kwargs: dict[str, Any] = {
-                "TableName": self.table.name,
-                "Key": key,
-                "UpdateExpression": expression,
-                "ExpressionAttributeNames": {"#c": channel},
-                "ExpressionAttributeValues": serialize(values),
-                "ConditionExpression": "attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
-            }
             try:
-                self.table.client.update_item(**kwargs)
+                self.table.update_if(
+                    key,
+                    UpdateExpression=expression,
+                    ExpressionAttributeNames={"#c": channel},
+                    ExpressionAttributeValues=serialize(values),
+                    ConditionExpression="attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
+                )
                 return
             except ClientError as error:
                 # A profile written before channel_stats existed: create the maps once, then retry.
@@ -275,13 +285,13 @@ class DynamoMessagingStore:
                     raise
                 self.table.client.update_item(
                     TableName=self.table.name,
-                    Key=key,
+                    Key=serialize(key),
                     UpdateExpression="SET channel_stats = if_not_exists(channel_stats, :empty)",
                     ExpressionAttributeValues=serialize({":empty": {c: {} for c in CHANNELS}}),
                 )
                 self.table.client.update_item(
                     TableName=self.table.name,
-                    Key=key,
+                    Key=serialize(key),
                     UpdateExpression="SET channel_stats.#c = if_not_exists(channel_stats.#c, :empty)",
                     ExpressionAttributeNames={"#c": channel},
                     ExpressionAttributeValues=serialize({":empty": {}}),

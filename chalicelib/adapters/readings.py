@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.errors import ThrottledError
 
@@ -45,20 +45,11 @@ class DynamoReadingStore:
         }
 
     def put_new(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        """Store ``record`` unless its key exists; return the existing item if it does."""
-        try:
-            with throttling_as_503():
-                self.table.client.put_item(
-                    TableName=self.table.name,
-                    Item=serialize(self.keyed(record)),
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return deserialize(error.response.get("Item") or {})
-            raise
-        return None
+        """Store ``record`` unless its key exists; return the existing item if it does.
+
+        A botocore retry of this very put (its first attempt landed) counts as stored.
+        """
+        return self.table.put_checked(self.keyed(record), "attribute_not_exists(pk)")
 
     def put_many_new(self, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Store every record whose key is free, atomically per call; return {reading_id: existing item}.
@@ -71,20 +62,9 @@ class DynamoReadingStore:
         pending = list(records)
         attempts = 0
         while pending:
-            ops = [
-                {
-                    "Put": {
-                        "TableName": self.table.name,
-                        "Item": serialize(self.keyed(r)),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                }
-                for r in pending
-            ]
+            ops = [self.table.put_op(self.keyed(r), "attribute_not_exists(pk)") for r in pending]
             try:
-                with throttling_as_503():
-                    self.table.client.transact_write_items(TransactItems=ops)
+                self.table.transact(ops)  # a retry of a transaction that landed counts as written
                 return existing
             except ClientError as error:
                 if error_code(error) != "TransactionCanceledException":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo import DynamoTable, serialize
+from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable, serialize
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
@@ -53,7 +53,9 @@ class DynamoReminderStore:
         """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``."""
         due = _due_fields(record)
         fields = {
-            k: v for k, v in record.items() if k not in ("pk", "sk", "entity", "due_shard", "due_at", "unanswered")
+            k: v
+            for k, v in record.items()
+            if k not in ("pk", "sk", "entity", "due_shard", "due_at", "unanswered", TOKEN_ATTRIBUTE)
         }
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         alias = {k: n for n, k in names.items()}
@@ -66,9 +68,8 @@ class DynamoReminderStore:
         else:
             removes += ["due_shard", "due_at"]
         expression = "SET " + ", ".join(sets) + (f" REMOVE {', '.join(removes)}" if removes else "")
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key=_key(record["patient_id"], record["reminder_id"]),
+        self.table.update_if(
+            {"pk": patient_pk(record["patient_id"]), "sk": f"REMINDER#{record['reminder_id']}"},
             UpdateExpression=expression,
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames=names,
@@ -103,9 +104,8 @@ class DynamoReminderStore:
         )
 
     def answered(self, patient_id: str, reminder_id: str) -> None:
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key=_key(patient_id, reminder_id),
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": f"REMINDER#{reminder_id}"},
             UpdateExpression="SET unanswered = :zero",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=serialize({":zero": 0}),

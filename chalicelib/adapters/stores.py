@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, Page, batch_put, error_code, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, Page, batch_put, deserialize, error_code, serialize
 from chalicelib.domain.errors import ConflictError
 
 
@@ -33,7 +33,7 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
     }
 
 
-KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity"})
+KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity", "write_token"})
 STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at", "channel_stats", "measurement_plan"})
 
 
@@ -63,7 +63,8 @@ class DynamoPatientStore:
         item = self.table.get(patient_pk(patient_id), "PROFILE")
         return _strip_keys(item) if item else None
 
-    def create(self, record: dict[str, Any]) -> None:
+    def create(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Create the patient with its panel and phone items; None when created, else the existing patient."""
         pid = record["patient_id"]
         item = {
             "pk": patient_pk(pid),
@@ -83,8 +84,10 @@ class DynamoPatientStore:
             self.table.transact(ops)
         except ClientError as error:
             if _cancelled_by_condition(error):
-                raise ConflictError("A patient with this patient_id already exists.") from error
+                reasons = error.response.get("CancellationReasons") or [{}]
+                return _strip_keys(deserialize(reasons[0].get("Item") or {}))
             raise
+        return None
 
     def replace(self, record: dict[str, Any], previous: dict[str, Any]) -> None:
         """Write ``record`` if nobody changed the patient since ``previous`` was read."""
@@ -179,9 +182,9 @@ class DynamoPatientStore:
         )
 
     def add_open_tasks(self, patient_id: str, delta: int) -> None:
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key=serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+        # ADD is not idempotent: update_if's write token keeps a botocore retry from counting twice.
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": "PROFILE"},
             UpdateExpression="ADD open_tasks :d",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=serialize({":d": delta}),
@@ -216,6 +219,7 @@ class DynamoClinicianStore:
         return _strip_keys(item) if item else None
 
     def put(self, record: dict[str, Any]) -> None:
+        # Unconditional: a botocore retry rewrites the same item.
         self.table.put({"pk": clinician_pk(record["clinician_id"]), "sk": "PROFILE", "entity": "clinician", **record})
 
 
@@ -236,13 +240,10 @@ class DynamoAuditLog:
         }
 
     def append(self, entry: dict[str, Any]) -> None:
-        # Never overwrite: a duplicate key is a bug, not something to hide.
-        with throttling_as_503():
-            self.table.client.put_item(
-                TableName=self.table.name,
-                Item=serialize(self.item(entry)),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+        # Never overwrite: a duplicate key is a bug, not something to hide (a botocore retry of
+        # this very put is not a duplicate: put_if recognises its own write).
+        if not self.table.put_if(self.item(entry), "attribute_not_exists(pk)"):
+            raise RuntimeError("an audit record with this key already exists")
 
     def append_many(self, entries: list[dict[str, Any]]) -> None:
         """A list page's records: BatchWriteItem, 25 a request (keys are unique per request and sequence)."""

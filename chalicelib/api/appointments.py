@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Call, endpoint, to_response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.domain.appointments import AppointmentIn, AppointmentPatch
@@ -17,7 +17,10 @@ ROOT = "/patients/{patient_id}/appointments"
 
 @endpoint(bp, ROOT, methods=["POST"], status=201)
 def book_appointment(call: Call, patient_id: str) -> Any:
-    return container().appointments.book(call.caller, known_id(patient_id), call.body(AppointmentIn))
+    status, appointment = container().appointments.book(
+        call.caller, known_id(patient_id), call.body(AppointmentIn), call.idempotency_key()
+    )
+    return to_response(appointment, status)
 
 
 @endpoint(bp, ROOT, methods=["GET"])

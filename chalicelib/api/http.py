@@ -57,8 +57,23 @@ class Call:
     request_id: str
     query: dict[str, str]
     raw_body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     _json: Any = field(default=None)
     _parsed: bool = False
+
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header: what makes a create with a server-chosen id safe to repeat."""
+        from chalicelib.domain.idempotency import KEY_PATTERN
+
+        raw = self.headers.get("idempotency-key")
+        if raw is None:
+            return None
+        if not KEY_PATTERN.match(raw):
+            raise MalformedRequestError(
+                "Idempotency-Key must be 1 to 128 visible ASCII characters.",
+                [FieldError("Idempotency-Key", "1 to 128 visible ASCII characters")],
+            )
+        return raw
 
     @property
     def caller(self) -> Principal:
@@ -89,7 +104,8 @@ class Call:
         raw = self.query.get("limit")
         if raw is None:
             return DEFAULT_PAGE
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_PAGE:
             raise MalformedRequestError(
                 "limit must be a whole number from 1 to 500.", [FieldError("limit", "must be 1 to 500")]
             )
@@ -161,7 +177,8 @@ def endpoint(
                 principal = None if public else _authenticate(request, request_id)
                 if principal is not None and roles:
                     principal.require(*roles)
-                call = Call(principal, request_id, dict(request.query_params or {}), raw)
+                headers = {str(k).lower(): str(v) for k, v in (request.headers or {}).items()}
+                call = Call(principal, request_id, dict(request.query_params or {}), raw, headers)
                 return to_response(view(call, **path_params), status)
             except CarewireError as error:
                 return problems.from_error(error)

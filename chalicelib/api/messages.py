@@ -16,7 +16,9 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/patients/{patient_id}/messages", methods=["POST"], status=202)
 def send_message(call: Call, patient_id: str) -> Any:
-    return container().conversations.send(call.caller, known_id(patient_id), call.body(MessageIn))
+    return container().conversations.send(
+        call.caller, known_id(patient_id), call.body(MessageIn), call.idempotency_key()
+    )
 
 
 @endpoint(bp, "/patients/{patient_id}/messages", methods=["GET"])

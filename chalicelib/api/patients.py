@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, endpoint, page
+from chalicelib.api.http import Call, endpoint, page, to_response
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.identity import Role
@@ -29,7 +29,8 @@ def known_id(value: str, what: str = "Patient") -> str:
 
 @endpoint(bp, "/patients", methods=["POST"], status=201, roles=STAFF)
 def create_patient(call: Call) -> Any:
-    return container().patients.enroll(call.caller, call.body(PatientIn))
+    status, patient = container().patients.enroll(call.caller, call.body(PatientIn), call.idempotency_key())
+    return to_response(patient, status)
 
 
 @endpoint(bp, "/patients", methods=["GET"], roles=STAFF)

@@ -28,7 +28,10 @@ def timeline(call: Call, patient_id: str) -> Any:
 
 @endpoint(bp, "/patients/{patient_id}/notes", methods=["POST"], status=201, roles=STAFF)
 def add_note(call: Call, patient_id: str) -> Any:
-    return container().record.add_note(call.caller, known_id(patient_id), call.body(NoteIn))
+    status, note = container().record.add_note(
+        call.caller, known_id(patient_id), call.body(NoteIn), call.idempotency_key()
+    )
+    return to_response(note, status)
 
 
 @endpoint(bp, "/patients/{patient_id}/trends", methods=["GET"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Call, endpoint, to_response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.domain.reminders import AcknowledgeIn, ReminderIn, ReminderPatch
@@ -17,7 +17,10 @@ ROOT = "/patients/{patient_id}/reminders"
 
 @endpoint(bp, ROOT, methods=["POST"], status=201)
 def create_reminder(call: Call, patient_id: str) -> Any:
-    return container().reminders.create(call.caller, known_id(patient_id), call.body(ReminderIn))
+    status, reminder = container().reminders.create(
+        call.caller, known_id(patient_id), call.body(ReminderIn), call.idempotency_key()
+    )
+    return to_response(reminder, status)
 
 
 @endpoint(bp, ROOT, methods=["GET"])

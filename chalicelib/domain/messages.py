@@ -8,9 +8,9 @@ intent enqueued or delivered twice is sent once.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.domain.timeutil import UtcTime
 
@@ -46,6 +46,8 @@ class MessageIn(BaseModel):
     """``POST /patients/{pid}/messages``: a care-team message to the patient."""
 
     model_config = ConfigDict(extra="forbid")
+    # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
+    message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     text: str = Field(min_length=1, max_length=2000)
 
 

@@ -46,6 +46,8 @@ class TimelineEvent(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
+    note_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     text: str = Field(min_length=1, max_length=4000)
 
 

@@ -451,10 +451,12 @@ class AlertService:
     def transition(self, principal: Principal, alert_id: str, action: str, request: TransitionIn) -> Alert:
         principal.require(Role.CLINICIAN, Role.ADMIN)
         item = self._visible(principal, alert_id)
+        status = rules.TARGET_STATUS[action]
+        if item["status"] == status and item.get(f"{status}_by") == principal.subject:
+            return self._model(item)  # the same person repeating the same action: done already, the same answer
         if item["status"] not in rules.TRANSITIONS[action]:
             raise ConflictError(f"An alert that is {item['status']} cannot be {rules.TARGET_STATUS[action]}.")
         now = iso(self._clock())
-        status = rules.TARGET_STATUS[action]
         changes: dict[str, Any] = {"status": status, f"{status}_by": principal.subject, f"{status}_at": now}
         note = {"by": principal.subject, "at": now, "text": request.note} if request.note else None
         after = self._alerts.transition(item, changes, note)

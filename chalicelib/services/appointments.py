@@ -18,6 +18,7 @@ from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch, reminder_times
 from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -62,14 +63,25 @@ class AppointmentService:
         )
         return [{"due_at": iso(t), "sent": False} for t in times]
 
-    def book(self, principal: Principal, patient_id: str, request: AppointmentIn) -> Appointment:
+    def book(
+        self, principal: Principal, patient_id: str, request: AppointmentIn, idempotency_key: str | None = None
+    ) -> tuple[int, Appointment]:
+        """201 and the new appointment; 200 and the stored one for a repeat of the same request; 409 otherwise."""
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team books appointments.")
         now = iso(self._clock())
+        if request.appointment_id:
+            appointment_id = request.appointment_id
+        elif idempotency_key:
+            appointment_id = derived_id("appt", "appointments", patient_id, principal.subject, idempotency_key)
+        else:
+            appointment_id = self._new_id("appt")
+        asked = fingerprint(request.model_dump(mode="json", exclude={"appointment_id"}))
         item = {
             **request.model_dump(mode="json", exclude={"starts_at"}),
-            "appointment_id": request.appointment_id or self._new_id("appt"),
+            "request_hash": asked,
+            "appointment_id": appointment_id,
             "patient_id": patient_id,
             "starts_at": iso(request.starts_at),
             "status": "scheduled",
@@ -78,10 +90,13 @@ class AppointmentService:
             "updated_at": now,
         }
         if not self._store.create(item):
-            raise ConflictError("An appointment with this appointment_id already exists.")
+            existing = self._store.get(patient_id, appointment_id)
+            if existing is None or existing.get("request_hash") != asked:
+                raise ConflictError("An appointment with this appointment_id already exists.")
+            return 200, to_appointment(existing)
         self._note(patient_id, item, f"{item['kind']} appointment booked for {item['starts_at']}")
         self._audit.record(principal, "create", "appointment", patient_id)
-        return to_appointment(item)
+        return 201, to_appointment(item)
 
     def list(self, principal: Principal, patient_id: str) -> list[Appointment]:
         self._patients.visible_record(principal, patient_id)
@@ -110,6 +125,9 @@ class AppointmentService:
             raise ForbiddenError("A patient may only confirm an appointment.")
         if item["status"] not in OPEN:
             raise ConflictError(f"The appointment is {item['status']}.")
+        wanted = {**changes, **({"starts_at": iso(request.starts_at)} if request.starts_at else {})}
+        if all(item.get(k) == v for k, v in wanted.items()):
+            return to_appointment(item)  # a repeated PATCH: nothing changes, the same answer
         updated = {**item, **changes, "updated_at": iso(self._clock())}
         rescheduled = "starts_at" in changes or "remind_before" in changes
         if request.starts_at is not None:
@@ -131,6 +149,8 @@ class AppointmentService:
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team cancels appointments.")
         item = self._existing(patient_id, appointment_id)
+        if item["status"] == "cancelled":
+            return to_appointment(item)  # a repeated cancel: already done, the same answer
         if item["status"] not in OPEN:
             raise ConflictError(f"The appointment is {item['status']}.")
         updated = {**item, "status": "cancelled", "updated_at": iso(self._clock())}

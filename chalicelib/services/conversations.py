@@ -13,7 +13,8 @@ from typing import Any
 
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.domain.cursors import CursorCodec
-from chalicelib.domain.errors import ForbiddenError
+from chalicelib.domain.errors import ConflictError, ForbiddenError
+from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Message, MessageIn, Recipient
 from chalicelib.domain.timeutil import iso
@@ -45,27 +46,48 @@ class ConversationService:
         self._clock = clock
         self._new_id = new_id
 
-    def send(self, principal: Principal, patient_id: str, request: MessageIn) -> dict[str, str]:
+    def send(
+        self, principal: Principal, patient_id: str, request: MessageIn, idempotency_key: str | None = None
+    ) -> dict[str, str]:
+        """Store the message and queue its delivery; a repeat of the same request stores and sends nothing new.
+
+        The key is the client's ``message_id`` or one derived from the ``Idempotency-Key``
+        header; a key item written with the message makes the repeat find the first.
+        """
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team sends messages to a patient.")
         now = self._clock()
-        message_id = self._new_id("m")
+        if request.message_id:
+            message_id = request.message_id
+        elif idempotency_key:
+            message_id = derived_id("m", "messages", patient_id, principal.subject, idempotency_key)
+        else:
+            message_id = self._new_id("m")
         at = iso(now)
         thread_id = thread_of(patient_id)
-        self._store.put_message(
-            patient_id,
-            {
-                "message_id": message_id,
-                "thread_id": thread_id,
-                "direction": "out",
-                "channel": None,
-                "at": at,
-                "text": request.text,
-                "status": "queued",
-                "author": principal.subject,
-            },
+        asked = fingerprint({"text": request.text, "author": principal.subject})
+        message = {
+            "message_id": message_id,
+            "thread_id": thread_id,
+            "direction": "out",
+            "channel": None,
+            "at": at,
+            "text": request.text,
+            "status": "queued",
+            "author": principal.subject,
+        }
+        existing = self._store.put_first(
+            [
+                {**self._store.key_item(patient_id, "MESSAGE_ID", message_id), "at": at, "request_hash": asked},
+                self._store.message_item(patient_id, message),
+            ]
         )
+        if existing is not None:
+            if existing.get("request_hash") != asked:
+                raise ConflictError("A different message with this message_id was already sent.")
+            # The first request's delivery is queued (or done); queueing again is safe: delivery dedupes by intent.
+            at = existing["at"]
         self._messaging.enqueue(
             Intent(
                 intent_id=f"message:{message_id}",
@@ -79,7 +101,7 @@ class ConversationService:
                 patient_id=patient_id,
             )
         )
-        self._audit.record(principal, "create", "message", patient_id)
+        self._audit.record(principal, "create", "message", patient_id, {"replay": existing is not None})
         return {"message_id": message_id, "thread_id": thread_id}
 
     def record_inbound(self, patient_id: str, channel: str, text: str, at: datetime, inbound_id: str) -> dict[str, Any]:

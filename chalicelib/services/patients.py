@@ -14,7 +14,8 @@ from typing import Any
 from chalicelib.adapters.push import SnsPushRegistry
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.cursors import CursorCodec
-from chalicelib.domain.errors import FieldError, ForbiddenError, InvalidInputError, NotFoundError
+from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
+from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, Role, can_see_patient, is_care_team
 from chalicelib.domain.patients import (
     Clinician,
@@ -86,23 +87,44 @@ class PatientService:
 
     # -- patients -----------------------------------------------------------
 
-    def enroll(self, principal: Principal, request: PatientIn) -> Patient:
+    def enroll(
+        self, principal: Principal, request: PatientIn, idempotency_key: str | None = None
+    ) -> tuple[int, Patient]:
+        """201 and the new patient; 200 and the stored one for a repeat of the same request; 409 otherwise.
+
+        The key is the client's ``patient_id`` or, without one, an ``Idempotency-Key``
+        from which the id is derived; with neither, the server picks a fresh id.
+        """
         principal.require(Role.CLINICIAN, Role.ADMIN)
         care_team = list(dict.fromkeys(request.care_team + ([principal.subject] if principal.is_clinician else [])))
         self._require_clinicians(care_team, "care_team")
         now = iso(self._clock())
+        if request.patient_id:
+            patient_id = request.patient_id
+        elif idempotency_key:
+            patient_id = derived_id("p", "patients", principal.subject, idempotency_key)
+        else:
+            patient_id = self._new_id("p")
         patient = Patient.model_validate(
             {
                 **request.model_dump(),
-                "patient_id": request.patient_id or self._new_id("p"),
+                "patient_id": patient_id,
                 "care_team": care_team,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-        self._patients.create(patient.model_dump(mode="json"))
+        asked = fingerprint(request.model_dump(mode="json", exclude={"patient_id"}))
+        existing = self._patients.create({**patient.model_dump(mode="json"), "request_hash": asked})
+        if existing is not None:
+            if existing.get("request_hash") != asked or not can_see_patient(
+                principal, patient_id, existing.get("care_team", [])
+            ):
+                raise ConflictError("A patient with this patient_id already exists.")
+            self._audit.record(principal, "read", "patient", patient_id, {"replay": True})
+            return 200, patient_of(existing)
         self._audit.record(principal, "create", "patient", patient.patient_id)
-        return patient
+        return 201, patient
 
     def get(self, principal: Principal, patient_id: str) -> Patient:
         record = self.visible_record(principal, patient_id)
@@ -131,6 +153,10 @@ class PatientService:
         if "care_team" in changes:
             changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
             self._require_clinicians(changes["care_team"], "care_team")
+        if all(record.get(k) == v for k, v in changes.items()):
+            # Nothing changes (a repeated PATCH): answer with the record as it is, write nothing.
+            self._audit.record(principal, "update", "patient", patient_id, {"fields": [], "unchanged": True})
+            return patient_of(record)
         updated = {**record, **changes, "updated_at": iso(self._clock())}
         patient = patient_of(updated)  # re-validates the merged record
         if "glucose_profile" in changes:
@@ -160,6 +186,11 @@ class PatientService:
         profile = request.glucose_profile or record.get("glucose_profile", "standard")
         targets = effective_targets(profile, request)
         validate_targets(targets, request.override_critical, request.reason)
+        asked = request.model_dump(mode="json", exclude_none=True)
+        if record.get("targets") == asked and record.get("glucose_profile", "standard") == profile:
+            # The same targets again (a repeated PUT): no new version, the same answer.
+            self._audit.record(principal, "update", "targets", patient_id, {"unchanged": True})
+            return targets_of(record)
         now = iso(self._clock())
         version = int(record.get("targets_version", 0)) + 1
         updated = {
@@ -187,6 +218,10 @@ class PatientService:
         if not principal.is_patient and not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the patient or their care team may record consent.")
         current = next((c for c in self._patients.consents(patient_id) if c.get("channel") == channel), {})
+        if current and all(current.get(k) == v for k, v in request.model_dump().items()):
+            # The same consent again (a repeated PUT): nothing changes, the same answer.
+            self._audit.record(principal, "update", "consent", patient_id, {"channel": channel, "unchanged": True})
+            return Consent.model_validate({k: v for k, v in current.items() if k in Consent.model_fields})
         consent = Consent.model_validate(
             {
                 **request.model_dump(),
@@ -248,6 +283,9 @@ class ClinicianService:
         else:
             principal.require(Role.ADMIN)
             merged = request.model_dump(mode="json")
+        wanted = {**merged, "clinician_id": clinician_id}
+        if current is not None and all(current.get(k) == v for k, v in wanted.items()):
+            return Clinician.model_validate(current)  # a repeated PUT: nothing changes, the same answer
         clinician = Clinician.model_validate({**merged, "clinician_id": clinician_id, "updated_at": iso(self._clock())})
         self._clinicians.put(clinician.model_dump(mode="json"))
         return clinician

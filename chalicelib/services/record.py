@@ -14,7 +14,8 @@ from typing import Any
 
 from chalicelib.domain import trends
 from chalicelib.domain.cursors import CursorCodec
-from chalicelib.domain.errors import FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
+from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
+from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.timeline import EARLIEST, KINDS, LATEST, NoteIn, PatientNote, TimelineEvent
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -118,25 +119,43 @@ class PatientRecordService:
         events = [TimelineEvent.model_validate(item) for item in taken]
         return events, self._cursors.encode(scope, _position(taken[-1]) if more else None)
 
-    def add_note(self, principal: Principal, patient_id: str, request: NoteIn) -> PatientNote:
+    def add_note(
+        self, principal: Principal, patient_id: str, request: NoteIn, idempotency_key: str | None = None
+    ) -> tuple[int, PatientNote]:
+        """201 and the note; 200 and the stored note for a repeat of the same request; 409 otherwise.
+
+        The key is the client's ``note_id`` or one derived from the ``Idempotency-Key``
+        header; the note's key item is written with its timeline event, so a repeat adds nothing.
+        """
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the patient's care team may add notes.")
         now = self._clock()
-        note = PatientNote(
-            note_id=self._new_id("note"), patient_id=patient_id, by=principal.subject, at=now, text=request.text
-        )
-        self._events.put_event(
+        if request.note_id:
+            note_id = request.note_id
+        elif idempotency_key:
+            note_id = derived_id("note", "notes", patient_id, principal.subject, idempotency_key)
+        else:
+            note_id = self._new_id("note")
+        note = PatientNote(note_id=note_id, patient_id=patient_id, by=principal.subject, at=now, text=request.text)
+        asked = fingerprint({"text": request.text, "by": principal.subject})
+        event = self._events.event_item(
             patient_id,
             "note",
             now,
-            note.note_id,
+            note_id,
             f"Note by {principal.subject}: {request.text}",
             None,
-            {"note_id": note.note_id, "by": principal.subject},
+            {"note_id": note_id, "by": principal.subject},
         )
-        self._audit.record(principal, "create", "note", patient_id, {"note_id": note.note_id})
-        return note
+        key = {**self._events.key_item(patient_id, "NOTE_ID", note_id), "request_hash": asked}
+        existing = self._events.put_first([{**key, **note.model_dump(mode="json")}, event])
+        if existing is not None:
+            if existing.get("request_hash") != asked:
+                raise ConflictError("A different note with this note_id was already written.")
+            return 200, PatientNote.model_validate({k: existing[k] for k in PatientNote.model_fields})
+        self._audit.record(principal, "create", "note", patient_id, {"note_id": note_id})
+        return 201, note
 
     # -- trends ----------------------------------------------------------------------
 

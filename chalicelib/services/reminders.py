@@ -20,6 +20,7 @@ from chalicelib.adapters.reminders import DynamoReminderStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain import reminders as rules
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
+from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
@@ -70,28 +71,42 @@ class ReminderService:
             raise ForbiddenError("Only the patient or their care team manage reminders.")
         return record
 
-    def create(self, principal: Principal, patient_id: str, request: ReminderIn) -> Reminder:
+    def create(
+        self, principal: Principal, patient_id: str, request: ReminderIn, idempotency_key: str | None = None
+    ) -> tuple[int, Reminder]:
+        """201 and the new reminder; 200 and the stored one for a repeat of the same request; 409 otherwise."""
         record = self._writable(principal, patient_id)
         now = self._clock()
         timezone = record.get("timezone", "UTC")
         next_due = next_occurrence(request.times, request.days, timezone, now) if request.active else None
+        if request.reminder_id:
+            reminder_id = request.reminder_id
+        elif idempotency_key:
+            reminder_id = derived_id("rem", "reminders", patient_id, principal.subject, idempotency_key)
+        else:
+            reminder_id = self._new_id("rem")
+        asked = fingerprint(request.model_dump(mode="json", exclude={"reminder_id"}))
         item = {
             **request.model_dump(mode="json"),
-            "reminder_id": request.reminder_id or self._new_id("rem"),
+            "reminder_id": reminder_id,
             "patient_id": patient_id,
             "timezone": timezone,
             "next_due_at": iso(next_due) if next_due else None,
             "created_at": iso(now),
             "updated_at": iso(now),
+            "request_hash": asked,
         }
         if not self._store.create(item):
-            raise ConflictError("A reminder with this reminder_id already exists.")
+            existing = self._store.get(patient_id, reminder_id)
+            if existing is None or existing.get("request_hash") != asked:
+                raise ConflictError("A reminder with this reminder_id already exists.")
+            return 200, to_reminder(existing)
         if request.kind in rules.READING_TYPE_OF:
             self._profiles.mark_measurement_plan(patient_id)
             anchor = max(record.get("last_reading_at") or iso(now), iso(now))
             self._store.track_missed(patient_id, anchor, iso(parse_iso(anchor) + rules.MISSED_NUDGE_AFTER))
         self._audit.record(principal, "create", "reminder", patient_id)
-        return to_reminder(item)
+        return 201, to_reminder(item)
 
     def list(self, principal: Principal, patient_id: str) -> list[Reminder]:
         self._patients.visible_record(principal, patient_id)

@@ -26,8 +26,8 @@ def test_server_makes_an_id_when_none_is_given(api: Api, clinic: dict[str, Any])
     assert body(response)["patient_id"].startswith("p-")
 
 
-def test_duplicate_patient_id_is_409(api: Api, clinic: dict[str, Any]) -> None:
-    response = api.call("POST", "/patients", patient_body("p-1"), as_=clinic["c1"])
+def test_a_duplicate_patient_id_with_other_content_is_409(api: Api, clinic: dict[str, Any]) -> None:
+    response = api.call("POST", "/patients", patient_body("p-1", given_name="Other"), as_=clinic["c1"])
 
     assert response.status_code == 409
     assert response.headers["Content-Type"] == "application/problem+json"
