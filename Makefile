@@ -11,14 +11,18 @@ NPM_STAMP := node_modules/.installed
 setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
-	@# cairosvg (tests render the trend chart to PNG) needs the system Cairo library.
-	@ldconfig -p | grep -q libcairo.so.2 || { echo "installing libcairo2"; \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q libcairo2 >/dev/null \
-	  || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q >/dev/null && \
-	       $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q libcairo2 >/dev/null; }; }
+	@# System packages: Cairo (tests render the trend chart to PNG), jq (the README's first session).
+	@missing=""; ldconfig -p | grep -q libcairo.so.2 || missing="libcairo2"; \
+	  command -v jq >/dev/null || missing="$$missing jq"; \
+	  if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get install -y -q $$missing >/dev/null \
+	    || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q $$missing >/dev/null; }; fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet "pip>=23,<26.3"  # chalice 1.34 requires pip < 26.3
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@# pip stays in the venv for chalice (1.34 requires pip < 26.3); uv installs the rest in seconds, not minutes.
+	$(PY) -m pip install --quiet "pip>=23,<26.3" "uv==0.13.8"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt \
+	  || $(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
@@ -28,10 +32,13 @@ $(NPM_STAMP): package.json package-lock.json
 run: setup
 	$(PY) -m devstack
 
-# Every tier: unit, integration (moto), e2e (a local stack on free ports), infra (CDK synth,
-# cdk-nag, cfn-lint), then lint.
+# Every tier: unit, integration (emulators as child processes), e2e (a local stack on free ports),
+# infra (CDK synth, cdk-nag, cfn-lint), then lint.  Test files are shared out to TEST_WORKERS
+# processes (pytest-xdist, one file per worker at a time, each worker with its own emulators).
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=1; fi; exit $$rc
+	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=1; fi; exit $$rc
 	$(MAKE) --no-print-directory lint
 
 test-unit: setup

@@ -1,8 +1,14 @@
-"""Integration tier: the app in-process (chalice.test.Client) against moto server.
+"""Integration tier: the app in-process (chalice.test.Client) against the emulators as real servers.
 
-moto runs as a real HTTP server on a free port, so boto3 reaches it through the
-standard endpoint settings and the JWKS is fetched over HTTP, exactly as the
-deployed app reaches AWS.  Tokens are minted by moto's Cognito.
+DynamoDB Local (DynamoDB and its stream) and moto server (SNS, SES, SQS,
+Cognito) run as child processes on free ports, started by the same
+``devstack.Stack`` that ``make run`` uses (without serving the API), so boto3
+reaches them through the standard endpoint settings and the JWKS is fetched
+over HTTP, exactly as the deployed app reaches AWS.  Tokens are minted by
+moto's Cognito.  Keeping the emulators out of the pytest process keeps its
+memory flat (moto's DynamoDB in-process grew it to 5.5 GB over a run) and
+DynamoDB Local's Query reads one partition, not the whole table, so the tier
+does not slow down as the session's data grows.
 """
 
 from __future__ import annotations
@@ -15,40 +21,39 @@ from typing import Any
 
 import pytest
 
-from devstack.resources import create_resources
-from devstack.stack import free_port
+from devstack.stack import Stack, free_port
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def emulators() -> Iterator[Stack]:
+    stack = Stack(
+        api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None, serve_api=False
+    ).start()
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="session")
-def environment(moto_url: str) -> dict[str, str]:
-    outputs = create_resources(dynamodb_url=moto_url, aws_url=moto_url)
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_url,
-        "CAREWIRE_STAGE": "dev",
-        "CAREWIRE_USER_POOL_ID": outputs["user_pool_id"],
-        "CAREWIRE_APP_CLIENT_IDS": outputs["app_client_id"],
-        "CAREWIRE_JWKS_URL": f"{moto_url}/{outputs['user_pool_id']}/.well-known/jwks.json",
-        "CAREWIRE_CURSOR_SECRET": secrets.token_hex(32),
-        "CAREWIRE_APNS_PLATFORM_ARN": outputs["apns_platform_arn"],
-        "CAREWIRE_FCM_PLATFORM_ARN": outputs["fcm_platform_arn"],
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        # Judge every reading against the freshest targets (the cache is measured in bench/).
-        "CAREWIRE_PATIENT_CACHE_SECONDS": "0",
-    }
+def moto_url(emulators: Stack) -> str:
+    return emulators.moto_url
+
+
+@pytest.fixture(scope="session")
+def environment(emulators: Stack) -> dict[str, str]:
+    keep = ("AWS_", "CAREWIRE_")
+    env = {k: v for k, v in emulators.env.items() if k.startswith(keep)}
+    for local_only in ("CAREWIRE_LOCAL_EVENT_RUNNER", "CAREWIRE_LOCAL_DATA_DIR"):
+        env.pop(local_only, None)
+    env.update(
+        {
+            # A deployed stage: no local-only routes, the real clock.
+            "CAREWIRE_STAGE": "dev",
+            "CAREWIRE_CURSOR_SECRET": secrets.token_hex(32),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            # Judge every reading against the freshest targets (the cache is measured in bench/).
+            "CAREWIRE_PATIENT_CACHE_SECONDS": "0",
+        }
+    )
     os.environ.update(env)
     return env
 
@@ -61,6 +66,22 @@ def app(environment: dict[str, str]) -> Any:
     import app as app_module
 
     return app_module.app
+
+
+@pytest.fixture(scope="session")
+def stream_runner(app: Any) -> Any:
+    """One consumer of the table stream and the queues for the session, as Lambda's event sources are.
+
+    It keeps its position, so each test processes only what it wrote; a test
+    about redelivery makes a second consumer that starts from the beginning.
+    """
+    from chalicelib import bootstrap
+    from chalicelib.jobs.local_runner import LocalEventRunner
+
+    c = bootstrap.container()
+    return LocalEventRunner(
+        app, c.client("dynamodb"), c.client("dynamodbstreams"), c.client("sqs"), c.settings.table_name
+    )
 
 
 @pytest.fixture(scope="session")

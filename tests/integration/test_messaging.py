@@ -233,17 +233,16 @@ def test_a_poison_message_fails_alone_and_ends_in_the_dead_letter_queue(patient:
 
 
 def test_redelivered_and_concurrent_stream_batches_open_one_alert_and_page_once(
-    api: Api, app: Any, clinic: dict[str, Any]
+    api: Api, stream_runner: Any, clinic: dict[str, Any]
 ) -> None:
     from chalicelib import bootstrap
-    from chalicelib.jobs.local_runner import LocalEventRunner
 
     c = bootstrap.container()
     pid = f"p-race-{uuid.uuid4().hex[:6]}"
     api.call("POST", "/patients", patient_body(pid, care_team=["c-2"]), as_=clinic["c1"])
     sqs = c.client("sqs")
     outbound = sqs.get_queue_url(QueueName="outbound")["QueueUrl"]
-    LocalEventRunner(app, c.client("dynamodb"), c.client("dynamodbstreams"), sqs, c.settings.table_name).drain()
+    stream_runner.drain()
     sqs.purge_queue(QueueUrl=outbound)
     records = _capture_stream_records(api, c, pid, [45, 48, 50])
 

@@ -350,15 +350,13 @@ def test_export_is_scoped(api: Api, clinic: dict[str, Any]) -> None:
 
 
 def test_stream_copies_the_writer_into_the_audit_trail_once(
-    api: Api, app: Any, patient: tuple[str, str], clinic: dict[str, Any]
+    api: Api, app: Any, patient: tuple[str, str], clinic: dict[str, Any], stream_runner: Any
 ) -> None:
     from chalicelib import bootstrap
     from chalicelib.jobs.local_runner import LocalEventRunner
 
     c = bootstrap.container()
-    runner = LocalEventRunner(
-        app, c.client("dynamodb"), c.client("dynamodbstreams"), c.client("sqs"), c.settings.table_name
-    )
+    runner = stream_runner
     sent = glucose(130)
     api.call("POST", f"/patients/{patient[1]}/readings", sent, as_=patient)
 

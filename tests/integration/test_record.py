@@ -74,7 +74,7 @@ class Requests:
 
 
 @pytest.fixture(scope="module")
-def patient(api: Api, app: Any, clinic: dict[str, Any]) -> dict[str, Any]:
+def patient(api: Api, app: Any, clinic: dict[str, Any], stream_runner: Any) -> dict[str, Any]:
     """18 local days of device glucose, an SMS-entered and a manual reading, BP on 3 days; stream drained."""
     pid = f"p-360-{uuid.uuid4().hex[:8]}"
     sent = patient_body(pid, timezone=ZONE, language="en", care_team=["c-1"], phone="+1555" + str(uuid.uuid4().int)[:7])
@@ -92,7 +92,7 @@ def patient(api: Api, app: Any, clinic: dict[str, Any]) -> dict[str, Any]:
     for reading in readings:
         response = api.call("POST", f"/patients/{pid}/readings", reading, as_=("patient", pid))
         assert response.status_code == 201, response.body
-    _runner(app).drain()
+    stream_runner.drain()
     _runner(app).drain()  # a second consumer from the start of the stream: every record delivered again
     days = [(now - timedelta(days=n)).astimezone(ZoneInfo(ZONE)).date().isoformat() for n in range(18)]
     return {"pid": pid, "me": ("patient", pid), "days": days, "now": now}

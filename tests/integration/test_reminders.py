@@ -44,17 +44,11 @@ def test_after_three_unanswered_reminders_a_human_gets_a_task_once(api: Api, cli
     assert len(doses) == 5
 
 
-def test_moving_time_zone_reschedules_every_reminder(api: Api, app: Any, clinic: dict[str, Any]) -> None:
-    from chalicelib import bootstrap
-    from chalicelib.jobs.local_runner import LocalEventRunner
-
-    c = bootstrap.container()
+def test_moving_time_zone_reschedules_every_reminder(api: Api, stream_runner: Any, clinic: dict[str, Any]) -> None:
     pid = _patient(api, clinic, "America/New_York")
     me = ("patient", pid)
     before = body(api.call("POST", f"/patients/{pid}/reminders", {"kind": "measure_bp", "times": ["08:00"]}, as_=me))
-    runner = LocalEventRunner(
-        app, c.client("dynamodb"), c.client("dynamodbstreams"), c.client("sqs"), c.settings.table_name
-    )
+    runner = stream_runner
     runner.drain()
 
     api.call("PATCH", f"/patients/{pid}", {"timezone": "Asia/Tokyo"}, as_=me)

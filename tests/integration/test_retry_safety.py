@@ -461,3 +461,72 @@ def test_the_hook_really_loses_answers(api: Api, clinic: dict[str, Any], lost_an
 
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert json.dumps(lost_answers.faults) == '["PutItem"]'
+
+
+# -- the minute tick ---------------------------------------------------------------------------
+
+
+def _sqs_intents(template: str, patient_id: str) -> list[dict[str, Any]]:
+    from chalicelib import bootstrap
+
+    sqs = bootstrap.container().client("sqs")
+    url = sqs.get_queue_url(QueueName="outbound")["QueueUrl"]
+    found: list[dict[str, Any]] = []
+    others: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            intent = json.loads(message["Body"])
+            if intent["template"] == template and intent.get("patient_id") == patient_id:
+                found.append(intent)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                others.append(message["ReceiptHandle"])
+    for handle in others:  # other tests' messages go back on the queue at once
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return found
+
+
+def test_an_escalation_whose_answer_was_lost_still_pages(
+    api: Api, clinic: dict[str, Any], lost_answers: LandThenTimeOut
+) -> None:
+    """A stale "someone else escalated first" would page nobody: the tick must see its own write."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.timeutil import parse_iso
+
+    c = bootstrap.container()
+    pid = _enrolled(api, clinic)
+    alert_id = _critical_alert(api, clinic, pid)
+    item = c.table.get(f"PATIENT#{pid}", f"ALERT#{alert_id}")
+
+    with armed(lost_answers):
+        c.alerts.escalate_due(item, parse_iso(item["due_at"]))
+
+    assert "UpdateItem" in lost_answers.faults
+    assert c.table.get(f"PATIENT#{pid}", f"ALERT#{alert_id}")["escalation_level"] == 1
+    assert len(_events(pid, "alert_escalated")) == 1
+
+
+def test_a_reminder_fired_while_answers_were_lost_sends_once(
+    api: Api, clinic: dict[str, Any], lost_answers: LandThenTimeOut
+) -> None:
+    """A stale "another tick got here first" would send nothing: the tick must see its own write."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.timeutil import parse_iso
+
+    c = bootstrap.container()
+    pid = _enrolled(api, clinic)
+    api.call(
+        "POST",
+        f"/patients/{pid}/reminders",
+        {"reminder_id": "med", "kind": "medication", "times": ["08:00"]},
+        as_=("patient", pid),
+    )
+    item = c.table.get(f"PATIENT#{pid}", "REMINDER#med")
+
+    with armed(lost_answers):
+        c.reminders.fire(item, parse_iso(item["due_at"]))
+
+    assert {"UpdateItem", "PutItem"} <= set(lost_answers.faults)
+    assert len(_items(f"PATIENT#{pid}", "DOSE#")) == 1
+    assert len(_events(pid, "reminder_sent")) == 1
+    assert len(_sqs_intents("reminder_medication", pid)) == 1
