@@ -136,7 +136,9 @@ def test_a_critical_low_pages_the_care_team_once_and_escalates_until_acknowledge
 
     again = http.call("POST", f"/alerts/{alert_id}/acknowledge", {}, as_=doc)
     resolved = http.call("POST", f"/alerts/{alert_id}/resolve", {"note": "treated"}, as_=doc)
-    assert again.status_code == 409
+    reopened = http.call("POST", f"/alerts/{alert_id}/acknowledge", {}, as_=doc)
+    assert again.status_code == 200 and again.json()["status"] == "acknowledged"  # a repeat by the same person
+    assert reopened.status_code == 409  # a resolved alert is not acknowledged again
     assert resolved.status_code == 200 and len(resolved.json()["notes"]) == 2
     kinds = list(http.call("GET", f"/alerts?patient_id={pid}&status=resolved", as_=doc).json()["items"])
     assert kinds[0]["resolved_by"] == team["sms"]

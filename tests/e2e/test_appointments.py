@@ -101,9 +101,16 @@ def test_r_by_sms_asks_to_reschedule_and_creates_a_care_team_task(http: Http, cl
     cancelled = http.call("POST", f"/patients/{pid}/appointments/v-2/cancel", as_=clinic["c1"])
     http.call("POST", "/_local/drain")
     again = http.call("POST", f"/patients/{pid}/appointments/v-2/cancel", as_=clinic["c1"])
+    late_move = http.call(
+        "PATCH", f"/patients/{pid}/appointments/v-2", {"starts_at": iso(starts + timedelta(days=2))}, as_=clinic["c1"]
+    )
+    http.call("POST", "/_local/drain")
 
     assert moved.status_code == 200 and moved.json()["status"] == "scheduled"
-    assert cancelled.json()["status"] == "cancelled" and again.status_code == 409
+    assert cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 200 and again.json() == cancelled.json()  # a repeated cancel changes nothing
+    assert late_move.status_code == 409
+    assert len([m for m in outbox(http, phone) if "is cancelled" in m["body"]]) == 1
     texts = [m["body"] for m in outbox(http, phone)]
     assert any("has moved to" in t for t in texts) and any("is cancelled" in t for t in texts)
 
