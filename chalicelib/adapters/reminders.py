@@ -21,10 +21,6 @@ from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
 
-def _key(patient_id: str, reminder_id: str) -> dict[str, Any]:
-    return serialize({"pk": patient_pk(patient_id), "sk": f"REMINDER#{reminder_id}"})
-
-
 def _due_fields(record: dict[str, Any]) -> dict[str, Any]:
     if record.get("active") and record.get("next_due_at"):
         return {
@@ -47,7 +43,8 @@ class DynamoReminderStore:
             **record,
             **_due_fields(record),
         }
-        return self.table.put_if_absent(item)
+        # A deleted reminder's id may be used again.
+        return self.table.put_if(item, "attribute_not_exists(pk) OR attribute_exists(deleted_at)")
 
     def replace(self, record: dict[str, Any]) -> None:
         """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``."""
@@ -76,16 +73,25 @@ class DynamoReminderStore:
             ExpressionAttributeValues=serialize(values),
         )
 
-    def get(self, patient_id: str, reminder_id: str) -> dict[str, Any] | None:
-        return self.table.get(patient_pk(patient_id), f"REMINDER#{reminder_id}")
+    def get(self, patient_id: str, reminder_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        item = self.table.get(patient_pk(patient_id), f"REMINDER#{reminder_id}")
+        return item if item and (include_deleted or "deleted_at" not in item) else None
 
     def of_patient(self, patient_id: str) -> list[dict[str, Any]]:
-        return self.table.query_all(
+        items = self.table.query_all(
             "pk = :p AND begins_with(sk, :r)", {":p": patient_pk(patient_id), ":r": "REMINDER#"}, consistent=True
         )
+        return [i for i in items if "deleted_at" not in i]
 
-    def delete(self, patient_id: str, reminder_id: str) -> None:
-        self.table.client.delete_item(TableName=self.table.name, Key=_key(patient_id, reminder_id))
+    def delete(self, patient_id: str, reminder_id: str, at: str) -> None:
+        """A tombstone, off the due index: a repeated DELETE finds it and answers the same."""
+        self.table.update_if(
+            {"pk": patient_pk(patient_id), "sk": f"REMINDER#{reminder_id}"},
+            UpdateExpression="SET deleted_at = if_not_exists(deleted_at, :at), active = :no "
+            "REMOVE due_shard, due_at, next_due_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":at": at, ":no": False}),
+        )
 
     def advance(self, item: dict[str, Any], fired_at: str, next_due: str | None) -> bool:
         """Move the reminder past ``fired_at``, once: False when another tick already did."""

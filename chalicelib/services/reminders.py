@@ -127,16 +127,19 @@ class ReminderService:
         if item is None:
             raise NotFoundError("Reminder not found.")
         changes = request.model_dump(mode="json", exclude_unset=True)
+        if all(item.get(k) == v for k, v in changes.items()):
+            return to_reminder(item)  # a repeated PATCH: nothing changes, the same answer
         updated = {**item, **changes, "timezone": record.get("timezone", "UTC"), "updated_at": iso(self._clock())}
         self._reschedule(updated)
         self._audit.record(principal, "update", "reminder", patient_id, {"fields": sorted(changes)})
         return to_reminder(updated)
 
     def delete(self, principal: Principal, patient_id: str, reminder_id: str) -> dict[str, Any]:
+        """Stop and remove a reminder; deleting it again answers the same (it is kept as a tombstone)."""
         self._writable(principal, patient_id)
-        if self._store.get(patient_id, reminder_id) is None:
+        if self._store.get(patient_id, reminder_id, include_deleted=True) is None:
             raise NotFoundError("Reminder not found.")
-        self._store.delete(patient_id, reminder_id)
+        self._store.delete(patient_id, reminder_id, iso(self._clock()))
         self._audit.record(principal, "delete", "reminder", patient_id)
         return {"deleted": reminder_id}
 
@@ -149,7 +152,11 @@ class ReminderService:
         at = request.at or self._clock()
         dose = self._latest_due(patient_id, at, lambda d: d["reminder_id"] == reminder_id)
         if dose is None:
-            raise ConflictError("This reminder has no open dose to acknowledge.")
+            done = self._latest_acknowledged(patient_id, reminder_id, at, request.at is not None)
+            if done is None:
+                raise ConflictError("This reminder has no open dose to acknowledge.")
+            # A repeated acknowledgment: the dose is done already, the same answer.
+            return {"reminder_id": reminder_id, "due_at": done["due_at"], "status": "done"}
         self._done(dose, at, "acknowledged")
         self._audit.record(principal, "acknowledge", "reminder", patient_id)
         return {"reminder_id": reminder_id, "due_at": dose["due_at"], "status": "done"}
@@ -232,6 +239,21 @@ class ReminderService:
         doses = self._store.doses_between(patient_id, iso(at - TAKEN_WINDOW), iso(at + timedelta(minutes=5)))
         open_doses = [d for d in doses if d.get("status") == "due" and match(d)]
         return max(open_doses, key=lambda d: d["due_at"]) if open_doses else None
+
+    def _latest_acknowledged(
+        self, patient_id: str, reminder_id: str, at: datetime, exact: bool
+    ) -> dict[str, Any] | None:
+        """The dose this acknowledgment already closed: acknowledged at ``at`` (or, without a time, lately)."""
+        doses = self._store.doses_between(patient_id, iso(at - TAKEN_WINDOW), iso(at + timedelta(minutes=5)))
+        done = [
+            d
+            for d in doses
+            if d["reminder_id"] == reminder_id
+            and d.get("status") == "done"
+            and d.get("done_by") == "acknowledged"
+            and (not exact or d.get("done_at") == iso(at))
+        ]
+        return max(done, key=lambda d: d["due_at"]) if done else None
 
     def _done(self, dose: dict[str, Any], at: datetime, how: str) -> None:
         if self._store.mark_done(dose, iso(at), how):

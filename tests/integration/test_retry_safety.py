@@ -530,3 +530,29 @@ def test_a_reminder_fired_while_answers_were_lost_sends_once(
     assert len(_items(f"PATIENT#{pid}", "DOSE#")) == 1
     assert len(_events(pid, "reminder_sent")) == 1
     assert len(_sqs_intents("reminder_medication", pid)) == 1
+
+
+def test_repeating_a_reminder_patch_acknowledgment_or_delete_answers_the_same(api: Api, clinic: dict[str, Any]) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.domain.timeutil import parse_iso
+
+    c = bootstrap.container()
+    pid = _enrolled(api, clinic)
+    me = ("patient", pid)
+    api.call(
+        "POST", f"/patients/{pid}/reminders", {"reminder_id": "med", "kind": "medication", "times": ["08:00"]}, as_=me
+    )
+    item = c.table.get(f"PATIENT#{pid}", "REMINDER#med")
+    c.reminders.fire(item, parse_iso(item["due_at"]))
+    taken_at = {"at": item["due_at"]}
+
+    patched = [api.call("PATCH", f"/patients/{pid}/reminders/med", {"label": "evening"}, as_=me) for _ in range(2)]
+    acked = [api.call("POST", f"/patients/{pid}/reminders/med/acknowledge", taken_at, as_=me) for _ in range(2)]
+    deleted = [api.call("DELETE", f"/patients/{pid}/reminders/med", as_=me) for _ in range(2)]
+
+    assert [r.status_code for r in patched] == [200, 200] and body(patched[0]) == body(patched[1])
+    assert [r.status_code for r in acked] == [200, 200] and body(acked[0]) == body(acked[1])
+    assert [r.status_code for r in deleted] == [200, 200] and body(deleted[0]) == body(deleted[1])
+    assert api.call("GET", f"/patients/{pid}/reminders/med", as_=me).status_code == 404
+    assert body(api.call("GET", f"/patients/{pid}/reminders", as_=me)) == []
+    assert len(_events(pid, "reminder_done")) == 1
