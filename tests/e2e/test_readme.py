@@ -40,7 +40,9 @@ def for_the_e2e_stack(script: str, api_url: str, patient_id: str, clinician_id: 
     phones: dict[str, str] = {}
 
     def fresh_phone(match: re.Match[str]) -> str:
-        return phones.setdefault(match.group(0), f"+1555{uuid.uuid4().int % 10**7:07d}")
+        # Unique to this patient, and the same on a second run for the same patient.
+        seed = uuid.uuid5(uuid.NAMESPACE_URL, f"{patient_id}/{match.group(0)}").int
+        return phones.setdefault(match.group(0), f"+1555{seed % 10**7:07d}")
 
     script = script.replace("localhost:8000", urlsplit(api_url).netloc)
     script = re.sub(r"\bp-123\b", patient_id, script)
@@ -66,8 +68,11 @@ def json_values(output: str) -> list[Any]:
     return values
 
 
-def run_first_session(stack: Stack) -> tuple[subprocess.CompletedProcess[str], str, str]:
-    patient_id, clinician_id = f"p-readme-{uuid.uuid4().hex[:8]}", f"c-readme-{uuid.uuid4().hex[:8]}"
+def run_first_session(
+    stack: Stack, patient_id: str | None = None, clinician_id: str | None = None
+) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    patient_id = patient_id or f"p-readme-{uuid.uuid4().hex[:8]}"
+    clinician_id = clinician_id or f"c-readme-{uuid.uuid4().hex[:8]}"
     script = for_the_e2e_stack(first_session_script(README), stack.api_url, patient_id, clinician_id)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, check=False
@@ -100,3 +105,14 @@ def test_readme_first_session_enrols_a_patient_and_pages_the_care_team_on_a_crit
     assert {"reading", "alert_opened"} <= {o.get("kind") for o in objects}
     assert isinstance(outbox, list)
     assert any(f"CRITICAL alert for patient {patient_id}" in (message["body"] or "") for message in outbox)
+
+
+def test_running_the_readme_first_session_twice_is_safe(stack: Stack) -> None:
+    first, patient_id, clinician_id = run_first_session(stack)
+
+    again, _, _ = run_first_session(stack, patient_id, clinician_id)
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, f"stdout:\n{again.stdout}\nstderr:\n{again.stderr}"
+    enrolments = [o for o in json_values(again.stdout) if isinstance(o, dict) and o.get("patient_id") == patient_id]
+    assert enrolments and enrolments[0]["care_team"] == [clinician_id]
