@@ -35,6 +35,9 @@ class Settings(BaseModel):
     apns_platform_arn: str | None = None
     fcm_platform_arn: str | None = None
     clinic_name: str = "Carewire Clinic"
+    # The clinic's support phone (E.164, e.g. "+15551230000"; CAREWIRE_SUPPORT_CONTACT). Every patient
+    # safety message and HELP reply says "call {support}" (clinical.md "Safety net" rule 11), so set it
+    # per deployment; the default only keeps local runs readable ("call your care team").
     support_contact: str = "your care team"
     # Seconds a warm Lambda may reuse a patient's profile and targets when the
     # patient posts their own readings; see README "Request cost".

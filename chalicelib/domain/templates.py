@@ -4,8 +4,9 @@ SMS, email and push bodies carry no readings, diagnoses or drug names unless
 the patient's consent for that channel has ``full_content``: they name the
 clinic, say what to do and how to reach the team (clinical.md).  Templates
 whose name ends in ``_full`` are the opted-in variants.  Parameters are only
-ever ids, the clinic's name and contact, the recipient's first name, times
-and links; a unit test renders every template and checks no value leaks.
+ever ids, the clinic's name and support phone, the recipient's first name,
+times and links; clinician messages name no patient at all (an opaque link
+instead).  A unit test renders every template and checks no value leaks.
 """
 
 from __future__ import annotations
@@ -44,6 +45,153 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "es": ("Actúe ahora sobre su medición", "{clinic}: {guidance}"),
         "pt-BR": ("Aja agora sobre sua medição", "{clinic}: {guidance}"),
         "zh-CN": ("请立即处理您的读数", "{clinic}：{guidance}"),
+    },
+    # Safety messages per condition (clinical.md "Safety net" rule 11): what to do now, when to call
+    # emergency services, and the clinic's support phone; no value, diagnosis or drug name.  The alert
+    # service sends ``safety_<condition>`` with ``condition`` and ``guidance`` (the reading's own advice,
+    # shown only by the ``_full`` variant to a patient who opted in to full content).
+    "safety_glucose_low": {
+        "en": (
+            "Please act now",
+            "{clinic}: take 15 g of fast sugar now, recheck in 15 min. If unable to swallow or unresponsive, "
+            "call emergency services. Questions: call {support}",
+        ),
+        "es": (
+            "Actúe ahora",
+            "{clinic}: tome ahora 15 g de azúcar rápida y vuelva a medir en 15 min. Si no puede tragar o no "
+            "responde, que alguien llame a emergencias. Dudas: llame a {support}",
+        ),
+        "pt-BR": (
+            "Aja agora",
+            "{clinic}: tome agora 15 g de açúcar rápido e meça de novo em 15 min. Se não conseguir engolir ou "
+            "não responder, alguém deve ligar para a emergência. Dúvidas: ligue para {support}",
+        ),
+        "zh-CN": (
+            "请立即采取行动",
+            "{clinic}：请立即摄入15克速效糖，15分钟后复测。如无法吞咽或失去反应，请他人立即拨打急救电话。"
+            "如有疑问请致电 {support}",
+        ),
+    },
+    "safety_glucose_high": {
+        "en": (
+            "Please act now",
+            "{clinic}: check ketones if you can and call {support} now. If vomiting, confused or breathing hard, "
+            "get emergency care.",
+        ),
+        "es": (
+            "Actúe ahora",
+            "{clinic}: mida cetonas si puede y llame ahora a {support}. Si vomita, está confundido o respira "
+            "con dificultad, busque atención de emergencia.",
+        ),
+        "pt-BR": (
+            "Aja agora",
+            "{clinic}: meça as cetonas se puder e ligue agora para {support}. Se estiver vomitando, confuso ou "
+            "com dificuldade para respirar, procure a emergência.",
+        ),
+        "zh-CN": (
+            "请立即采取行动",
+            "{clinic}：如可以请检测酮体，并立即致电 {support}。如出现呕吐、意识混乱或呼吸困难，请立即就医急救。",
+        ),
+    },
+    # The one safety SMS that takes two segments: every crisis symptom clinical.md lists, and the phone.
+    "safety_bp_high": {
+        "en": (
+            "Please act now",
+            "{clinic}: rest and recheck in 5 minutes. Call emergency services now if you have chest pain, "
+            "shortness of breath, back pain, numbness or weakness, vision change or trouble speaking. "
+            "Otherwise call {support}.",
+        ),
+        "es": (
+            "Actúe ahora",
+            "{clinic}: descanse y vuelva a medir en 5 minutos. Llame a emergencias ahora si tiene dolor en el "
+            "pecho, falta de aire, dolor de espalda, entumecimiento o debilidad, cambios en la vista o "
+            "dificultad para hablar. Si no, llame a {support}.",
+        ),
+        "pt-BR": (
+            "Aja agora",
+            "{clinic}: descanse e meça de novo em 5 minutos. Ligue agora para a emergência se tiver dor no "
+            "peito, falta de ar, dor nas costas, dormência ou fraqueza, alteração da visão ou dificuldade para "
+            "falar. Se não, ligue para {support}.",
+        ),
+        "zh-CN": (
+            "请立即采取行动",
+            "{clinic}：请休息，5分钟后复测。如有胸痛、气短、背痛、麻木或无力、视力改变或说话困难，"
+            "请立即拨打急救电话。否则请致电 {support}。",
+        ),
+    },
+    "safety_bp_low": {
+        "en": (
+            "Please act now",
+            "{clinic}: sit or lie down, drink water and recheck. If you faint or have chest pain, call emergency "
+            "services. Otherwise call {support}.",
+        ),
+        "es": (
+            "Actúe ahora",
+            "{clinic}: siéntese o acuéstese, beba agua y vuelva a medir. Si se desmaya o tiene dolor en el "
+            "pecho, llame a emergencias. Si no, llame a {support}.",
+        ),
+        "pt-BR": (
+            "Aja agora",
+            "{clinic}: sente-se ou deite-se, beba água e meça de novo. Se desmaiar ou tiver dor no peito, ligue "
+            "para a emergência. Se não, ligue para {support}.",
+        ),
+        "zh-CN": (
+            "请立即采取行动",
+            "{clinic}：请坐下或躺下，喝些水后复测。如晕倒或胸痛，请立即拨打急救电话。否则请致电 {support}。",
+        ),
+    },
+    "safety_pulse": {
+        "en": (
+            "Please act now",
+            "{clinic}: rest and recheck. If you feel faint, have chest pain or are short of breath, call "
+            "emergency services. Otherwise call {support}.",
+        ),
+        "es": (
+            "Actúe ahora",
+            "{clinic}: descanse y vuelva a medir. Si siente que se desmaya, tiene dolor en el pecho o falta de "
+            "aire, llame a emergencias. Si no, llame a {support}.",
+        ),
+        "pt-BR": (
+            "Aja agora",
+            "{clinic}: descanse e meça de novo. Se sentir desmaio, dor no peito ou falta de ar, ligue para a "
+            "emergência. Se não, ligue para {support}.",
+        ),
+        "zh-CN": (
+            "请立即采取行动",
+            "{clinic}：请休息后复测。如感到要晕倒、胸痛或气短，请立即拨打急救电话。否则请致电 {support}。",
+        ),
+    },
+    # A red flag by SMS already gets ``red_flag_patient`` as its reply; this is the alert's own message.
+    "safety_red_flag": {
+        "en": (
+            "We are alerting your care team",
+            "{clinic}: we are alerting your care team now. If this is an emergency, call emergency services. "
+            "You can also call {support}.",
+        ),
+        "es": (
+            "Estamos avisando a su equipo",
+            "{clinic}: estamos avisando ahora a su equipo de cuidado. Si es una emergencia, llame a emergencias. "
+            "También puede llamar a {support}.",
+        ),
+        "pt-BR": (
+            "Estamos avisando sua equipe",
+            "{clinic}: estamos avisando sua equipe de cuidado agora. Se for uma emergência, ligue para a "
+            "emergência. Você também pode ligar para {support}.",
+        ),
+        "zh-CN": (
+            "正在通知您的护理团队",
+            "{clinic}：我们正在通知您的护理团队。如为紧急情况，请拨打急救电话。您也可以致电 {support}。",
+        ),
+    },
+    # Full content: the reading's own guidance (it carries the emergency advice of clinical.md).
+    **{
+        f"safety_{condition}_full": {
+            "en": ("Please act now", "{clinic}: {guidance} Questions: call {support}"),
+            "es": ("Actúe ahora", "{clinic}: {guidance} Dudas: llame a {support}"),
+            "pt-BR": ("Aja agora", "{clinic}: {guidance} Dúvidas: ligue para {support}"),
+            "zh-CN": ("请立即采取行动", "{clinic}：{guidance} 如有疑问请致电 {support}"),
+        }
+        for condition in ("glucose_low", "glucose_high", "bp_high", "bp_low", "pulse")
     },
     "sms_reading_received": {
         "en": ("Reading received", "{clinic}: thanks, your reading was received. Open the app for your advice."),
@@ -93,53 +241,63 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Mensagem da sua equipe", "{clinic}: {text}"),
         "zh-CN": ("护理团队的消息", "{clinic}：{text}"),
     },
+    # Clinician messages name no patient (clinical.md "Safety net" rule 14; a patient id may be an MRN):
+    # the clinic, the priority, what happened in general terms and, for pages, the opaque ``{link}``
+    # the alert service builds.  ``CLINICIAN_TEMPLATES`` below lists them; a unit test holds the rule.
     "patient_message_clinician": {
-        "en": ("New patient message", "Carewire: new message from patient {patient_id}. Open Carewire to read it."),
+        "en": ("New patient message", "Carewire, {clinic}: new message from patient. Open Carewire to read it."),
         "es": (
             "Nuevo mensaje de paciente",
-            "Carewire: nuevo mensaje del paciente {patient_id}. Abra Carewire para leerlo.",
+            "Carewire, {clinic}: nuevo mensaje de paciente. Abra Carewire para leerlo.",
         ),
         "pt-BR": (
             "Nova mensagem de paciente",
-            "Carewire: nova mensagem do paciente {patient_id}. Abra o Carewire para ler.",
+            "Carewire, {clinic}: nova mensagem de paciente. Abra o Carewire para ler.",
         ),
-        "zh-CN": ("新的患者消息", "Carewire：患者 {patient_id} 发来新消息。请打开 Carewire 查看。"),
+        "zh-CN": ("新的患者消息", "Carewire，{clinic}：有一条新的患者消息。请打开 Carewire 查看。"),
     },
     "alert_page_clinician": {
-        "en": (
-            "Critical alert",
-            "Carewire: CRITICAL alert for patient {patient_id}. Open Carewire: /alerts/{alert_id}",
-        ),
+        "en": ("Critical alert", "Carewire, {clinic}: CRITICAL alert, a patient needs review now. Open {link}"),
         "es": (
             "Alerta crítica",
-            "Carewire: alerta CRÍTICA del paciente {patient_id}. Abra Carewire: /alerts/{alert_id}",
+            "Carewire, {clinic}: alerta CRÍTICA, un paciente necesita revisión ahora. Abra {link}",
         ),
         "pt-BR": (
             "Alerta crítico",
-            "Carewire: alerta CRÍTICO do paciente {patient_id}. Abra o Carewire: /alerts/{alert_id}",
+            "Carewire, {clinic}: alerta CRÍTICO, um paciente precisa de avaliação agora. Abra {link}",
         ),
-        "zh-CN": ("危急警报", "Carewire：患者 {patient_id} 出现危急警报。请打开 Carewire：/alerts/{alert_id}"),
+        "zh-CN": ("危急警报", "Carewire，{clinic}：危急警报，有患者需要立即查看。请打开 {link}"),
     },
     "alert_escalation_clinician": {
         "en": (
             "Escalated alert",
-            "Carewire: ESCALATED critical alert for patient {patient_id}, unacknowledged for "
-            "{minutes} min. Open Carewire: /alerts/{alert_id}",
+            "Carewire, {clinic}: ESCALATED critical alert, unacknowledged for {minutes} min. Open {link}",
         ),
         "es": (
             "Alerta escalada",
-            "Carewire: alerta crítica ESCALADA del paciente {patient_id}, sin confirmar en "
-            "{minutes} min. Abra Carewire: /alerts/{alert_id}",
+            "Carewire, {clinic}: alerta crítica ESCALADA, sin confirmar en {minutes} min. Abra {link}",
         ),
         "pt-BR": (
             "Alerta escalado",
-            "Carewire: alerta crítico ESCALADO do paciente {patient_id}, sem confirmação há "
-            "{minutes} min. Abra o Carewire: /alerts/{alert_id}",
+            "Carewire, {clinic}: alerta crítico ESCALADO, sem confirmação há {minutes} min. Abra {link}",
         ),
-        "zh-CN": (
-            "警报已升级",
-            "Carewire：患者 {patient_id} 的危急警报已升级，{minutes} 分钟未确认。请打开 Carewire：/alerts/{alert_id}",
+        "zh-CN": ("警报已升级", "Carewire，{clinic}：危急警报已升级，{minutes} 分钟未确认。请打开 {link}"),
+    },
+    # Level 3 (unanswered): speakable first, so a call is understood; the link comes last for SMS and email.
+    "alert_escalation_voice": {
+        "en": (
+            "Unanswered critical alert",
+            "Carewire, {clinic}: critical alert unanswered for {minutes} minutes. Acknowledge now: {link}",
         ),
+        "es": (
+            "Alerta crítica sin respuesta",
+            "Carewire, {clinic}: alerta crítica sin respuesta desde hace {minutes} minutos. Confírmela ahora: {link}",
+        ),
+        "pt-BR": (
+            "Alerta crítico sem resposta",
+            "Carewire, {clinic}: alerta crítico sem resposta há {minutes} minutos. Confirme agora: {link}",
+        ),
+        "zh-CN": ("危急警报无人响应", "Carewire，{clinic}：危急警报已 {minutes} 分钟无人响应。请立即确认：{link}"),
     },
     "digest_clinician": {
         "en": (
@@ -226,6 +384,50 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Lembrete da sua equipe", "{clinic}: hora de {label}. Responda TAKEN quando tomar."),
         "zh-CN": ("护理团队提醒", "{clinic}：{label} 的时间到了。服用后请回复 TAKEN。"),
     },
+    # Delivered over an hour after its time (held back by quiet hours): never "take it now", which could
+    # mean a mistimed or doubled dose (clinical.md "Safety net" rule 12).  ``scheduled`` is HH:MM local.
+    "reminder_medication_late": {
+        "en": (
+            "About your scheduled dose",
+            "{clinic}: a dose was scheduled at {scheduled}. Follow your care plan for missed doses; do not double "
+            "up. Reply TAKEN if you already took it.",
+        ),
+        "es": (
+            "Sobre su dosis programada",
+            "{clinic}: tenía una dosis programada a las {scheduled}. Siga su plan de cuidado para dosis olvidadas; "
+            "no tome doble. Responda TAKEN si ya la tomó.",
+        ),
+        "pt-BR": (
+            "Sobre sua dose programada",
+            "{clinic}: uma dose estava programada para as {scheduled}. Siga seu plano de cuidado para doses "
+            "esquecidas; não tome em dobro. Responda TAKEN se já tomou.",
+        ),
+        "zh-CN": (
+            "关于您预定的服药",
+            "{clinic}：您有一次服药预定在 {scheduled}。漏服请按护理计划处理，切勿加倍服用。如已服用请回复 TAKEN。",
+        ),
+    },
+    "reminder_medication_late_full": {
+        "en": (
+            "About your scheduled dose",
+            "{clinic}: {label} was scheduled at {scheduled}. Follow your care plan for missed doses; do not double "
+            "up. Reply TAKEN if you already took it.",
+        ),
+        "es": (
+            "Sobre su dosis programada",
+            "{clinic}: dosis de {label} programada a las {scheduled}. Siga su plan de cuidado para dosis "
+            "olvidadas; no tome doble. Responda TAKEN si ya la tomó.",
+        ),
+        "pt-BR": (
+            "Sobre sua dose programada",
+            "{clinic}: dose de {label} programada para as {scheduled}. Siga seu plano de cuidado para doses "
+            "esquecidas; não tome em dobro. Responda TAKEN se já tomou.",
+        ),
+        "zh-CN": (
+            "关于您预定的服药",
+            "{clinic}：{label} 预定在 {scheduled} 服用。漏服请按护理计划处理，切勿加倍服用。如已服用请回复 TAKEN。",
+        ),
+    },
     "reminder_custom": {
         "en": ("Reminder from your care team", "{clinic}: you have a reminder from your care team. Open the app."),
         "es": ("Recordatorio de su equipo", "{clinic}: tiene un recordatorio de su equipo de cuidado. Abra la app."),
@@ -295,19 +497,30 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "red_flag_patient": {
         "en": (
             "We are alerting your care team",
-            "{clinic}: we are alerting your care team now. If this is an emergency, call emergency services.",
+            "{clinic}: we are alerting your care team now. If this is an emergency, call emergency services. "
+            "You can also call {support}.",
         ),
         "es": (
             "Estamos avisando a su equipo",
-            "{clinic}: estamos avisando ahora a su equipo de cuidado. Si es una emergencia, llame a emergencias.",
+            "{clinic}: estamos avisando ahora a su equipo de cuidado. Si es una emergencia, llame a emergencias. "
+            "También puede llamar a {support}.",
         ),
         "pt-BR": (
             "Estamos avisando sua equipe",
-            "{clinic}: estamos avisando sua equipe de cuidado agora. Se for uma emergência, ligue para a emergência.",
+            "{clinic}: estamos avisando sua equipe de cuidado agora. Se for uma emergência, ligue para a "
+            "emergência. Você também pode ligar para {support}.",
         ),
-        "zh-CN": ("正在通知您的护理团队", "{clinic}：我们正在通知您的护理团队。如为紧急情况，请拨打急救电话。"),
+        "zh-CN": (
+            "正在通知您的护理团队",
+            "{clinic}：我们正在通知您的护理团队。如为紧急情况，请拨打急救电话。您也可以致电 {support}。",
+        ),
     },
 }
+
+# Templates addressed to clinicians (the rest go to patients): no patient identifier, see rule 14 above.
+CLINICIAN_TEMPLATES = frozenset(
+    {name for name in TEMPLATES if name.endswith("_clinician")} | {"alert_escalation_voice"}
+)
 
 EMAIL_FOOTER = {
     "en": "You receive this because you are enrolled with {clinic}. Manage messages in the app.",

@@ -8,6 +8,7 @@ inbound SMS, and the conftest's p-1 has the README's number).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.settings import Settings
 from devstack.stack import ROOT, Stack
 
 README = ROOT / "README.md"
@@ -104,7 +106,13 @@ def test_readme_first_session_enrols_a_patient_and_pages_the_care_team_on_a_crit
     assert any(o.get("severity") == "critical_low" and o.get("interpretation") == "LL" for o in objects)
     assert {"reading", "alert_opened"} <= {o.get("kind") for o in objects}
     assert isinstance(outbox, list)
-    assert any(f"CRITICAL alert for patient {patient_id}" in (message["body"] or "") for message in outbox)
+    # The page names the clinic and links the alert, never the patient (clinical.md "Safety net" rule 14).
+    pages = [message["body"] for message in outbox if "CRITICAL alert" in (message["body"] or "")]
+    assert pages, outbox
+    encoded_id = base64.urlsafe_b64encode(patient_id.encode()).decode().rstrip("=")
+    for page in pages:
+        assert Settings.model_fields["clinic_name"].default in page and re.search(r"\S/alerts/\S", page), page
+        assert patient_id not in page and encoded_id not in page, page
 
 
 def test_running_the_readme_first_session_twice_is_safe(stack: Stack) -> None:
