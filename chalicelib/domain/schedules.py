@@ -73,3 +73,8 @@ def latest_occurrence(
     """The latest instant in (since, now]: a tick that ran late fires once, for the newest missed occurrence."""
     found = occurrences(list(times), list(days), tz_name, since, now)
     return found[-1] if found else None
+
+
+def wall_clock(moment: datetime, tz_name: str) -> str:
+    """``HH:MM`` of an instant on the wall clock of a zone (what a late reminder says the dose was due at)."""
+    return moment.astimezone(ZoneInfo(tz_name)).strftime("%H:%M")

@@ -24,7 +24,7 @@ from chalicelib.domain.idempotency import derived_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
-from chalicelib.domain.schedules import latest_occurrence, next_occurrence
+from chalicelib.domain.schedules import latest_occurrence, next_occurrence, wall_clock
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
 from chalicelib.services.audit import AuditTrail
@@ -197,7 +197,13 @@ class ReminderService:
                 intent_id=f"reminder:{pid}:{rid}:{iso(occurrence)}",
                 recipient=Recipient(kind="patient", id=pid),
                 template=rules.TEMPLATE_OF[item["kind"]],
-                params={"label": item.get("label") or ""},
+                # due_at lets delivery tell a reminder held back by quiet hours from an on-time one, and
+                # scheduled is what the late variant says (rule 12: a late dose reminder is not "take it now").
+                params={
+                    "label": item.get("label") or "",
+                    "scheduled": wall_clock(occurrence, zone),
+                    "due_at": iso(occurrence),
+                },
                 created_at=now,
                 patient_id=pid,
             )

@@ -115,3 +115,76 @@ def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
         found += [json.loads(m["Body"]) for m in got]
         for m in got:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+class _Queued:
+    """Stands in for the outbound queue: keeps what a service enqueues, so the test delivers it itself."""
+
+    def __init__(self) -> None:
+        self.intents: list[Any] = []
+
+    def enqueue(self, *intents: Any) -> None:
+        self.intents += intents
+
+
+def test_a_medication_reminder_held_back_by_quiet_hours_says_when_the_dose_was_due_not_take_it_now(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    import json
+    import os
+    import urllib.request
+    from zoneinfo import ZoneInfo
+
+    from chalicelib import bootstrap
+    from chalicelib.domain.timeutil import iso
+    from chalicelib.services.messaging import MessagingService
+    from chalicelib.services.reminders import ReminderService
+
+    c = bootstrap.container()
+    pid, phone = f"p-rm-{uuid.uuid4().hex[:6]}", "+1555" + str(uuid.uuid4().int)[:7]
+    sent = patient_body(
+        pid,
+        phone=phone,
+        timezone="America/New_York",
+        language="en",
+        channels=["sms"],
+        quiet_hours={"start": "21:00", "end": "08:00"},
+    )
+    assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
+    api.call("PUT", f"/patients/{pid}/consents/sms", {"granted": True}, as_=("patient", pid))
+    reminder = {"reminder_id": "night", "kind": "medication", "times": ["23:00"], "label": "Metformin 500 mg"}
+    assert api.call("POST", f"/patients/{pid}/reminders", reminder, as_=("patient", pid)).status_code == 201
+    item = c.reminders._store.get(pid, "night")
+    due = parse_iso(item["due_at"])  # the next 23:00 in New York
+    queued = _Queued()
+    reminders = ReminderService(
+        c.reminders._store,
+        c.patients,
+        c.patient_store,
+        c.messaging_store,
+        queued,
+        c.audit,
+        c.clock,
+        str,  # type: ignore[arg-type]
+    )
+
+    def messaging_at(moment: Any) -> MessagingService:
+        return MessagingService(
+            c.messaging_store, c.patient_store, c.clinician_store, queued, c.channels, lambda: moment, c.settings.clinic
+        )
+
+    reminders.fire(item, due)
+    [intent] = queued.intents
+    deferred = messaging_at(due).deliver(intent)
+    parked = c.messaging_store.table.get(f"MSG#{intent.intent_id}", "DEFERRED")
+    released = c.messaging_store.take_deferred(parked)
+    delivered = messaging_at(parse_iso(parked["due_at"])).deliver(released)  # the tick at the end of quiet hours
+
+    assert (intent.params["scheduled"], intent.params["due_at"]) == ("23:00", iso(due))
+    assert (deferred, delivered) == ("deferred", "sent")
+    assert parse_iso(parked["due_at"]).astimezone(ZoneInfo("America/New_York")).strftime("%H:%M") == "08:00"
+    with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/moto-api/data.json") as response:
+        texts = [s["message"] for s in json.loads(response.read())["sns"].get("SMS", []) if s["phone_number"] == phone]
+    assert len(texts) == 1
+    assert "scheduled at 23:00" in texts[0] and "do not double up" in texts[0]
+    assert "time for your scheduled dose" not in texts[0] and "Metformin" not in texts[0]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.schedules import WEEKDAYS, latest_occurrence, next_occurrence, occurrences
+from chalicelib.domain.schedules import WEEKDAYS, latest_occurrence, next_occurrence, occurrences, wall_clock
 
 EVERY_DAY = list(WEEKDAYS)
 
@@ -81,3 +81,12 @@ def test_a_daily_schedule_fires_every_wall_time_at_most_once_a_day(
     assert len(set(times)) * 2 <= len(fired) <= len(set(times)) * 4
     nxt = next_occurrence(times, EVERY_DAY, zone, start)
     assert nxt is not None and nxt > start and nxt == fired[0]
+
+
+def test_a_late_reminder_names_the_time_the_patients_own_clock_showed() -> None:
+    winter = next_occurrence(["23:00"], EVERY_DAY, "America/New_York", datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+    summer = next_occurrence(["23:00"], EVERY_DAY, "America/New_York", datetime(2027, 6, 1, 0, 0, tzinfo=UTC))
+
+    assert winter is not None and summer is not None and winter.hour != summer.hour
+    assert wall_clock(winter, "America/New_York") == wall_clock(summer, "America/New_York") == "23:00"
+    assert wall_clock(datetime(2026, 12, 1, 4, 0, tzinfo=UTC), "UTC") == "04:00"
