@@ -95,6 +95,7 @@ class WorklistRow(BaseModel):
     last_reading_at: str | None = None
     days_since_last_reading: int | None = None
     device_days_last_30: int
+    targets_outside_limits: list[str] = []
 
 
 class Trend(RootModel[GlucoseTrend | BpTrend]):

@@ -4,6 +4,13 @@ Pure functions of a reading's values, the patient's effective targets and, for
 glucose, whether the reading completes the "two readings >= 300 mg/dL within
 6 h" trend.  Boundaries are exact (54.0 is not critical, 53.9 is) and each
 personal threshold keeps the comparison of the default rule it replaces.
+
+The hard limits of clinical.md's "Per-patient targets" are applied first,
+whatever the targets say: targets stored before the limits existed may lie
+outside them (they keep working, and the worklist names them), but < 54 mg/dL
+is still critical_low, >= 400 critical_high, > 250 at least high, < 63 at
+least low; BP > 180 / > 120 critical_high, systolic < 80 critical_low,
+>= 160 / >= 100 at least high, diastolic < 40 at least low.
 """
 
 from __future__ import annotations
@@ -12,7 +19,19 @@ from dataclasses import dataclass
 
 from chalicelib.domain.guidance import guidance
 from chalicelib.domain.readings import BloodPressureIn, Classification, GlucoseIn
-from chalicelib.domain.targets import Targets
+from chalicelib.domain.targets import (
+    DIASTOLIC_ALWAYS_CRITICAL_ABOVE,
+    DIASTOLIC_ALWAYS_HIGH_FROM,
+    DIASTOLIC_ALWAYS_LOW_BELOW,
+    GLUCOSE_ALWAYS_CRITICAL_BELOW,
+    GLUCOSE_ALWAYS_CRITICAL_FROM,
+    GLUCOSE_ALWAYS_HIGH_ABOVE,
+    GLUCOSE_ALWAYS_LOW_BELOW,
+    SYSTOLIC_ALWAYS_CRITICAL_ABOVE,
+    SYSTOLIC_ALWAYS_CRITICAL_BELOW,
+    SYSTOLIC_ALWAYS_HIGH_FROM,
+    Targets,
+)
 
 VERY_HIGH_MG_DL = 300.0
 VERY_HIGH_WINDOW_HOURS = 6
@@ -81,6 +100,36 @@ def can_repeat_very_high(reading: GlucoseIn) -> bool:
     return value is not None and value >= VERY_HIGH_MG_DL
 
 
+def _glucose_severity(value: float, context: str, targets: Targets, repeated_very_high: bool) -> tuple[str, bool]:
+    """The severity of a glucose value, and whether the repeated-very-high trend made it critical."""
+    g = targets.glucose
+    very_high = repeated_very_high and value >= VERY_HIGH_MG_DL
+    # Hard limits first: no target, however it was stored, moves these.
+    if value < GLUCOSE_ALWAYS_CRITICAL_BELOW:
+        return "critical_low", False
+    if value >= GLUCOSE_ALWAYS_CRITICAL_FROM:
+        return "critical_high", False
+    if value > GLUCOSE_ALWAYS_HIGH_ABOVE:
+        if value >= g.critical_high:
+            return "critical_high", False
+        return ("critical_high", True) if very_high else ("high", False)
+    if value < GLUCOSE_ALWAYS_LOW_BELOW:
+        return ("critical_low" if value < g.critical_low else "low"), False
+    # Personal targets, inside the limits.
+    high = glucose_high_threshold(context, targets)
+    if value < g.critical_low:
+        return "critical_low", False
+    if value < g.low:
+        return "low", False
+    if value >= g.critical_high:
+        return "critical_high", False
+    if very_high:
+        return "critical_high", True
+    if value >= high if g.highs_inclusive else value > high:
+        return "high", False
+    return "normal", False
+
+
 def classify_glucose(reading: GlucoseIn, targets: Targets, repeated_very_high: bool = False) -> Judgement:
     if reading.meter_flag == "LO":
         return Judgement("critical_low", "hypoglycemia_level_2", ("meter_lo",), "glucose_critical_low")
@@ -88,23 +137,19 @@ def classify_glucose(reading: GlucoseIn, targets: Targets, repeated_very_high: b
         return Judgement("critical_high", "severe_hyperglycemia", ("meter_hi", "ketone_check"), "glucose_critical_high")
     value = reading.value_mg_dl
     assert value is not None  # the model guarantees a value or a meter flag
-    g = targets.glucose
     flags: list[str] = []
     if value > KETONE_CHECK_ABOVE:
         flags.append("ketone_check")
-    high = glucose_high_threshold(reading.context, targets)
-    above_high = value >= high if g.highs_inclusive else value > high
-
-    if value < g.critical_low:
-        return Judgement("critical_low", "hypoglycemia_level_2", tuple(flags), "glucose_critical_low")
-    if value < g.low:
-        return Judgement("low", "hypoglycemia_level_1", tuple(flags), "glucose_low")
-    if value >= g.critical_high:
-        return Judgement("critical_high", "severe_hyperglycemia", tuple(flags), "glucose_critical_high")
-    if repeated_very_high and value >= VERY_HIGH_MG_DL:
+    severity, by_trend = _glucose_severity(value, reading.context, targets, repeated_very_high)
+    if by_trend:
         flags.append("repeated_very_high")
+    if severity == "critical_low":
+        return Judgement("critical_low", "hypoglycemia_level_2", tuple(flags), "glucose_critical_low")
+    if severity == "low":
+        return Judgement("low", "hypoglycemia_level_1", tuple(flags), "glucose_low")
+    if severity == "critical_high":
         return Judgement("critical_high", "severe_hyperglycemia", tuple(flags), "glucose_critical_high")
-    if above_high:
+    if severity == "high":
         category = "hyperglycemia_level_2" if value > KETONE_CHECK_ABOVE else "above_target"
         key = "glucose_high_ketones" if value > KETONE_CHECK_ABOVE else "glucose_high"
         return Judgement("high", category, tuple(flags), key)
@@ -119,6 +164,13 @@ def classify_glucose(reading: GlucoseIn, targets: Targets, repeated_very_high: b
 
 def _systolic_severity(value: float, targets: Targets) -> str:
     bp = targets.blood_pressure
+    # Hard limits first (see the module docstring), then the personal targets.
+    if value > SYSTOLIC_ALWAYS_CRITICAL_ABOVE:
+        return "critical_high"
+    if value < SYSTOLIC_ALWAYS_CRITICAL_BELOW:
+        return "critical_low"
+    if value >= SYSTOLIC_ALWAYS_HIGH_FROM:
+        return "critical_high" if value > bp.systolic_critical_high else "high"
     if value > bp.systolic_critical_high:
         return "critical_high"
     if value < bp.systolic_critical_low:
@@ -132,6 +184,12 @@ def _systolic_severity(value: float, targets: Targets) -> str:
 
 def _diastolic_severity(value: float, targets: Targets) -> str:
     bp = targets.blood_pressure
+    if value > DIASTOLIC_ALWAYS_CRITICAL_ABOVE:
+        return "critical_high"
+    if value >= DIASTOLIC_ALWAYS_HIGH_FROM:
+        return "critical_high" if value > bp.diastolic_critical_high else "high"
+    if value < DIASTOLIC_ALWAYS_LOW_BELOW:
+        return "low"
     if value > bp.diastolic_critical_high:
         return "critical_high"
     if value >= bp.diastolic_high:

@@ -1,9 +1,13 @@
 """Per-patient targets: guideline defaults, clinician overrides, their rules.
 
 The defaults are clinical.md's default model.  A clinician may move targets
-within the guideline's order; moving a *critical* threshold to a looser value
-than the default needs an explicit override with a reason, which the service
-writes to the audit trail.
+within the guideline's order and inside the hard limits of clinical.md's
+"Per-patient targets" table (:data:`HARD_LIMITS`); a value outside its range is
+refused naming the field and the limit.  Targets may tighten the critical
+rules, never loosen them: ``override_critical`` is still accepted (and its
+reason audited) but moves no limit.  Targets stored before the limits existed
+keep loading; :func:`targets_outside_limits` names what they break, and the
+classification engine applies the limits whatever the stored targets say.
 
 Each threshold keeps the comparison of its default rule (api.md): glucose
 ``low``/``critical_low`` are "below", ``critical_high`` is "at or above", the
@@ -15,6 +19,7 @@ highs "above", BP lows "below".
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -131,10 +136,76 @@ def effective_targets(profile: str, overrides: TargetsIn | None, **meta: object)
     return Targets.model_validate(base)
 
 
-def validate_targets(targets: Targets, override_critical: bool, reason: str | None) -> None:
-    """Raise 422-class errors for out-of-order or unapproved critical thresholds."""
+@dataclass(frozen=True)
+class HardLimit:
+    """The range one threshold must stay in, whatever the clinician asks (clinical.md)."""
+
+    field: str
+    minimum: float | None
+    maximum: float | None
+    unit: str
+
+    def value_of(self, targets: Targets) -> float:
+        group, name = self.field.split(".")
+        return float(getattr(getattr(targets, group), name))
+
+    def holds_for(self, value: float) -> bool:
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
+
+    def describe(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"must be between {self.minimum:g} and {self.maximum:g} {self.unit} (hard limit)"
+        if self.minimum is not None:
+            return f"must be at least {self.minimum:g} {self.unit} (hard limit)"
+        return f"must be at most {self.maximum:g} {self.unit} (hard limit)"
+
+
+# clinical.md, "Per-patient targets": the "below"/"above" halves of each range
+# are the order rules validate_targets checks next to these.
+GLUCOSE_ALWAYS_CRITICAL_BELOW = 54.0  # < 54 mg/dL (and LO) is critical_low
+GLUCOSE_ALWAYS_LOW_BELOW = 63.0  # < 63 is at least low
+GLUCOSE_ALWAYS_HIGH_ABOVE = 250.0  # > 250 is at least high
+GLUCOSE_ALWAYS_CRITICAL_FROM = 400.0  # >= 400 (and HI) is critical_high
+SYSTOLIC_ALWAYS_CRITICAL_ABOVE = 180.0
+DIASTOLIC_ALWAYS_CRITICAL_ABOVE = 120.0
+SYSTOLIC_ALWAYS_CRITICAL_BELOW = 80.0
+SYSTOLIC_ALWAYS_HIGH_FROM = 160.0
+DIASTOLIC_ALWAYS_HIGH_FROM = 100.0
+DIASTOLIC_ALWAYS_LOW_BELOW = 40.0
+DIASTOLIC_LOW_AT_MOST = 70.0
+
+HARD_LIMITS: tuple[HardLimit, ...] = (
+    HardLimit("glucose.critical_low", GLUCOSE_ALWAYS_CRITICAL_BELOW, None, "mg/dL"),
+    HardLimit("glucose.low", GLUCOSE_ALWAYS_LOW_BELOW, None, "mg/dL"),
+    HardLimit("glucose.high_fasting", None, GLUCOSE_ALWAYS_HIGH_ABOVE, "mg/dL"),
+    HardLimit("glucose.high_after_meal", None, GLUCOSE_ALWAYS_HIGH_ABOVE, "mg/dL"),
+    HardLimit("glucose.high_bedtime", None, GLUCOSE_ALWAYS_HIGH_ABOVE, "mg/dL"),
+    HardLimit("glucose.critical_high", None, GLUCOSE_ALWAYS_CRITICAL_FROM, "mg/dL"),
+    HardLimit("blood_pressure.systolic_critical_high", None, SYSTOLIC_ALWAYS_CRITICAL_ABOVE, "mmHg"),
+    HardLimit("blood_pressure.diastolic_critical_high", None, DIASTOLIC_ALWAYS_CRITICAL_ABOVE, "mmHg"),
+    HardLimit("blood_pressure.systolic_critical_low", SYSTOLIC_ALWAYS_CRITICAL_BELOW, None, "mmHg"),
+    HardLimit("blood_pressure.systolic_high", None, SYSTOLIC_ALWAYS_HIGH_FROM, "mmHg"),
+    HardLimit("blood_pressure.diastolic_high", None, DIASTOLIC_ALWAYS_HIGH_FROM, "mmHg"),
+    HardLimit("blood_pressure.diastolic_low", DIASTOLIC_ALWAYS_LOW_BELOW, DIASTOLIC_LOW_AT_MOST, "mmHg"),
+)
+
+
+def targets_outside_limits(targets: Targets) -> list[str]:
+    """The thresholds (``group.field``) of stored targets that break a hard limit; none for valid targets."""
+    return [limit.field for limit in HARD_LIMITS if not limit.holds_for(limit.value_of(targets))]
+
+
+def validate_targets(targets: Targets) -> None:
+    """Raise a 422-class error naming each threshold outside its hard limit or out of order.
+
+    ``override_critical`` plays no part: no request can move a hard limit.
+    """
     g, bp = targets.glucose, targets.blood_pressure
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [
+        FieldError(limit.field, limit.describe())
+        for limit in HARD_LIMITS
+        if not limit.holds_for(limit.value_of(targets))
+    ]
 
     def order(chain: list[tuple[str, float]]) -> None:
         for (lo_name, lo), (hi_name, hi) in itertools.pairwise(chain):
@@ -168,35 +239,6 @@ def validate_targets(targets: Targets, override_critical: bool, reason: str | No
     # Dedupe: a low shared by three glucose chains reports once.
     errors = list(dict.fromkeys(errors))
     if errors:
-        raise InvalidInputError("Targets must keep critical low < low < high < critical high.", errors)
-
-    looser = [
-        name
-        for name, loose in (
-            ("glucose.critical_low", g.critical_low < DEFAULT_GLUCOSE_CRITICAL_LOW),
-            ("glucose.critical_high", g.critical_high > DEFAULT_GLUCOSE_CRITICAL_HIGH),
-            ("blood_pressure.systolic_critical_low", bp.systolic_critical_low < DEFAULT_BP.systolic_critical_low),
-            ("blood_pressure.systolic_critical_high", bp.systolic_critical_high > DEFAULT_BP.systolic_critical_high),
-            (
-                "blood_pressure.diastolic_critical_high",
-                bp.diastolic_critical_high > DEFAULT_BP.diastolic_critical_high,
-            ),
-        )
-        if loose
-    ]
-    if looser and not (override_critical and reason):
         raise InvalidInputError(
-            "A critical threshold looser than the guideline default needs override_critical and a reason.",
-            [FieldError(name, "looser than the default; set override_critical: true and a reason") for name in looser],
+            "Targets must stay inside the hard limits and keep critical low < low < high < critical high.", errors
         )
-
-
-def loosened_criticals(targets: Targets) -> bool:
-    g, bp = targets.glucose, targets.blood_pressure
-    return (
-        g.critical_low < DEFAULT_GLUCOSE_CRITICAL_LOW
-        or g.critical_high > DEFAULT_GLUCOSE_CRITICAL_HIGH
-        or bp.systolic_critical_low < DEFAULT_BP.systolic_critical_low
-        or bp.systolic_critical_high > DEFAULT_BP.systolic_critical_high
-        or bp.diastolic_critical_high > DEFAULT_BP.diastolic_critical_high
-    )

@@ -28,7 +28,7 @@ from chalicelib.domain.patients import (
     PatientIn,
     PatientPatch,
 )
-from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, loosened_criticals, validate_targets
+from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, validate_targets
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
 
@@ -160,8 +160,7 @@ class PatientService:
         updated = {**record, **changes, "updated_at": iso(self._clock())}
         patient = patient_of(updated)  # re-validates the merged record
         if "glucose_profile" in changes:
-            current = targets_of(updated)
-            validate_targets(current, current.override_critical, current.reason)
+            validate_targets(targets_of(updated))
         self._patients.replace({**updated, **patient.model_dump(mode="json")}, record)
         self._audit.record(principal, "update", "patient", patient_id, {"fields": sorted(changes)})
         return patient
@@ -185,7 +184,7 @@ class PatientService:
         record = self._care_team_record(principal, patient_id)
         profile = request.glucose_profile or record.get("glucose_profile", "standard")
         targets = effective_targets(profile, request)
-        validate_targets(targets, request.override_critical, request.reason)
+        validate_targets(targets)  # override_critical moves no hard limit
         asked = request.model_dump(mode="json", exclude_none=True)
         if record.get("targets") == asked and record.get("glucose_profile", "standard") == profile:
             # The same targets again (a repeated PUT): no new version, the same answer.
@@ -204,8 +203,8 @@ class PatientService:
         }
         self._patients.replace(updated, record)
         detail: dict[str, Any] = {"version": version}
-        if loosened_criticals(targets):
-            detail.update(override_critical=True, reason=request.reason)
+        if request.reason:
+            detail.update(reason=request.reason)
         self._audit.record(principal, "update", "targets", patient_id, detail)
         return targets_of(updated)
 

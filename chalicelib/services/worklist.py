@@ -6,7 +6,9 @@ local days (the RPM supply threshold is 16).  Built from the panel (one
 Query), the profiles (BatchGetItem: they carry ``open_tasks`` and
 ``last_reading_at``, kept by the stream), the clinician's open alert entries
 (two Queries) and this and last month's RPM items (BatchGetItem).
-A clinician nobody can page shows up as a configuration error.
+A clinician nobody can page shows up as a configuration error; a patient whose
+stored targets break a hard limit of clinical.md names those thresholds in
+``targets_outside_limits``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from zoneinfo import ZoneInfo
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
+from chalicelib.domain.targets import targets_outside_limits
 from chalicelib.domain.timeutil import parse_iso
+from chalicelib.services.patients import targets_of
 
 
 class WorklistService:
@@ -69,6 +73,8 @@ class WorklistService:
                     "last_reading_at": last,
                     "days_since_last_reading": days,
                     "device_days_last_30": device_days[p["patient_id"]],
+                    # Targets stored before the hard limits: reported here, never silently changed.
+                    "targets_outside_limits": targets_outside_limits(targets_of(p)),
                 }
             )
         never = 10**6  # no reading at all sorts as the longest gap

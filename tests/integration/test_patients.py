@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import Api, body, patient_body
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def test_clinician_enrolls_a_patient_and_joins_the_care_team(api: Api, clinic: dict[str, Any]) -> None:
@@ -156,22 +161,71 @@ def test_out_of_order_targets_are_422(api: Api, clinic: dict[str, Any]) -> None:
     assert {e["field"] for e in body(response)["errors"]} >= {"glucose.high_fasting"}
 
 
-def test_looser_critical_needs_override_and_reason_and_is_audited(api: Api, clinic: dict[str, Any]) -> None:
-    loose = {"glucose": {"critical_low": 50}}
-    refused = api.call("PUT", "/patients/p-1/targets", loose, as_=clinic["c1"])
-    accepted = api.call(
-        "PUT",
-        "/patients/p-1/targets",
-        {**loose, "override_critical": True, "reason": "hypoglycaemia unawareness plan"},
-        as_=clinic["c1"],
+@pytest.mark.parametrize(
+    ("targets", "field", "limit"),
+    [
+        ({"glucose": {"critical_low": 50}}, "glucose.critical_low", "at least 54 mg/dL"),
+        ({"glucose": {"high_fasting": 399}}, "glucose.high_fasting", "at most 250 mg/dL"),
+        ({"glucose": {"critical_high": 450}}, "glucose.critical_high", "at most 400 mg/dL"),
+        ({"blood_pressure": {"systolic_critical_high": 250}}, "blood_pressure.systolic_critical_high", "at most 180"),
+        ({"blood_pressure": {"diastolic_low": 21}}, "blood_pressure.diastolic_low", "between 40 and 70"),
+    ],
+)
+def test_targets_outside_a_hard_limit_are_422_naming_the_field_and_the_limit_even_with_override_critical(
+    api: Api, clinic: dict[str, Any], targets: dict[str, Any], field: str, limit: str
+) -> None:
+    plain = api.call("PUT", "/patients/p-1/targets", targets, as_=clinic["c1"])
+    overridden = api.call(
+        "PUT", "/patients/p-1/targets", {**targets, "override_critical": True, "reason": "plan"}, as_=clinic["c1"]
     )
 
-    assert refused.status_code == 422
+    for response in (plain, overridden):
+        assert response.status_code == 422
+        assert response.headers["Content-Type"] == "application/problem+json"
+        errors = {e["field"]: e["message"] for e in body(response)["errors"]}
+        assert limit in errors[field]
+
+
+def test_a_target_change_with_a_reason_is_audited_with_it(api: Api, clinic: dict[str, Any]) -> None:
+    pid = "p-tighter-targets"
+    assert api.call("POST", "/patients", patient_body(pid, phone=None), as_=clinic["c1"]).status_code == 201
+    tighter = {"glucose": {"critical_low": 60, "low": 75}, "override_critical": True, "reason": "hypo unawareness"}
+
+    accepted = api.call("PUT", f"/patients/{pid}/targets", tighter, as_=clinic["c1"])
+
     assert accepted.status_code == 200
-    audit = body(api.call("GET", "/audit?patient_id=p-1&limit=100", as_=clinic["admin"]))["items"]
-    overrides = [a for a in audit if a["resource"] == "targets" and (a["detail"] or {}).get("override_critical")]
-    assert overrides and overrides[0]["actor"] == "c-1"
-    assert overrides[0]["detail"]["reason"] == "hypoglycaemia unawareness plan"
+    assert body(accepted)["glucose"]["critical_low"] == 60
+    audit = body(api.call("GET", f"/audit?patient_id={pid}&limit=100", as_=clinic["admin"]))["items"]
+    changes = [a for a in audit if a["resource"] == "targets" and (a["detail"] or {}).get("reason")]
+    assert changes and changes[0]["actor"] == "c-1"
+    assert changes[0]["detail"]["reason"] == "hypo unawareness"
+
+
+def test_targets_stored_before_the_hard_limits_are_reported_on_the_worklist_and_cannot_hide_a_critical_low(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    from chalicelib import bootstrap
+
+    pid = "p-legacy-targets"
+    assert api.call("POST", "/patients", patient_body(pid, phone=None), as_=clinic["c1"]).status_code == 201
+    store = bootstrap.container().patient_store
+    record = store.get(pid)
+    legacy = {"glucose": {"critical_low": 40}, "override_critical": True, "reason": "set before the limits"}
+    store.replace({**record, "targets": legacy, "targets_version": 1}, record)
+
+    rows = body(api.call("GET", "/worklist", as_=clinic["c1"]))["items"]
+    reading = api.call(
+        "POST",
+        f"/patients/{pid}/readings",
+        {"type": "blood_glucose", "value": 45, "unit": "mg/dL", "measured_at": _now(), "source": "app"},
+        as_=("patient", pid),
+    )
+
+    assert next(r for r in rows if r["patient_id"] == pid)["targets_outside_limits"] == ["glucose.critical_low"]
+    assert next(r for r in rows if r["patient_id"] == "p-1")["targets_outside_limits"] == []
+    assert body(api.call("GET", f"/patients/{pid}/targets", as_=clinic["c1"]))["glucose"]["critical_low"] == 40
+    assert reading.status_code == 201
+    assert body(reading)["classification"]["severity"] == "critical_low"
 
 
 def test_patient_records_consent_and_lists_it(api: Api, clinic: dict[str, Any]) -> None:
