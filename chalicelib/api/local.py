@@ -53,6 +53,9 @@ def runner() -> Any:
         c.settings.table_name,
         checkpoint_file=Path(data_dir) / "stream-checkpoints.json" if data_dir else None,
         region=c.settings.region,
+        # One clock for the stage: ticks move it, the background loop ticks its minutes.
+        clock=c.clock,
+        tick_queues=(c.settings.due_work_queue,),
     )
 
 
@@ -77,9 +80,7 @@ def local_drain(call: Call) -> Any:
 @endpoint(bp, "/_local/tick", methods=["POST"], public=True)
 def local_tick(call: Call) -> Any:
     now: datetime = call.body(TickRequest).now
-    clock = container().clock
-    if hasattr(clock, "advance_to"):
-        clock.advance_to(now)
+    # The runner moves the stage clock to ``now`` (never back) and runs the jobs as of ``now``.
     return {"processed": runner().tick(now)}
 
 
@@ -140,10 +141,10 @@ def start_background_runner() -> None:
     """Poll the stream and queues, and tick once a minute, like Lambda would."""
     import threading
 
-    from chalicelib.bootstrap import utc_now
-
     def begin() -> None:
-        runner().start(poll_seconds=0.5, clock=utc_now)
+        # Minutes of the stage's clock (the runner's), not utc_now: once /_local/tick has
+        # travelled, the real clock's minutes lie in the stage's past and nothing came due by itself.
+        runner().start(poll_seconds=0.5)
 
     # Deferred: app.py is still importing when this is called.
     threading.Timer(1.0, begin).start()

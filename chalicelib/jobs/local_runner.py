@@ -6,6 +6,11 @@ with Lambda-shaped events.  ``drain()`` processes until nothing is pending;
 ``tick(now)`` runs the scheduled jobs as of ``now`` and then drains.  A stream
 batch that reports partial failures is retried from the first failure, up to
 a limit, like Lambda's event source mapping with bisect-on-error off.
+
+One clock: given the stage's clock, the runner moves it to each tick's ``now``
+before the jobs run, and its background loop ticks each minute *of that clock*,
+so the scheduled jobs, deliveries and quiet-hours checks agree on "now" after
+the clock has travelled.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,8 @@ class LocalEventRunner:
         table_name: str,
         checkpoint_file: Path | None = None,
         region: str = "us-east-1",
+        clock: Callable[[], datetime] | None = None,
+        tick_queues: Iterable[str] = (),
     ) -> None:
         from chalice.app import (
             CloudWatchEventConfig,
@@ -50,6 +57,11 @@ class LocalEventRunner:
         self._checkpoint_file = checkpoint_file
         self._positions: dict[str, str] = self._load_positions()
         self._attempts: dict[str, int] = {}
+        # The stage's clock (the container's TravelClock in the local stage); None: ticks move no clock.
+        self._clock = clock
+        # Queues whose messages carry their tick's "now" (due-work): see _retry_within_tick.
+        self._tick_queues = set(tick_queues)
+        self._message_attempts: dict[str, int] = {}
         self._lock = threading.RLock()
         handlers = app.handler_map
         self.stream_handlers = [handlers[s.name] for s in app.event_sources if isinstance(s, DynamoDBEventConfig)]
@@ -87,7 +99,15 @@ class LocalEventRunner:
         return processed
 
     def tick(self, now: datetime) -> int:
+        # The event time is UTC ("...Z"), as EventBridge sends it.  ``now`` may carry any
+        # offset (a New York tester types -05:00): formatting its wall time with a "Z" ran
+        # the jobs hours away from the instant the stage clock was moved to.
+        now = now.astimezone(UTC)
         with self._lock:
+            # Moved under the lock, so no handler of a drain in progress sees the clock jump mid-way.
+            advance = getattr(self._clock, "advance_to", None)
+            if advance is not None:
+                advance(now)
             event = {
                 "version": "0",
                 "id": str(uuid.uuid4()),
@@ -130,7 +150,10 @@ class LocalEventRunner:
             return 1 + self.drain()
 
     def start(self, poll_seconds: float = 0.5, clock: Callable[[], datetime] | None = None) -> None:
-        """Poll in a background thread; run the scheduled jobs once a minute."""
+        """Poll in a background thread; run the scheduled jobs once a minute of ``clock`` (default: the stage's)."""
+        # The stage's clock, not the wall clock: after /_local/tick travelled, real-time minutes
+        # lie in the stage's past, and the stage never reached a due time by itself.
+        clock = clock or self._clock
 
         def loop() -> None:
             last_minute = None
@@ -242,8 +265,35 @@ class LocalEventRunner:
             for message in messages:
                 if message["MessageId"] not in failed:
                     self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    self._message_attempts.pop(message["MessageId"], None)
                     processed += 1
+                elif queue_name in self._tick_queues:
+                    processed += self._retry_within_tick(url, message)
         return processed
+
+    def _retry_within_tick(self, url: str, message: dict[str, Any]) -> int:
+        """A due-work message that failed: retried now, as of its own tick, or dropped after MAX_ATTEMPTS.
+
+        It carries its tick's "now" and the items as that tick read them.  Left to
+        moto, it would come back after the visibility timeout in *real* seconds, by
+        which time the stage clock may have travelled days: replayed as of the old
+        minute, it fired the occurrence due then (a reminder, an appointment's
+        first reminder) and made the current tick's handling of the same items
+        lose their conditional writes.  Dropping it loses nothing a replay would
+        recover: an item whose handler did not win its conditional write stays on
+        the due index, and the next tick (each minute of the stage clock) finds it
+        with a fresh now.
+        """
+        message_id = message["MessageId"]
+        attempts = self._message_attempts[message_id] = self._message_attempts.get(message_id, 0) + 1
+        if attempts >= MAX_ATTEMPTS:
+            del self._message_attempts[message_id]
+            logger().error("due work failed repeatedly; dropped (its items stay due)", extra={"message_id": message_id})
+            count("DueWorkDropped")
+            self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return 0
+        self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        return 1  # counted as work, so drain() runs another round and retries it
 
 
 def _sqs_record(message: dict[str, Any], url: str, region: str) -> dict[str, Any]:
