@@ -9,8 +9,11 @@ this module turns those buckets into the numbers of api.md.
 Glucose ranges follow the international consensus on time in range (Battelino
 et al., Diabetes Care 2019): 70-180 in range, < 70 and < 54 below, > 180 and
 > 250 above.  A meter's LO counts below 54, HI above 250; neither has a number,
-so they stay out of mean/min/max.  Blood pressure at goal is < 130/80
-(ACC/AHA 2017); the category of the mean uses the guideline labels.
+so they stay out of mean/min/max; each day counts them (``meter_lo``,
+``meter_hi``) so a LO-only day still shows its low on the chart.  Blood
+pressure at goal is < 130/80 (ACC/AHA 2017); the category of the mean uses the
+guideline labels.  Every day keeps its lowest and highest value (systolic and
+diastolic for BP): the chart draws them, because a mean hides a low.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class GlucoseDay(BaseModel):
     min: float | None
     max: float | None
     count: int
+    meter_lo: int = 0  # readings the meter showed as LO (below its range): no number, always below 54
+    meter_hi: int = 0  # readings the meter showed as HI (above its range)
 
 
 class BpDay(BaseModel):
@@ -44,6 +49,8 @@ class BpDay(BaseModel):
     mean_diastolic: float
     min_systolic: float
     max_systolic: float
+    min_diastolic: float
+    max_diastolic: float
     count: int
 
 
@@ -135,6 +142,8 @@ def glucose_trend(buckets: list[dict[str, Any]], window: Window) -> GlucoseTrend
                 min=_round(min(day_numbers, default=None)),
                 max=_round(max(day_numbers, default=None)),
                 count=len(values),
+                meter_lo=values.count("LO"),
+                meter_hi=values.count("HI"),
             )
         )
     count = len(numbers) + len(flags)
@@ -172,6 +181,8 @@ def bp_trend(buckets: list[dict[str, Any]], window: Window) -> BpTrend:
                 mean_diastolic=round(fmean(d for _, d in day), 1),
                 min_systolic=min(s for s, _ in day),
                 max_systolic=max(s for s, _ in day),
+                min_diastolic=min(d for _, d in day),
+                max_diastolic=max(d for _, d in day),
                 count=len(day),
             )
         )

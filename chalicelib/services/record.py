@@ -163,6 +163,16 @@ class PatientRecordService:
         self, principal: Principal, patient_id: str, type_text: str | None, days_text: str | None
     ) -> trends.GlucoseTrend | trends.BpTrend:
         record = self._patients.visible_record(principal, patient_id)
+        return self._trend(principal, patient_id, record, type_text, days_text)
+
+    def _trend(
+        self,
+        principal: Principal,
+        patient_id: str,
+        record: dict[str, Any],
+        type_text: str | None,
+        days_text: str | None,
+    ) -> trends.GlucoseTrend | trends.BpTrend:
         reading_type, days = _type(type_text), _days(days_text)
         window = trends.Window.ending(self._clock(), record.get("timezone") or "UTC", days)
         buckets = self._summaries.days(patient_id, reading_type, window.first.isoformat(), window.last.isoformat())
@@ -172,9 +182,12 @@ class PatientRecordService:
         return trends.bp_trend(buckets, window)
 
     def chart(self, principal: Principal, patient_id: str, type_text: str | None, days_text: str | None) -> str:
+        """The trend drawn against the patient's own effective targets (their band, not the population's)."""
         from chalicelib.domain.charts import render
+        from chalicelib.services.patients import targets_of
 
-        return render(self.trend(principal, patient_id, type_text, days_text))
+        record = self._patients.visible_record(principal, patient_id)
+        return render(self._trend(principal, patient_id, record, type_text, days_text), targets_of(record))
 
 
 def _position(item: dict[str, Any]) -> str:

@@ -173,8 +173,28 @@ def test_chart_is_an_svg_with_the_band_and_local_dates(api: Api, patient: dict[s
     oldest = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date() - timedelta(days=29)
     assert f">{oldest.strftime('%b')} {oldest.day}<" in svg  # the window's first local date labels the axis
     assert "<script" not in svg  # nothing loaded from elsewhere
+    assert "Below 54" in svg and "Meter LO" in svg  # the 50 and the LO of the last days are marked
     bp = api.call("GET", f"/patients/{patient['pid']}/trends/chart.svg?type=blood_pressure&days=7", as_=patient["me"])
     assert bp.status_code == 200 and "Systolic" in (bp.body.decode() if isinstance(bp.body, bytes) else bp.body)
+
+
+def test_the_chart_band_is_the_patients_own_targets(api: Api, clinic: dict[str, Any]) -> None:
+    pid = f"p-360-{uuid.uuid4().hex[:8]}"
+    sent = patient_body(pid, timezone=ZONE, language="en", phone="+1555" + str(uuid.uuid4().int)[:7])
+    assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
+    personal = {
+        "glucose_profile": "older_very_complex",
+        "glucose": {"low": 80},
+        "blood_pressure": {"systolic_high": 130},
+    }
+    assert api.call("PUT", f"/patients/{pid}/targets", personal, as_=clinic["c1"]).status_code == 200
+
+    glucose = api.call("GET", f"/patients/{pid}/trends/chart.svg?type=blood_glucose&days=7", as_=clinic["c1"])
+    bp = api.call("GET", f"/patients/{pid}/trends/chart.svg?type=blood_pressure&days=7", as_=clinic["c1"])
+
+    texts = [r.body.decode() if isinstance(r.body, bytes) else r.body for r in (glucose, bp)]
+    assert "Target 80-200" in texts[0] and "Target 70-180" not in texts[0]
+    assert "Systolic 90-130" in texts[1]
 
 
 # -- timeline ---------------------------------------------------------------------------

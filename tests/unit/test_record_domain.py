@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import billing, charts, trends
+from chalicelib.domain.targets import BloodPressureTargetsIn, GlucoseTargetsIn, TargetsIn, effective_targets
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "trend-chart-example.png"
@@ -65,6 +67,7 @@ def test_glucose_buckets_follow_the_consensus_ranges() -> None:
     assert t.mean_mg_dl == round(sum([53, 54, 69, 70, 180, 181, 250, 251]) / 8, 1)  # flags have no number
     assert t.days_with_readings == 2
     assert [d.count for d in t.daily] == [4, 6]
+    assert [(d.meter_lo, d.meter_hi) for d in t.daily] == [(0, 0), (1, 1)]
 
 
 def test_an_empty_window_has_no_percentages() -> None:
@@ -84,6 +87,7 @@ def test_bp_mean_category_and_goal() -> None:
     assert t.category_of_mean == "stage_1"  # diastolic 82.7 is stage 1
     assert t.at_goal_pct == 33.3  # only 118/76: 129/80 misses the diastolic goal
     assert [d.count for d in t.daily] == [2, 1]
+    assert [(d.min_diastolic, d.max_diastolic) for d in t.daily] == [(76, 92), (80, 80)]
 
 
 # -- billing --------------------------------------------------------------------------------
@@ -134,14 +138,97 @@ def test_device_day_sources(image: dict[str, Any], counts: bool) -> None:
 def _month_of_glucose() -> trends.GlucoseTrend:
     rng = random.Random(7)
     window = trends.Window.ending(NOW, "America/Chicago", 30)
-    buckets = []
-    for n in range(30):
-        if n in (6, 7, 19):
-            continue  # days without readings are gaps
-        day = window.first + timedelta(days=n)
-        buckets.append(_bucket(day, *[round(rng.gauss(150, 40)) for _ in range(4)]))
-    buckets[2] = _bucket(window.first + timedelta(days=2), 52, 61)
-    return trends.glucose_trend(buckets, window)
+    values: dict[int, list[Any]] = {
+        n: [round(rng.gauss(150, 40)) for _ in range(4)]
+        for n in range(30)
+        if n not in (6, 7, 19)  # days without readings are gaps
+    }
+    values |= {2: [52, 61], 10: [40, 212], 14: ["LO"], 24: [66, 151]}  # 40 and 212: a mean of 126 hides a 40
+    return trends.glucose_trend([_bucket(window.first + timedelta(days=n), *v) for n, v in values.items()], window)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _points(svg: str) -> dict[str | None, list[str]]:
+    """Legend title -> the x labels (local dates) of the dots its series draws."""
+    root = ET.fromstring(svg)
+    titles: dict[int, str | None] = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("id", "").startswith("activate-serie-"):
+            text = g.find(f"{SVG}text")
+            titles[int(g.get("id", "").rsplit("-", 1)[1])] = text.text if text is not None else None
+    points: dict[str | None, list[str]] = {title: [] for title in titles.values()}
+    overlay = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "plot overlay")
+    for serie in overlay:
+        index = int(next(c for c in (serie.get("class") or "").split() if c.startswith("serie-")).split("-")[1])
+        for dots in serie.iter(f"{SVG}g"):
+            if dots.get("class") == "dots":
+                labels = [d.text for d in dots.findall(f"{SVG}desc") if (d.get("class") or "").strip() == "x_label"]
+                points.setdefault(titles.get(index), []).extend(label or "" for label in labels)
+    return points
+
+
+def test_a_low_behind_a_normal_mean_and_a_lo_only_day_both_carry_a_low_marker() -> None:
+    window = trends.Window(date(2026, 11, 16), date(2026, 11, 22))
+    trend = trends.glucose_trend(
+        [_bucket(date(2026, 11, 17), 40, 200), _bucket(date(2026, 11, 19), "LO"), _bucket(date(2026, 11, 21), 65, 99)],
+        window,
+    )
+
+    points = _points(charts.render(trend))
+
+    assert trend.daily[0].mean == 120  # what the old chart drew, with no marker
+    assert points["Below 54"] == ["Nov 17"]
+    assert points["Meter LO"] == ["Nov 19"]  # no number that day, still a marker
+    assert points["Below 70"] == ["Nov 21"]  # a distinct marker for a level-1 low
+    assert points["Daily lowest"] == ["Nov 17", "Nov 21"] and points["Daily highest"] == ["Nov 17", "Nov 21"]
+    assert points["Above 180"] == ["Nov 17"]
+
+
+def test_a_meter_hi_is_marked_at_the_top_of_the_meters_range() -> None:
+    window = trends.Window(date(2026, 11, 16), date(2026, 11, 22))
+
+    points = _points(charts.render(trends.glucose_trend([_bucket(date(2026, 11, 18), "HI")], window)))
+
+    assert points["Meter HI"] == ["Nov 18"] and "Meter LO" not in points
+
+
+def test_the_glucose_band_follows_the_patients_own_targets() -> None:
+    window = trends.Window(date(2026, 11, 16), date(2026, 11, 22))
+    trend = trends.glucose_trend([_bucket(date(2026, 11, 17), 75, 190)], window)
+    personal = effective_targets("older_very_complex", TargetsIn(glucose=GlucoseTargetsIn(low=80)))
+
+    standard, theirs = charts.render(trend), charts.render(trend, personal)
+
+    assert "Target 70-180" in standard and _points(standard)["Above 180"] == ["Nov 17"]
+    assert "Target 80-200" in theirs and "Target 70-180" not in theirs  # low 80, the random-context high 200
+    assert _points(theirs)["Above 200"] == []  # 190 is inside this patient's band
+    assert _points(theirs)["Below 70"] == []  # 75 is below their band but not a level-1 low
+
+
+def test_the_bp_chart_draws_daily_extremes_against_the_patients_bp_targets() -> None:
+    window = trends.Window(date(2026, 11, 16), date(2026, 11, 22))
+    trend = trends.bp_trend(
+        [_bucket(date(2026, 11, 18), [150, 95], [128, 78]), _bucket(date(2026, 11, 20), [86, 58], [112, 70])], window
+    )
+    personal = effective_targets(
+        "standard", TargetsIn(blood_pressure=BloodPressureTargetsIn(systolic_high=130, diastolic_high=80))
+    )
+
+    svg = charts.render(trend, personal)
+    points = _points(svg)
+
+    assert "Systolic 90-130" in svg and "Diastolic 60-80" in svg
+    for line in (
+        "Systolic, daily highest",
+        "Systolic, daily lowest",
+        "Diastolic, daily highest",
+        "Diastolic, daily lowest",
+    ):
+        assert points[line] == ["Nov 18", "Nov 20"]
+    assert points["Above 130/80"] == ["Nov 18"]
+    assert points["Below 90/60"] == ["Nov 20"]
 
 
 def test_the_chart_renders_to_a_png_picture() -> None:
@@ -181,3 +268,15 @@ def write_example(path: Path = EXAMPLE) -> None:
 
 if __name__ == "__main__":
     write_example()
+
+
+def test_every_legend_entry_fits_in_the_picture() -> None:
+    window = trends.Window.ending(NOW, "UTC", 7)
+    crisis = trends.bp_trend([_bucket(window.last, [190, 125], [76, 50])], window)
+
+    for svg in (charts.render(_month_of_glucose()), charts.render(crisis)):
+        root = ET.fromstring(svg)
+        legends = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legends")
+        top = float((legends.get("transform") or "").split(",")[1].rstrip(")"))
+        bottoms = [top + float(t.get("y") or 0) for t in legends.iter(f"{SVG}text")]
+        assert len(bottoms) >= 7 and max(bottoms) <= 460 - 4
