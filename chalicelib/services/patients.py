@@ -51,6 +51,14 @@ def patient_of(record: dict[str, Any]) -> Patient:
     return Patient.model_validate({k: record[k] for k in PATIENT_FIELDS if k in record})
 
 
+def _require_a_care_team(care_team: list[str]) -> None:
+    """clinical.md safety net rule 7: a patient nobody looks after has nobody to page."""
+    if not care_team:
+        raise InvalidInputError(
+            "Every patient needs a care team.", [FieldError("care_team", "must name at least one clinician")]
+        )
+
+
 class PatientService:
     def __init__(
         self,
@@ -97,6 +105,7 @@ class PatientService:
         """
         principal.require(Role.CLINICIAN, Role.ADMIN)
         care_team = list(dict.fromkeys(request.care_team + ([principal.subject] if principal.is_clinician else [])))
+        _require_a_care_team(care_team)
         self._require_clinicians(care_team, "care_team")
         now = iso(self._clock())
         if request.patient_id:
@@ -152,6 +161,7 @@ class PatientService:
                 raise ForbiddenError(f"A patient may not change {', '.join(forbidden)}.")
         if "care_team" in changes:
             changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
+            _require_a_care_team(changes["care_team"])
             self._require_clinicians(changes["care_team"], "care_team")
         if all(record.get(k) == v for k, v in changes.items()):
             # Nothing changes (a repeated PATCH): answer with the record as it is, write nothing.

@@ -74,6 +74,46 @@ def test_unknown_care_team_member_is_422(api: Api, clinic: dict[str, Any]) -> No
     assert body(response)["errors"][0]["field"] == "care_team"
 
 
+def test_an_admin_enrolling_a_patient_without_a_care_team_is_422_naming_care_team(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    without = api.call("POST", "/patients", patient_body("p-no-team", phone=None, care_team=[]), as_=clinic["admin"])
+    omitted = patient_body("p-no-team", phone=None)
+    del omitted["care_team"]
+    left_out = api.call("POST", "/patients", omitted, as_=clinic["admin"])
+    with_team = api.call(
+        "POST", "/patients", patient_body("p-no-team", phone=None, care_team=["c-2"]), as_=clinic["admin"]
+    )
+
+    for refused in (without, left_out):
+        assert refused.status_code == 422
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert [e["field"] for e in body(refused)["errors"]] == ["care_team"]
+    assert with_team.status_code == 201
+    assert body(with_team)["care_team"] == ["c-2"]
+
+
+def test_a_clinician_enrolling_with_an_empty_care_team_joins_it(api: Api, clinic: dict[str, Any]) -> None:
+    response = api.call("POST", "/patients", patient_body("p-joins", phone=None, care_team=[]), as_=clinic["c2"])
+
+    assert response.status_code == 201
+    assert body(response)["care_team"] == ["c-2"]
+
+
+@pytest.mark.parametrize("caller", ["c1", "admin"])
+def test_a_patch_that_empties_the_care_team_is_422_and_changes_nothing(
+    api: Api, clinic: dict[str, Any], caller: str
+) -> None:
+    pid = f"p-keep-team-{caller}"
+    api.call("POST", "/patients", patient_body(pid, phone=None), as_=clinic["c1"])
+
+    response = api.call("PATCH", f"/patients/{pid}", {"care_team": []}, as_=clinic[caller])
+
+    assert response.status_code == 422
+    assert [e["field"] for e in body(response)["errors"]] == ["care_team"]
+    assert body(api.call("GET", f"/patients/{pid}", as_=clinic["c1"]))["care_team"] == ["c-1"]
+
+
 def test_clinician_lists_only_their_panel(api: Api, clinic: dict[str, Any]) -> None:
     api.call("POST", "/patients", patient_body("p-c2-only", care_team=[]), as_=clinic["c2"])
 
