@@ -312,6 +312,7 @@ class Container:
             self.audit,
             self.cursors,
             self.clock,
+            self.settings.console_url,
         )
 
     @cached_property
@@ -360,6 +361,12 @@ class Container:
         intent = self.messaging_store.take_deferred(item)
         if intent is not None:
             self.messaging.enqueue(intent)
+
+    @cached_property
+    def clinic(self) -> Any:
+        from chalicelib.services.clinic import ClinicService
+
+        return ClinicService(self.clinician_store, self.clock)
 
     @cached_property
     def clinicians(self) -> Any:

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch
 from chalicelib.domain.billing import CareTime, CareTimeIn, RpmRow
+from chalicelib.domain.clinic import OnCall, OnCallIn
 from chalicelib.domain.messages import Message, MessageIn
 from chalicelib.domain.patients import (
     Clinician,
@@ -90,6 +91,7 @@ class WorklistRow(BaseModel):
     given_name: str | None = None
     family_name: str | None = None
     open_critical_alerts: int
+    unanswered_alerts: int = 0
     open_routine_alerts: int
     open_tasks: int
     last_reading_at: str | None = None
@@ -121,12 +123,13 @@ class Operation:
     query: tuple[str, ...] = field(default_factory=tuple)
     media_type: str = "application/json"
     also: int | None = None  # a second success status with the same body (e.g. 200 on a replay)
+    keyed: bool = False  # accepts an Idempotency-Key header (a server-chosen id made safe to repeat)
 
 
 OPERATIONS: list[Operation] = [
     Operation("GET", "/health", "Liveness and version", response=Health, public=True),
     Operation("GET", "/openapi.json", "This document", public=True),
-    Operation("POST", "/patients", "Enroll a patient", PatientIn, Patient, 201),
+    Operation("POST", "/patients", "Enroll a patient (200 on a replay)", PatientIn, Patient, 201, also=200, keyed=True),
     Operation("GET", "/patients", "Patients in the caller's panel", response=Patient, paged=True),
     Operation("GET", "/patients/{patient_id}", "A patient", response=Patient),
     Operation("PATCH", "/patients/{patient_id}", "Update a patient", PatientPatch, Patient),
@@ -137,6 +140,8 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/patients/{patient_id}/devices", "Register a push device", DeviceIn, Device, 201),
     Operation("PUT", "/clinicians/{clinician_id}", "Register or update a clinician", ClinicianIn, Clinician),
     Operation("GET", "/clinicians/{clinician_id}", "A clinician", response=Clinician),
+    Operation("PUT", "/clinic/on-call", "Set the clinic's on-call list (admins)", OnCallIn, OnCall),
+    Operation("GET", "/clinic/on-call", "The clinic's on-call list", response=OnCall),
     Operation(
         "POST",
         "/patients/{patient_id}/readings",
@@ -173,11 +178,15 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/alerts/{alert_id}/acknowledge", "Acknowledge (open -> acknowledged)", TransitionIn, Alert),
     Operation("POST", "/alerts/{alert_id}/resolve", "Resolve (open/acknowledged -> resolved)", TransitionIn, Alert),
     Operation("GET", "/worklist", "The clinician's panel ordered by need", response=Worklist),
-    Operation("POST", "/patients/{patient_id}/messages", "Message the patient", MessageIn, MessageAccepted, 202),
+    Operation(
+        "POST", "/patients/{patient_id}/messages", "Message the patient", MessageIn, MessageAccepted, 202, keyed=True
+    ),
     Operation(
         "GET", "/patients/{patient_id}/messages", "The conversation, both directions", response=Message, paged=True
     ),
-    Operation("POST", "/patients/{patient_id}/reminders", "Create a reminder", ReminderIn, Reminder, 201),
+    Operation(
+        "POST", "/patients/{patient_id}/reminders", "Create a reminder", ReminderIn, Reminder, 201, also=200, keyed=True
+    ),
     Operation("GET", "/patients/{patient_id}/reminders", "Reminders", response=Reminder, listed=True),
     Operation("GET", "/patients/{patient_id}/reminders/{reminder_id}", "A reminder", response=Reminder),
     Operation("PATCH", "/patients/{patient_id}/reminders/{reminder_id}", "Change a reminder", ReminderPatch, Reminder),
@@ -188,7 +197,16 @@ OPERATIONS: list[Operation] = [
     Operation(
         "GET", "/patients/{patient_id}/adherence", "Doses due vs done per reminder", response=Adherence, query=("days",)
     ),
-    Operation("POST", "/patients/{patient_id}/appointments", "Book an appointment", AppointmentIn, Appointment, 201),
+    Operation(
+        "POST",
+        "/patients/{patient_id}/appointments",
+        "Book an appointment",
+        AppointmentIn,
+        Appointment,
+        201,
+        also=200,
+        keyed=True,
+    ),
     Operation("GET", "/patients/{patient_id}/appointments", "Appointments", response=Appointment, listed=True),
     Operation("GET", "/patients/{patient_id}/appointments/{appointment_id}", "An appointment", response=Appointment),
     Operation(
@@ -207,7 +225,16 @@ OPERATIONS: list[Operation] = [
         paged=True,
         query=("from", "to", "kinds"),
     ),
-    Operation("POST", "/patients/{patient_id}/notes", "Add a care-team note to the timeline", NoteIn, PatientNote, 201),
+    Operation(
+        "POST",
+        "/patients/{patient_id}/notes",
+        "Add a care-team note to the timeline",
+        NoteIn,
+        PatientNote,
+        201,
+        also=200,
+        keyed=True,
+    ),
     Operation("GET", "/patients/{patient_id}/trends", "Trend over local days", response=Trend, query=("type", "days")),
     Operation(
         "GET",
@@ -259,6 +286,16 @@ def _operation(op: Operation) -> dict[str, Any]:
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ]
     params += [{"name": q, "in": "query", "schema": {"type": "string"}} for q in op.query]
+    if op.keyed:
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Makes a create with a server-chosen id safe to repeat",
+                "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,128}$"},
+            }
+        )
     schema: dict[str, Any]
     if not op.media_type.endswith("json"):
         schema = {"type": "string"}

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     # safety message and HELP reply says "call {support}" (clinical.md "Safety net" rule 11), so set it
     # per deployment; the default only keeps local runs readable ("call your care team").
     support_contact: str = "your care team"
+    # Where clinicians open an alert; pages carry "<console_url>/alerts/<opaque id>", never a patient id.
+    console_url: str = "http://127.0.0.1:8000/console"
     # Seconds a warm Lambda may reuse a patient's profile and targets when the
     # patient posts their own readings; see README "Request cost".
     patient_cache_seconds: float = 60.0
@@ -87,6 +89,7 @@ class Settings(BaseModel):
             "fcm_platform_arn": "CAREWIRE_FCM_PLATFORM_ARN",
             "clinic_name": "CAREWIRE_CLINIC_NAME",
             "support_contact": "CAREWIRE_SUPPORT_CONTACT",
+            "console_url": "CAREWIRE_CONSOLE_URL",
             "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
             "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
             "due_work_queue": "CAREWIRE_DUE_WORK_QUEUE",

@@ -4,6 +4,7 @@
 item                         pk / sk                                               notes
 ===========================  ====================================================  ===========================
 alert                        PATIENT#<pid> / ALERT#<alert_id>                      due index while escalating
+alert reference              ALERTREF#<alert_id> / REF                             the patient of an opaque id
 open slot                    PATIENT#<pid> / OPEN#<slot>                           one open alert per slot
 list entry (per clinician)   CLINICIAN#<cid> / ALERT#<status>#<rank>#<inv>#<id>   "critical first, then newest"
 list entry (admins)          ALERTS / ALERT#<status>#<rank>#<inv>#<id>
@@ -26,7 +27,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import clinician_pk, patient_pk
-from chalicelib.domain.alerts import PRIORITY_RANK, slot_of
+from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
 
@@ -84,7 +85,7 @@ class DynamoAlertStore:
             item.update(due_shard=due_shard(alert["alert_id"]), due_at=iso(escalate_at))
         slot = {
             "pk": patient_pk(pid),
-            "sk": f"OPEN#{slot_of(alert['kind'])}",
+            "sk": f"OPEN#{slot_of(alert['kind'], alert.get('condition'))}",
             "entity": "open_slot",
             "alert_id": alert["alert_id"],
             "priority": alert["priority"],
@@ -95,6 +96,8 @@ class DynamoAlertStore:
         slot_op["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         ops = [slot_op, self.table.put_op(item), self.table.put_op(event)]
         ops += [self.table.put_op(e) for e in self._entries(alert, care_team)]
+        if "." not in alert["alert_id"]:  # an opaque id: its patient is found through a reference item
+            ops.append(self.table.put_op({"pk": f"ALERTREF#{alert['alert_id']}", "sk": "REF", "patient_id": pid}))
         try:
             self.table.transact(ops)
         except ClientError as error:
@@ -169,7 +172,8 @@ class DynamoAlertStore:
                 "Update": {
                     "TableName": self.table.name,
                     "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"ALERT#{alert['alert_id']}"}),
-                    "UpdateExpression": "SET kind = :k, priority = :p, due_shard = :ds, due_at = :da",
+                    "UpdateExpression": "SET kind = :k, priority = :p, due_shard = :ds, due_at = :da, "
+                    "last_paged_at = :paged",
                     "ConditionExpression": "priority = :routine",
                     "ExpressionAttributeValues": serialize(
                         {
@@ -178,6 +182,7 @@ class DynamoAlertStore:
                             ":routine": "routine",
                             ":ds": due_shard(alert["alert_id"]),
                             ":da": iso(escalate_at),
+                            ":paged": iso(escalate_at - ESCALATE_AFTER),
                         }
                     ),
                 }
@@ -188,7 +193,9 @@ class DynamoAlertStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"OPEN#{slot_of(kind)}"}),
+                    "Key": serialize(
+                        {"pk": patient_pk(alert["patient_id"]), "sk": f"OPEN#{slot_of(kind, alert.get('condition'))}"}
+                    ),
                     "UpdateExpression": "SET priority = :p",
                     "ExpressionAttributeValues": serialize({":p": priority}),
                 }
@@ -240,7 +247,7 @@ class DynamoAlertStore:
         ]
         ops += self._move_entries(alert, after)
         if changes["status"] == "resolved":
-            slot = f"OPEN#{slot_of(alert['kind'])}"
+            slot = f"OPEN#{slot_of(alert['kind'], alert.get('condition'))}"
             ops.append(self.table.delete_op(alert["pk"], slot))
         try:
             self.table.transact(ops)
@@ -252,28 +259,148 @@ class DynamoAlertStore:
             after["notes"] = [*alert.get("notes", []), note]
         return after
 
-    def escalate(self, alert: dict[str, Any], level: int, next_due: datetime | None) -> bool:
-        """Raise the escalation level once per due time; False if someone acted first."""
-        values: dict[str, Any] = {":level": level, ":prev": level - 1, ":open": "open", ":due": alert["due_at"]}
+    def escalate(self, alert: dict[str, Any], level: int, next_due: datetime | None, unanswered: bool) -> bool:
+        """Raise the escalation level once per due time; False if someone acted first.
+
+        At the last level the alert is marked ``unanswered``, on the alert and on
+        every list entry, so the worklist shows it.
+        """
+        values: dict[str, Any] = {
+            ":level": level,
+            ":prev": level - 1,
+            ":open": "open",
+            ":due": alert["due_at"],
+            ":now": alert["due_at"],  # the page goes out as of the escalation's due time
+        }
+        sets = "SET escalation_level = :level, last_paged_at = :now" + (", unanswered = :yes" if unanswered else "")
+        if unanswered:
+            values[":yes"] = True
         if next_due is None:
-            expression = "SET escalation_level = :level REMOVE due_shard, due_at"
+            expression = f"{sets} REMOVE due_shard, due_at"
         else:
-            expression = "SET escalation_level = :level, due_at = :next"
+            expression = f"{sets}, due_at = :next"
             values[":next"] = iso(next_due)
-        return self.table.update_if(
-            {"pk": alert["pk"], "sk": alert["sk"]},
-            UpdateExpression=expression,
-            ConditionExpression="#s = :open AND escalation_level = :prev AND due_at = :due",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=serialize(values),
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "#s = :open AND escalation_level = :prev AND due_at = :due",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": serialize(values),
+                }
+            }
+        ]
+        if unanswered:
+            ops += [
+                {
+                    "Update": {
+                        "TableName": self.table.name,
+                        "Key": serialize({"pk": entry["pk"], "sk": entry["sk"]}),
+                        "UpdateExpression": "SET unanswered = :yes",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": serialize({":yes": True}),
+                    }
+                }
+                for entry in self._entries(alert, alert.get("care_team", []))
+            ]
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def repage(self, alert: dict[str, Any], now: datetime, cutoff: datetime, escalate_at: datetime) -> bool:
+        """Page again for a new crisis on an alert last paged before ``cutoff`` (once: the condition holds one writer).
+
+        An acknowledged alert is opened again: the acknowledgment was of an earlier
+        reading, and the new crisis needs its own (escalation restarts).
+        """
+        reopened = {**alert, "status": "open"}
+        values: dict[str, Any] = {
+            ":now": iso(now),
+            ":cutoff": iso(cutoff),
+            ":open": "open",
+            ":old": alert["status"],
+            ":ds": due_shard(alert["alert_id"]),
+            ":da": iso(escalate_at),
+            ":zero": 0,
+        }
+        ops: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "UpdateExpression": "SET last_paged_at = :now, #s = :open, due_shard = :ds, due_at = :da, "
+                    "escalation_level = :zero REMOVE acknowledged_by, acknowledged_at, unanswered",
+                    "ConditionExpression": "#s = :old AND "
+                    "(attribute_not_exists(last_paged_at) OR last_paged_at <= :cutoff)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": serialize(values),
+                }
+            }
+        ]
+        if alert["status"] != "open":
+            ops += self._move_entries(alert, reopened)
+        try:
+            self.table.transact(ops)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def claim_safety_message(
+        self, patient_id: str, condition: str, reading_id: str, at: datetime, cutoff: datetime
+    ) -> str | None:
+        """Who may send the patient's safety message for ``condition`` now: the reading id that holds the claim.
+
+        ``PATIENT#<pid> / SAFETY#<condition>`` remembers the last reading that sent
+        one; a newer claim wins only when that was at or before ``cutoff``.
+        """
+        stopped = self.table.put_checked(
+            {
+                "pk": patient_pk(patient_id),
+                "sk": f"SAFETY#{condition}",
+                "entity": "safety_message",
+                "reading_id": reading_id,
+                "sent_at": iso(at),
+            },
+            "attribute_not_exists(pk) OR sent_at <= :cutoff OR reading_id = :rid",
+            {":cutoff": iso(cutoff), ":rid": reading_id},
         )
+        return reading_id if stopped is None else stopped.get("reading_id")
+
+    def patient_of(self, alert_id: str) -> str | None:
+        """The patient of an opaque alert id (one GetItem on its reference item)."""
+        item = self.table.get(f"ALERTREF#{alert_id}", "REF")
+        return str(item["patient_id"]) if item else None
 
     def advance_digest(self, item: dict[str, Any], new_due: datetime, now: datetime) -> bool:
+        """Move the digest to its next time, taking out the stage 1 readings this digest counts (only those)."""
+        values: dict[str, Any] = serialize({":n": iso(new_due), ":now": iso(now), ":d": item["due_at"]})
+        expression = "SET due_at = :n, last_digest_at = :now"
+        counted = sorted(item.get("stage1_readings") or [])
+        if counted:
+            expression += " DELETE stage1_readings :counted"
+            values[":counted"] = {"SS": counted}
         return self.table.update_if(
             {"pk": item["pk"], "sk": item["sk"]},
-            UpdateExpression="SET due_at = :n, last_digest_at = :now",
+            UpdateExpression=expression,
             ConditionExpression="due_at = :d",
-            ExpressionAttributeValues=serialize({":n": iso(new_due), ":now": iso(now), ":d": item["due_at"]}),
+            ExpressionAttributeValues=values,
+        )
+
+    def note_stage1(self, clinician_id: str, reading_id: str) -> None:
+        """A stage 1 BP reading for the clinician's next digest (a set: a redelivery counts once)."""
+        self.table.update_if(
+            {"pk": clinician_pk(clinician_id), "sk": "DIGEST"},
+            UpdateExpression="ADD stage1_readings :r",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":r": {"SS": [reading_id]}},
         )
 
     # -- reading back --------------------------------------------------------------

@@ -222,6 +222,20 @@ class DynamoClinicianStore:
         # Unconditional: a botocore retry rewrites the same item.
         self.table.put({"pk": clinician_pk(record["clinician_id"]), "sk": "PROFILE", "entity": "clinician", **record})
 
+    def many(self, clinician_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Clinician profiles by id, in one BatchGetItem."""
+        found = self.table.batch_get([(clinician_pk(cid), "PROFILE") for cid in dict.fromkeys(clinician_ids)])
+        return {item["clinician_id"]: _strip_keys(item) for item in found}
+
+    # The clinic's on-call list: CLINIC / ONCALL.
+
+    def on_call(self) -> dict[str, Any] | None:
+        item = self.table.get("CLINIC", "ONCALL")
+        return _strip_keys(item) if item else None
+
+    def put_on_call(self, record: dict[str, Any]) -> None:
+        self.table.put({"pk": "CLINIC", "sk": "ONCALL", "entity": "on_call", **record})
+
 
 class DynamoAuditLog:
     """Append-only audit records in their own table (see resources.AUDIT_TABLE)."""

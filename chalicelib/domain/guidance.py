@@ -8,6 +8,16 @@ and language, so a stored reading renders the same guidance on every replay.
 from __future__ import annotations
 
 GUIDANCE: dict[str, dict[str, str]] = {
+    # A reading measured hours before it arrived (clinical.md "Safety net" rule 4): no advice to act now.
+    "late_reading": {
+        "en": "This reading is from some hours ago; it is recorded and your care team will review it. "
+        "If you feel unwell now, measure again.",
+        "es": "Esta medición es de hace unas horas; quedó registrada y su equipo de atención la revisará. "
+        "Si ahora se siente mal, vuelva a medir.",
+        "pt-BR": "Esta medição é de algumas horas atrás; foi registrada e sua equipe de cuidado vai revisá-la. "
+        "Se você se sentir mal agora, meça de novo.",
+        "zh-CN": "这是几小时前的读数，已记录，您的护理团队会查看。如果您现在感觉不适，请重新测量。",
+    },
     "glucose_critical_low": {
         "en": "Your sugar is very low. Take 15 g of fast-acting sugar now (juice or glucose tablets) and recheck "
         "in 15 minutes. If you cannot swallow or are not responding, someone must call emergency services.",

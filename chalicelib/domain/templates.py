@@ -302,19 +302,21 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "digest_clinician": {
         "en": (
             "Your Carewire daily digest",
-            "Carewire: {count} routine alerts since your last digest. Open Carewire: /worklist",
+            "Carewire: {count} routine alerts and {stage1} stage 1 BP readings since your last digest. Open Carewire.",
         ),
         "es": (
             "Su resumen diario de Carewire",
-            "Carewire: {count} alertas de rutina desde su último resumen. Abra Carewire: /worklist",
+            "Carewire: {count} alertas de rutina y {stage1} mediciones de PA en estadio 1 desde su último resumen. "
+            "Abra Carewire.",
         ),
         "pt-BR": (
             "Seu resumo diário do Carewire",
-            "Carewire: {count} alertas de rotina desde o último resumo. Abra o Carewire: /worklist",
+            "Carewire: {count} alertas de rotina e {stage1} medições de PA em estágio 1 desde o último resumo. "
+            "Abra o Carewire.",
         ),
         "zh-CN": (
             "您的 Carewire 每日摘要",
-            "Carewire：自上次摘要以来有 {count} 条常规警报。请打开 Carewire：/worklist",
+            "Carewire：自上次摘要以来有 {count} 条常规警报和 {stage1} 次1期血压读数。请打开 Carewire。",
         ),
     },
     "opt_out_confirmation": {

@@ -119,6 +119,7 @@ class ChangeHandler:
         if counts_as_device_day(image):
             self._summaries.add_device_day(pid, day[:7], day)
         self._alerts.on_reading(image, record)
+        self._alerts.note_for_digest(image, record)
         if record.get("measurement_plan"):  # only patients with a measurement reminder have doses and a watch
             self._reminders.reading_arrived(image)
         if image.get("source") != "sms":  # an SMS reading was credited when the text arrived

@@ -1,15 +1,26 @@
-"""The alert lifecycle: open, join, upgrade, escalate, acknowledge, resolve; and the pages it sends.
+"""The alert lifecycle: open, join, upgrade, re-page, escalate, acknowledge, resolve; and the pages it sends.
 
 Driven by the table stream (a stored reading), by inbound red flags, by the
 messaging engine (an unreachable patient) and by the minute tick
 (escalations, daily digests).  Pages go out as message intents whose ids make
 them idempotent: a replayed stream record or a repeated tick pages nobody twice.
+
+The safety net (clinical.md): one alert per condition; a critical reading
+joining an alert last paged an hour ago or more pages again (and reopens an
+acknowledged alert); every current critical reading sends the patient a
+safety message (at most one per condition per 15 minutes); late readings are
+history and never page; pages go to the patient's *current* care team on
+every real-time channel, to the clinic's on-call list in place of a member
+who has none (or of an empty team), and escalation adds escalation contacts,
+then the on-call list, then calls it and marks the alert unanswered.  The
+timeline names who was paged, and says so when nobody could be.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +36,9 @@ from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, MalformedRequestError, NotFoundError
 from chalicelib.domain.identity import Principal, Role, can_see_patient
 from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.templates import TEMPLATES
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.observability import count
+from chalicelib.observability import count, logger
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.messaging import MessagingService
 
@@ -37,19 +49,26 @@ FOLLOWS = timedelta(milliseconds=1)
 
 
 def alert_id_for(patient_id: str, origin: str) -> str:
-    """Opaque, deterministic from what opened it (a redelivery opens the same alert), and names its patient."""
-    encoded = base64.urlsafe_b64encode(patient_id.encode()).decode().rstrip("=")
-    return f"{encoded}.{hashlib.sha256(origin.encode()).hexdigest()[:16]}"
+    """Opaque and deterministic from what opened it (a redelivery opens the same alert).
+
+    Nothing in it names the patient (pages carry it in their link); the patient
+    is found through the alert's reference item.
+    """
+    return "a-" + hashlib.sha256(f"{patient_id}\x1f{origin}".encode()).hexdigest()[:24]
 
 
-def patient_of_alert(alert_id: str) -> str:
+_OPAQUE_ID = re.compile(r"^a-[0-9a-f]{24}$")
+
+
+def legacy_patient_of_alert(alert_id: str) -> str | None:
+    """Alerts opened before ids were opaque: ``base64(patient).hash``."""
     encoded, _, suffix = alert_id.partition(".")
-    if not encoded or len(suffix) != 16:
-        raise NotFoundError("Alert not found.")
+    if not encoded or len(suffix) != 16 or len(alert_id) > 200:
+        return None
     try:
         return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as error:
-        raise NotFoundError("Alert not found.") from error
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def next_digest(now: datetime, timezone: str) -> datetime:
@@ -64,6 +83,18 @@ def next_digest(now: datetime, timezone: str) -> datetime:
     raise AssertionError("unreachable")
 
 
+def realtime(clinician: dict[str, Any] | None) -> bool:
+    """Whether a page can wake this clinician: a phone (SMS, and voice where configured)."""
+    return bool(clinician and clinician.get("phone"))
+
+
+def describe_pages(recipients: dict[str, list[str]]) -> str:
+    """For the timeline: who a page went to, or that nobody could be paged."""
+    if not recipients:
+        return "nobody to page (no reachable care team, escalation contact or on-call clinician)"
+    return "paging " + "; ".join(f"{role} {', '.join(ids)}" for role, ids in recipients.items())
+
+
 class AlertService:
     def __init__(
         self,
@@ -76,7 +107,9 @@ class AlertService:
         audit: AuditTrail,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
+        link_base: str = "",
     ) -> None:
+        self._link_base = link_base.rstrip("/")
         self._alerts = alerts
         self._readings = readings
         self._patients = patients
@@ -90,47 +123,57 @@ class AlertService:
     # -- from the stream -------------------------------------------------------------
 
     def on_reading(self, reading: dict[str, Any], record: dict[str, Any] | None = None) -> None:
-        """A new reading was stored: open, join or upgrade its alerts; run the trend rules it can trigger.
+        """A new reading was stored: open, join, upgrade or re-page its alert; run the trend rules it can trigger.
 
         One Query reads the patient's open slots; every alert the reading joins is
         joined in one transaction.  Only opening (rare) costs more, and a trend's
-        window is read only when its alert is not already open.
+        window is read only when its alert is not already open.  A current critical
+        reading also sends the patient's safety message (rule 3), folded or not.
         """
         record = record or self._patients.get(reading["patient_id"])
         if record is None:
             return
         pid, origin = reading["patient_id"], reading["reading_id"]
-        severity = reading["classification"]["severity"]
+        classification = reading["classification"]
+        severity = classification["severity"]
         at = parse_iso(reading["received_at"])
-        wanted = [rule for rule in [rules.alert_for_severity(severity)] if rule is not None]
+        late = "late" in classification.get("flags", []) or rules.is_late(parse_iso(reading["measured_at"]), at)
+        condition = rules.condition_of(reading["type"], severity, classification.get("guidance_key", ""))
+        wanted: list[tuple[str, str]] = []
+        if condition is not None:
+            kind, level = rules.KIND_OF_SEVERITY[severity]
+            # Rule 4: history is reviewed on the worklist; it never pages.
+            wanted.append((kind, "routine" if late else level))
         trends: list[str] = []
-        if reading["type"] == "blood_glucose" and severity in ("low", "critical_low"):
-            trends.append("recurrent_lows")
+        low_value = reading.get("meter_flag") == "LO" or float(reading.get("value_mg_dl") or 1000) < 70
+        if reading["type"] == "blood_glucose" and low_value:
+            trends.append("recurrent_lows")  # the rule's own < 70, whatever the personal low target
         if reading["type"] == "blood_pressure" and (
             float(reading["systolic"]) >= rules.SUSTAINED_BP_SYSTOLIC
             or float(reading["diastolic"]) >= rules.SUSTAINED_BP_DIASTOLIC
         ):
             trends.append("sustained_high_home_bp")
-        if not wanted and not trends:
-            return
-        slots = self._alerts.open_slots(pid)
-        joins: list[tuple[str, str, dict[str, Any]]] = []
-        for kind, priority in wanted:
-            holder = slots.get(rules.slot_of(kind)) or self._open(
-                pid, kind, priority, origin, at, reading, record, reading["measured_at"]
-            )
-            if holder:
-                joins.append((kind, priority, holder))
-        for trend in trends:
-            holder = slots.get(trend)
-            if holder is None and self._trend_holds(trend, reading):
-                holder = self._open(pid, trend, "routine", origin, at, None, record, reading["measured_at"])
-            # A trend alert takes the readings measured since the one that completed it; an
-            # earlier one (a redelivery, or a late offline sync) was judged before it existed.
-            if holder and reading["measured_at"] >= holder.get("since", ""):
-                joins.append((trend, "routine", holder))
-        if joins:
-            self._join(pid, joins, origin, at, reading, record)
+        if wanted or trends:
+            slots = self._alerts.open_slots(pid)
+            joins: list[tuple[str, str, dict[str, Any]]] = []
+            for kind, priority in wanted:
+                holder = slots.get(str(condition)) or self._open(
+                    pid, kind, priority, origin, at, record, reading["measured_at"], condition, reading["type"], late
+                )
+                if holder:
+                    joins.append((kind, priority, holder))
+            for trend in trends:
+                holder = slots.get(trend)
+                if holder is None and self._trend_holds(trend, reading):
+                    holder = self._open(pid, trend, "routine", origin, at, record, reading["measured_at"])
+                # A trend alert takes the readings measured since the one that completed it; an
+                # earlier one (a redelivery, or a late offline sync) was judged before it existed.
+                if holder and reading["measured_at"] >= holder.get("since", ""):
+                    joins.append((trend, "routine", holder))
+            if joins:
+                self._join(pid, joins, origin, at, record)
+        if condition is not None and severity.startswith("critical") and not late:
+            self._safety_message(pid, condition, reading, at)
 
     def _trend_holds(self, trend: str, reading: dict[str, Any]) -> bool:
         measured = parse_iso(reading["measured_at"])
@@ -148,12 +191,15 @@ class AlertService:
         priority: str,
         origin: str,
         at: datetime,
-        reading: dict[str, Any] | None,
         record: dict[str, Any],
         since: str | None = None,
+        condition: str | None = None,
+        reading_type: str | None = None,
+        late: bool = False,
     ) -> dict[str, Any] | None:
         """Open an alert; None when opened here, else the slot that another writer opened first."""
         alert_id = alert_id_for(patient_id, f"{kind}:{origin}")
+        critical = priority == "critical"
         alert = {
             "alert_id": alert_id,
             "patient_id": patient_id,
@@ -167,24 +213,27 @@ class AlertService:
             "escalation_level": 0,
             "notes": [],
             "since": since or iso(at),
+            "condition": condition,
+            "reading_type": reading_type,
+            "last_paged_at": iso(at) if critical else None,
         }
-        critical = priority == "critical"
+        recipients = self._page_recipients(record) if critical else None
+        what = (condition or kind).replace("_", " ")
+        if late:
+            what += " (late reading: history, reviewed on the worklist)"
+        summary = f"{priority.capitalize()} alert opened: {what}" + (
+            f"; {describe_pages(recipients)}" if recipients is not None else ""
+        )
         opened_event = self._events.event_item(
-            patient_id,
-            "alert_opened",
-            at + FOLLOWS,
-            f"alert-opened-{alert_id}",
-            f"{priority.capitalize()} alert opened: {kind.replace('_', ' ')}",
-            None,
-            {"alert_id": alert_id},
+            patient_id, "alert_opened", at + FOLLOWS, f"alert-opened-{alert_id}", summary, None, {"alert_id": alert_id}
         )
         holder = self._alerts.open(
             alert, list(record.get("care_team", [])), at + rules.ESCALATE_AFTER if critical else None, opened_event
         )
         if holder is None:
             count("AlertsOpened")
-            if critical:
-                self._page(alert, record, at, level=0, reading=reading)
+            if recipients is not None:
+                self._page(alert, recipients, at, level=0)
         return holder
 
     def _join(
@@ -193,7 +242,6 @@ class AlertService:
         joins: list[tuple[str, str, dict[str, Any]]],
         origin: str,
         at: datetime,
-        reading: dict[str, Any] | None,
         record: dict[str, Any],
     ) -> None:
         events = {
@@ -211,8 +259,12 @@ class AlertService:
         joined = self._alerts.join_many(patient_id, events, origin, iso(at))
         count("AlertsJoined", len(joined))
         for kind, priority, holder in joins:
-            if holder["alert_id"] in joined and rules.is_worse(priority, holder.get("priority", "routine")):
-                self._upgrade(patient_id, holder["alert_id"], kind, priority, origin, at, reading, record)
+            if holder["alert_id"] not in joined or priority != "critical":
+                continue
+            if rules.is_worse(priority, holder.get("priority", "routine")):
+                self._upgrade(patient_id, holder["alert_id"], kind, priority, origin, at, record)
+            else:
+                self._repage(patient_id, holder["alert_id"], origin, at, record)
 
     def _upgrade(
         self,
@@ -222,23 +274,45 @@ class AlertService:
         priority: str,
         origin: str,
         at: datetime,
-        reading: dict[str, Any] | None,
         record: dict[str, Any],
     ) -> None:
         current = self._alerts.get(patient_id, alert_id)
         if current and self._alerts.upgrade(current, kind, priority, at + rules.ESCALATE_AFTER):
+            recipients = self._page_recipients(record)
             self._events.put_event(
                 patient_id,
                 "alert_escalated",
                 at + FOLLOWS,
                 f"alert-upgraded-{alert_id}",
-                f"Alert upgraded to {priority}: {kind.replace('_', ' ')}",
+                f"Alert upgraded to {priority}: {kind.replace('_', ' ')}; {describe_pages(recipients)}",
                 None,
                 {"alert_id": alert_id},
             )
-            self._page(
-                {**current, "kind": kind, "priority": priority}, record, at, level=0, origin=origin, reading=reading
-            )
+            self._page({**current, "kind": kind, "priority": priority}, recipients, at, level=0, origin=origin)
+
+    def _repage(self, patient_id: str, alert_id: str, origin: str, at: datetime, record: dict[str, Any]) -> None:
+        """Rule 2: a critical reading joining a critical alert last paged an hour ago or more pages again."""
+        current = self._alerts.get(patient_id, alert_id)
+        if current is None or current.get("status") == "resolved":
+            return
+        last = current.get("last_paged_at") or current["opened_at"]
+        if at - parse_iso(last) < rules.REPAGE_AFTER:
+            return  # paged within the hour: the care team is on it (or escalation is)
+        if not self._alerts.repage(current, at, at - rules.REPAGE_AFTER, at + rules.ESCALATE_AFTER):
+            return  # another batch re-paged first
+        recipients = self._page_recipients(record)
+        was = "acknowledged alert reopened" if current["status"] == "acknowledged" else "alert paged again"
+        self._events.put_event(
+            patient_id,
+            "alert_escalated",
+            at + FOLLOWS,
+            f"alert-repaged-{alert_id}-{origin}",
+            f"New critical reading: {was}; {describe_pages(recipients)}",
+            None,
+            {"alert_id": alert_id},
+        )
+        count("AlertsRepaged")
+        self._page(current, recipients, at, level=0, origin=origin)
 
     def raise_alert(
         self, patient_id: str, kind: str, priority: str, origin: str, at: datetime, record: dict[str, Any] | None = None
@@ -247,60 +321,111 @@ class AlertService:
         record = record or self._patients.get(patient_id)
         if record is None:
             return
-        holder = self._open(patient_id, kind, priority, origin, at, None, record)
+        holder = self._open(patient_id, kind, priority, origin, at, record)
         if holder:
-            self._join(patient_id, [(kind, priority, holder)], origin, at, None, record)
+            self._join(patient_id, [(kind, priority, holder)], origin, at, record)
+
+    # -- who is paged, and how ----------------------------------------------------------
+
+    def _page_recipients(self, record: dict[str, Any], level: int = 0) -> dict[str, list[str]]:
+        """Who a page goes to, by role: the *current* care team, escalation contacts, the on-call list.
+
+        A care-team member without a real-time channel (a phone) cannot be woken:
+        the on-call list is paged in their place, as it is for an empty team
+        (rule 5); level 1 adds the team's escalation contacts, level 2 the on-call
+        list (rule 6).
+        """
+        team = list(dict.fromkeys(record.get("care_team", [])))
+        profiles = self._clinicians.many(team) if team else {}
+        reachable = [cid for cid in team if realtime(profiles.get(cid))]
+        # A member who cannot be woken still gets the page in their inbox, in addition.
+        recipients: dict[str, list[str]] = {
+            "care team": reachable,
+            "care team by email only": [cid for cid in team if cid not in reachable and profiles.get(cid)],
+        }
+        if level >= 1:
+            contacts = [c for cid in team for c in (profiles.get(cid) or {}).get("escalation_contacts", [])]
+            recipients["escalation contact"] = [c for c in dict.fromkeys(contacts) if c not in reachable]
+        if level >= rules.ON_CALL_FROM_LEVEL or len(reachable) < len(team) or not team:
+            # In place of the members who cannot be woken (or of an empty team), and from level 2 on.
+            named = [c for ids in recipients.values() for c in ids]
+            on_call = (self._clinicians.on_call() or {}).get("clinician_ids", [])
+            recipients["on-call"] = [c for c in on_call if c not in named]
+        return {role: ids for role, ids in recipients.items() if ids}
 
     def _page(
         self,
         alert: dict[str, Any],
-        record: dict[str, Any],
+        recipients: dict[str, list[str]],
         at: datetime,
         level: int,
         origin: str = "",
-        reading: dict[str, Any] | None = None,
     ) -> None:
         pid = alert["patient_id"]
-        params = {"patient_id": pid, "alert_id": alert["alert_id"]}
+        template = "alert_page_clinician" if level == 0 else "alert_escalation_clinician"
+        if level >= rules.UNANSWERED_LEVEL:
+            template = "alert_escalation_voice"
+        params = {
+            "alert_id": alert["alert_id"],
+            "priority": alert.get("priority", "critical"),
+            "link": f"{self._link_base}/alerts/{alert['alert_id']}",
+            "level": level,
+            "minutes": int((at - parse_iso(alert["opened_at"])).total_seconds() // 60),
+        }
         tag = f"{alert['alert_id']}:{level}:{origin}"
-        # The correlation id of the request that stored the reading follows the page to delivery.
-        correlation = (reading or {}).get("request_id")
-        intents = [
-            Intent(
-                intent_id=f"page:{tag}:{cid}",
-                recipient=Recipient(kind="clinician", id=cid),
-                template="alert_page_clinician",
-                params=params,
-                priority="safety",
-                created_at=at,
-                patient_id=pid,
-                correlation_id=correlation,
-            )
-            for cid in record.get("care_team", [])
-        ]
-        if alert["kind"] in ("critical_low", "critical_high"):
-            guidance = self._guidance_for(alert, reading)
-            intents.append(
+        ids = [cid for role in recipients.values() for cid in role]
+        if not ids:
+            count("CriticalAlertsNobodyToPage")
+            logger().error("critical alert with nobody to page", extra={"alert_id": alert["alert_id"]})
+            return
+        self._messaging.enqueue(
+            *[
                 Intent(
-                    intent_id=f"safety:{tag}",
-                    recipient=Recipient(kind="patient", id=pid),
-                    template="critical_reading_patient",
-                    params={"guidance": guidance},
+                    intent_id=f"page:{tag}:{cid}",
+                    recipient=Recipient(kind="clinician", id=cid),
+                    template=template if template in TEMPLATES else "alert_escalation_clinician",
+                    params=params,
                     priority="safety",
                     created_at=at,
                     patient_id=pid,
-                    correlation_id=correlation,
                 )
-            )
-        self._messaging.enqueue(*intents)
+                for cid in dict.fromkeys(ids)
+            ]
+        )
 
-    def _guidance_for(self, alert: dict[str, Any], reading: dict[str, Any] | None) -> str:
+    def _safety_message(self, patient_id: str, condition: str, reading: dict[str, Any], at: datetime) -> None:
+        """Rule 3: the patient's safety message for a current critical reading, one per condition per 15 minutes.
+
+        A conditional write on ``PATIENT#<pid> / SAFETY#<condition>`` decides; a
+        redelivery of the reading that won re-enqueues the same intent (deduped at
+        delivery), so a crash between the write and the queue loses nothing.
+        """
+        winner = self._alerts.claim_safety_message(
+            patient_id, condition, reading["reading_id"], at, at - rules.SAFETY_MESSAGE_EVERY
+        )
+        if winner != reading["reading_id"]:
+            return
+        template = f"safety_{condition}"
+        self._messaging.enqueue(
+            Intent(
+                intent_id=f"safety:{patient_id}:{condition}:{reading['reading_id']}",
+                recipient=Recipient(kind="patient", id=patient_id),
+                template=template if template in TEMPLATES else "critical_reading_patient",
+                params={"condition": condition, "guidance": self._guidance_for(reading)},
+                priority="safety",
+                created_at=at,
+                patient_id=patient_id,
+                # The correlation id of the request that stored the reading follows the message to delivery.
+                correlation_id=reading.get("request_id"),
+            )
+        )
+        count("SafetyMessages")
+
+    def _guidance_for(self, reading: dict[str, Any]) -> str:
         """The reading's own guidance (for patients who opted in to full content)."""
         from chalicelib.services.readings import to_reading
 
-        if reading is None:
-            reading = self._readings.table.get(f"PATIENT#{alert['patient_id']}", f"READING#{alert['reading_ids'][-1]}")
-        return to_reading(reading).classification.guidance if reading else ""
+        return to_reading(reading).classification.guidance
 
     # -- from inbound messages and the messaging engine ---------------------------------
 
@@ -313,40 +438,36 @@ class AlertService:
     # -- from the minute tick ------------------------------------------------------------
 
     def escalate_due(self, item: dict[str, Any], now: datetime) -> None:
+        """Rule 6: 15 min re-page the team and their escalation contacts, 30 min add on-call, 45 min call it."""
         level = int(item.get("escalation_level", 0)) + 1
         next_due = parse_iso(item["due_at"]) + rules.ESCALATE_AFTER if level < rules.MAX_ESCALATION else None
-        if not self._alerts.escalate(item, level, next_due):
+        unanswered = level >= rules.UNANSWERED_LEVEL
+        if not self._alerts.escalate(item, level, next_due, unanswered):
             return
         pid = item["patient_id"]
-        contacts: list[str] = []
-        for cid in item.get("care_team", []):
-            clinician = self._clinicians.get(cid) or {}
-            contacts += [c for c in clinician.get("escalation_contacts", []) if c not in contacts]
-        minutes = int((now - parse_iso(item["opened_at"])).total_seconds() // 60)
-        self._messaging.enqueue(
-            *[
-                Intent(
-                    intent_id=f"escalate:{item['alert_id']}:{level}:{cid}",
-                    recipient=Recipient(kind="clinician", id=cid),
-                    template="alert_escalation_clinician",
-                    params={"patient_id": pid, "alert_id": item["alert_id"], "minutes": minutes},
-                    priority="safety",
-                    created_at=now,
-                    patient_id=pid,
-                )
-                for cid in contacts
-            ]
-        )
+        record = self._patients.get(pid) or {"care_team": item.get("care_team", [])}
+        recipients = self._page_recipients(record, level)
         count("AlertsEscalated")
+        if not recipients:
+            count("EscalationsNobodyToPage")
         self._events.put_event(
             pid,
             "alert_escalated",
             now,
             f"alert-escalated-{item['alert_id']}-{level}",
-            f"Critical alert escalated to level {level}: escalation contacts paged",
+            f"Critical alert escalated to level {level}"
+            + (" and marked unanswered" if unanswered else "")
+            + f": {describe_pages(recipients)}",
             None,
-            {"alert_id": item["alert_id"]},
+            {"alert_id": item["alert_id"], "level": level},
         )
+        self._page(item, recipients, parse_iso(item["due_at"]), level=level)
+
+    def note_for_digest(self, reading: dict[str, Any], record: dict[str, Any]) -> None:
+        """Rule 14: a stage 1 BP reading is counted in each care-team member's daily digest."""
+        if reading["type"] == "blood_pressure" and reading["classification"].get("category") == "stage_1":
+            for cid in record.get("care_team", []):
+                self._alerts.note_stage1(cid, reading["reading_id"])
 
     def schedule_digest(self, clinician_id: str, timezone: str, now: datetime) -> None:
         self._alerts.table.put(
@@ -363,7 +484,11 @@ class AlertService:
         )
 
     def send_digest(self, item: dict[str, Any], now: datetime) -> None:
-        """08:00 local: routine alerts opened since the last digest, counts only; nothing when there are none."""
+        """08:00 local: routine alerts opened and stage 1 BP readings since the last digest, counts only.
+
+        Nothing is sent when there are none.  Stage 1 readings raise no alert
+        (clinical.md: digest only); the stream files them on the digest item.
+        """
         due_at = item["due_at"]
         since = item.get("last_digest_at", "")
         new_due = next_digest(max(now, parse_iso(due_at)), item.get("timezone", "UTC"))
@@ -375,14 +500,15 @@ class AlertService:
             for e in self._alerts.clinician_entries(item["clinician_id"], status)
             if e["priority"] == "routine" and e["opened_at"] >= since
         ]
-        if not routine:
+        stage1 = len(item.get("stage1_readings") or [])
+        if not routine and not stage1:
             return
         self._messaging.enqueue(
             Intent(
                 intent_id=f"digest:{item['clinician_id']}:{due_at}",
                 recipient=Recipient(kind="clinician", id=item["clinician_id"]),
                 template="digest_clinician",
-                params={"count": len(routine)},
+                params={"count": len(routine), "stage1": stage1},
                 only_channels=["email"],
                 created_at=now,
             )
@@ -390,8 +516,14 @@ class AlertService:
 
     # -- the API ---------------------------------------------------------------------------
 
+    def _patient_of(self, alert_id: str) -> str:
+        pid = self._alerts.patient_of(alert_id) if _OPAQUE_ID.match(alert_id) else legacy_patient_of_alert(alert_id)
+        if pid is None:
+            raise NotFoundError("Alert not found.")
+        return pid
+
     def _visible(self, principal: Principal, alert_id: str) -> dict[str, Any]:
-        pid = patient_of_alert(alert_id)
+        pid = self._patient_of(alert_id)
         item = self._alerts.get(pid, alert_id)
         if item is None or not can_see_patient(principal, pid, item.get("care_team", [])) or principal.is_patient:
             raise NotFoundError("Alert not found.")

@@ -22,13 +22,17 @@ from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
 from chalicelib.domain.templates import TEMPLATES, render
-from chalicelib.domain.timeutil import iso
+from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger
 
 # Shorter than the outbound queue's visibility timeout, so a crashed delivery's
 # claim has lapsed by the time SQS hands the message out again.
 CLAIM_LEASE = timedelta(seconds=50)
 ANSWER_WINDOW = timedelta(hours=2)
+# A reminder delivered later than this after its due time says a dose was scheduled, not "take it now".
+LATE_REMINDER = timedelta(minutes=60)
+# Channels that wake a person; email is only ever in addition (clinical.md "Safety net" rule 5).
+REALTIME = frozenset({"push", "sms", "voice"})
 
 
 class TransientDeliveryError(Exception):
@@ -109,12 +113,16 @@ class MessagingService:
         for reason in route.reasons:
             self._event(intent, "note", now, None, f"channel choice: {reason}")
 
+        # Rule 5: a clinician's page goes out on every reachable channel (a real-time one to wake
+        # them, email in addition), not only on the first that accepts it.
+        broadcast = safety and intent.recipient.kind == "clinician"
         transient = False
+        delivered: list[str] = []
         for channel in route.channels:
             adapter = self._channels.get(channel)
             if adapter is None:
                 continue
-            message = self._render(intent, contact, channel)
+            message = self._render(intent, contact, channel, now)
             try:
                 provider_id = adapter.send(contact.addresses[channel], message)
             except SendError as error:
@@ -123,6 +131,14 @@ class MessagingService:
                 self._event(intent, "delivery_failed", now, channel, f"{channel} failed ({error.code})")
                 continue
             self._sent(intent, channel, now, provider_id)
+            delivered.append(channel)
+            if not broadcast:
+                return "sent"
+        if delivered:
+            if not set(delivered) & REALTIME:
+                # Email alone wakes nobody: the worklist shows the clinician as a configuration error.
+                count("PagesWithoutRealTimeChannel")
+                logger().error("page reached no real-time channel", extra={"clinician_id": intent.recipient.id})
             return "sent"
 
         if transient:
@@ -141,9 +157,11 @@ class MessagingService:
                 self._store.update_message(
                     intent.recipient.id, intent.params["message_at"], intent.message_id, "sent", channel
                 )
-        self._event(
-            intent, "message_out", now, channel, f"{intent.template.replace('_', ' ').capitalize()} sent by {channel}"
-        )
+            summary = f"{intent.template.replace('_', ' ').capitalize()} sent by {channel}"
+        else:
+            # The timeline says who was paged on which channel (rule 6).
+            summary = f"{intent.template.replace('_', ' ').capitalize()} to {intent.recipient.id} sent by {channel}"
+        self._event(intent, "message_out", now, channel, summary)
 
     def _unreachable(self, intent: Intent, now: datetime, tried: tuple[str, ...]) -> None:
         if intent.recipient.kind != "patient":
@@ -257,6 +275,8 @@ class MessagingService:
         addresses = {}
         if record.get("phone"):
             addresses["sms"] = record["phone"]
+            if "voice" in self._channels:  # a call wakes someone a text may not (escalation level 3)
+                addresses["voice"] = record["phone"]
         if record.get("email"):
             addresses["email"] = record["email"]
         # Work contacts: no consent step, no quiet hours (pages are for emergencies; digests are scheduled).
@@ -274,8 +294,12 @@ class MessagingService:
             first_name=record.get("given_name"),
         )
 
-    def _render(self, intent: Intent, contact: Contact, channel: str) -> Any:
+    def _render(self, intent: Intent, contact: Contact, channel: str, now: datetime) -> Any:
         template = intent.template
+        due_at = intent.params.get("due_at")
+        if due_at and now - parse_iso(str(due_at)) > LATE_REMINDER and f"{template}_late" in TEMPLATES:
+            # Rule 12: held back by quiet hours for over an hour, a dose reminder is not "take it now".
+            template = f"{template}_late"
         if channel in contact.full_content and f"{template}_full" in TEMPLATES:
             template = f"{template}_full"
         params = {**self._clinic, **intent.params}

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from chalicelib.adapters.readings import TYPES, DynamoReadingStore
+from chalicelib.domain.alerts import is_late
 from chalicelib.domain.classification import (
     VERY_HIGH_MG_DL,
     VERY_HIGH_WINDOW_HOURS,
@@ -42,6 +43,7 @@ from chalicelib.services.patients import PatientService, targets_of
 
 READING_ADAPTER: TypeAdapter[GlucoseIn | BloodPressureIn] = TypeAdapter(ReadingIn)
 PATIENT_CACHE_SIZE = 10_000
+LATE_GUIDANCE = "late_reading"
 EARLIEST = "0000"
 LATEST = "9999"
 
@@ -57,12 +59,11 @@ class Outcome:
 
 def to_reading(item: dict[str, Any]) -> Reading:
     classification = dict(item["classification"])
-    judgement = Judgement(
-        classification["severity"],
-        classification["category"],
-        tuple(classification.get("flags", [])),
-        classification["guidance_key"],
-    )
+    flags = tuple(classification.get("flags", []))
+    key = classification["guidance_key"]
+    if "late" in flags and classification["severity"] != "normal":
+        key = LATE_GUIDANCE  # rule 4: no "act now" advice for a reading of hours ago
+    judgement = Judgement(classification["severity"], classification["category"], flags, key)
     fields = {k: item.get(k) for k in Reading.model_fields if k in item and k != "classification"}
     return Reading.model_validate({**fields, "classification": judgement.render(classification["language"])})
 
@@ -163,6 +164,9 @@ class ReadingService:
     ) -> dict[str, Any]:
         targets = targets_of(context)
         judgement = self._judge(patient_id, reading, targets, batch)
+        flags = list(judgement.flags)
+        if is_late(reading.measured_at, now):
+            flags.append("late")  # rule 4: history, reviewed on the worklist; it never pages
         record: dict[str, Any] = {
             **reading.model_dump(mode="json", exclude={"measured_at"}),
             "reading_id": reading.reading_id or self._new_id("r"),
@@ -173,7 +177,7 @@ class ReadingService:
                 "severity": judgement.severity,
                 "category": judgement.category,
                 "interpretation": judgement.interpretation,
-                "flags": list(judgement.flags),
+                "flags": flags,
                 "guidance_key": judgement.guidance_key,
                 "language": context.get("language", "en"),
             },

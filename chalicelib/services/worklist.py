@@ -54,9 +54,12 @@ class WorklistService:
                 break
         critical: Counter[str] = Counter()
         routine: Counter[str] = Counter()
+        unanswered: Counter[str] = Counter()
         for status in ("open", "acknowledged"):
             for entry in self._alerts._alerts.clinician_entries(principal.subject, status):
                 (critical if entry["priority"] == "critical" else routine)[entry["patient_id"]] += 1
+                if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
+                    unanswered[entry["patient_id"]] += 1
         device_days = self._device_days(profiles, now)
         rows = []
         for p in profiles:
@@ -68,6 +71,7 @@ class WorklistService:
                     "given_name": p.get("given_name"),
                     "family_name": p.get("family_name"),
                     "open_critical_alerts": critical[p["patient_id"]],
+                    "unanswered_alerts": unanswered[p["patient_id"]],
                     "open_routine_alerts": routine[p["patient_id"]],
                     "open_tasks": int(p.get("open_tasks", 0)),
                     "last_reading_at": last,
@@ -81,6 +85,7 @@ class WorklistService:
         rows.sort(
             key=lambda r: (
                 -r["open_critical_alerts"],
+                -r["unanswered_alerts"],
                 -r["open_routine_alerts"],
                 -r["open_tasks"],
                 -(r["days_since_last_reading"] if r["days_since_last_reading"] is not None else never),
@@ -88,8 +93,17 @@ class WorklistService:
             )
         )
         me = self._clinicians.get(principal.subject) or {}
-        reachable = any(me.get(field) for field in ("phone", "email"))
-        errors = [] if reachable else [{"clinician_id": principal.subject, "problem": "no reachable channel for pages"}]
+        # Rule 5: a page must be able to wake its clinician; email alone cannot.
+        errors = (
+            []
+            if me.get("phone")
+            else [
+                {
+                    "clinician_id": principal.subject,
+                    "problem": "no real-time channel for pages (a phone): critical pages go to the on-call list",
+                }
+            ]
+        )
         return {"items": rows, "configuration_errors": errors}
 
     def _device_days(self, profiles: list[dict[str, Any]], now: datetime) -> dict[str, int]:

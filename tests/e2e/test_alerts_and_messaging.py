@@ -105,7 +105,7 @@ def test_a_critical_low_pages_the_care_team_once_and_escalates_until_acknowledge
     mail_pages = [m for m in outbox(http, f"{team['mail']}@clinic.example") if alert_id in m["body"]]
     assert len(sms_pages) == 1 and len(mail_pages) == 1
     patient_sms = outbox(http, phone)
-    assert len(patient_sms) == 1 and "needs action now" in patient_sms[0]["body"]
+    assert len(patient_sms) == 1 and "15 g of fast sugar" in patient_sms[0]["body"]  # what to do (rule 11)
     assert "48" not in patient_sms[0]["body"]  # no reading values in an SMS by default
 
     for value in (50, 45, 52):
@@ -202,7 +202,7 @@ def test_no_push_device_means_sms_and_stop_start_move_routine_messages(http: Htt
     http.call("POST", f"/patients/{pid}/readings", glucose(http, 40), as_=("patient", pid))
     http.call("POST", "/_local/drain")
     assert len(outbox(http, phone)) == 2  # still no SMS after STOP ...
-    assert any("needs action now" in m["body"] for m in outbox(http, f"{pid}@example.org"))  # ... email instead
+    assert any("15 g of fast sugar" in m["body"] for m in outbox(http, f"{pid}@example.org"))  # ... email instead
     assert any("CRITICAL" in m["body"] for m in outbox(http, team["phones"][team["sms"]]))
 
     http.call("POST", "/_local/inbound-sms", {"from": phone, "body": "START"})

@@ -5,22 +5,24 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
 
+from chalicelib.domain.timeutil import parse_iso
 from tests.e2e.conftest import Http
 
 
-def _reading(**extra: Any) -> dict[str, Any]:
+def _reading(http: Http, **extra: Any) -> dict[str, Any]:
     return {
         "reading_id": str(uuid.uuid4()),
         "type": "blood_glucose",
         "value": 48,
         "unit": "mg/dL",
         "context": "before_meal",
-        "measured_at": (datetime.now(UTC) - timedelta(minutes=2)).isoformat(),
+        # The stage's clock, which other tests may have travelled forward: not the wall clock.
+        "measured_at": (parse_iso(http.call("POST", "/_local/drain").json()["now"]) - timedelta(minutes=2)).isoformat(),
         "source": "app",
         "device_id": "meter-9",
         **extra,
@@ -29,7 +31,7 @@ def _reading(**extra: Any) -> dict[str, Any]:
 
 def test_fifty_concurrent_identical_submissions_store_one_reading(http: Http, clinic: dict[str, Any]) -> None:
     token = http.token(*clinic["p1"])
-    sent = _reading()
+    sent = _reading(http)
 
     def post(_: int) -> tuple[int, str]:
         response = requests.post(
@@ -51,7 +53,7 @@ def test_fifty_concurrent_identical_submissions_store_one_reading(http: Http, cl
 
 
 def test_critical_reading_is_judged_and_guided(http: Http, clinic: dict[str, Any]) -> None:
-    response = http.call("POST", "/patients/p-1/readings", _reading(value=48), as_=clinic["p1"])
+    response = http.call("POST", "/patients/p-1/readings", _reading(http, value=48), as_=clinic["p1"])
 
     classification = response.json()["classification"]
     assert response.status_code == 201
@@ -81,7 +83,7 @@ def test_ten_megabyte_body_is_413_and_garbage_is_4xx(http: Http, clinic: dict[st
 
 
 def test_drain_copies_the_writer_into_the_audit_trail(http: Http, clinic: dict[str, Any]) -> None:
-    sent = _reading(value=150)
+    sent = _reading(http, value=150)
     http.call("POST", "/patients/p-1/readings", sent, as_=clinic["p1"])
 
     drained = http.call("POST", "/_local/drain").json()

@@ -501,7 +501,7 @@ def test_an_escalation_whose_answer_was_lost_still_pages(
     with armed(lost_answers):
         c.alerts.escalate_due(item, parse_iso(item["due_at"]))
 
-    assert "UpdateItem" in lost_answers.faults
+    assert "TransactWriteItems" in lost_answers.faults
     assert c.table.get(f"PATIENT#{pid}", f"ALERT#{alert_id}")["escalation_level"] == 1
     assert len(_events(pid, "alert_escalated")) == 1
 

@@ -1,0 +1,24 @@
+"""The clinic: its on-call list (paged in place of unreachable clinicians and from escalation level 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.bootstrap import container
+from chalicelib.domain.clinic import OnCallIn
+from chalicelib.domain.identity import Role
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/clinic/on-call", methods=["PUT"], roles=(Role.ADMIN,))
+def put_on_call(call: Call) -> Any:
+    return container().clinic.set_on_call(call.caller, call.body(OnCallIn))
+
+
+@endpoint(bp, "/clinic/on-call", methods=["GET"], roles=(Role.CLINICIAN, Role.ADMIN))
+def get_on_call(call: Call) -> Any:
+    return container().clinic.on_call(call.caller)
