@@ -28,6 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 DUE_SHARDS = 16
+# Critical-alert escalations: a partition of the due index of their own, read first by every tick.
+URGENT_DUE_SHARD = "DUE#URGENT"
 
 MAIN_TABLE: dict[str, Any] = {
     "KeySchema": [

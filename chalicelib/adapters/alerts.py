@@ -25,13 +25,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
-from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import clinician_pk, patient_pk
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.resources import URGENT_DUE_SHARD
 
 ADMIN_LIST = "ALERTS"
+# Escalations sit on their own partition of the due index: the tick reads it first and acts on it
+# itself, so an escalation never waits behind an 08:00 burst of reminders.
+URGENT_SHARD = URGENT_DUE_SHARD
 
 
 def _inverted(at: str) -> str:
@@ -82,7 +85,7 @@ class DynamoAlertStore:
             "care_team": care_team,
         }
         if escalate_at is not None:
-            item.update(due_shard=due_shard(alert["alert_id"]), due_at=iso(escalate_at))
+            item.update(due_shard=URGENT_SHARD, due_at=iso(escalate_at))
         slot = {
             "pk": patient_pk(pid),
             "sk": f"OPEN#{slot_of(alert['kind'], alert.get('condition'))}",
@@ -180,7 +183,7 @@ class DynamoAlertStore:
                             ":k": kind,
                             ":p": priority,
                             ":routine": "routine",
-                            ":ds": due_shard(alert["alert_id"]),
+                            ":ds": URGENT_SHARD,
                             ":da": iso(escalate_at),
                             ":paged": iso(escalate_at - ESCALATE_AFTER),
                         }
@@ -325,7 +328,7 @@ class DynamoAlertStore:
             ":cutoff": iso(cutoff),
             ":open": "open",
             ":old": alert["status"],
-            ":ds": due_shard(alert["alert_id"]),
+            ":ds": URGENT_SHARD,
             ":da": iso(escalate_at),
             ":zero": 0,
         }
