@@ -20,6 +20,7 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Language = Literal["en", "es", "zh-CN", "pt-BR"]
 Channel = Literal["push", "sms", "email", "voice"]
 GlucoseProfile = Literal["standard", "pregnancy", "older_healthy", "older_complex", "older_very_complex"]
+GlucoseUnit = Literal["mg/dL", "mmol/L"]
 ConsentSource = Literal["app", "paper", "sms", "web", "verbal"]
 Platform = Literal["apns", "fcm"]
 
@@ -101,6 +102,8 @@ class PatientIn(Strict):
     language: Language = "en"
     conditions: list[Condition] = Field(default_factory=list, max_length=20)
     glucose_profile: GlucoseProfile = "standard"
+    # The unit the patient reads and texts in: a unitless SMS glucose is read in it (clinical.md rule 8).
+    glucose_unit: GlucoseUnit = "mg/dL"
     care_team: list[Identifier] = Field(default_factory=list, max_length=50)
     channels: Channels = Field(default_factory=lambda: list[Channel](["sms"]))
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
@@ -117,13 +120,23 @@ class PatientPatch(Strict):
     quiet_hours: QuietHours | None = None
     conditions: list[Condition] | None = Field(default=None, max_length=20)
     glucose_profile: GlucoseProfile | None = None
+    glucose_unit: GlucoseUnit | None = None
     care_team: list[Identifier] | None = Field(default=None, max_length=50)
 
     PATIENT_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"phone", "email", "timezone", "language", "channels", "quiet_hours"}
+        {"phone", "email", "timezone", "language", "channels", "quiet_hours", "glucose_unit"}
     )
 
-    @field_validator("timezone", "language", "channels", "quiet_hours", "glucose_profile", "care_team", "conditions")
+    @field_validator(
+        "timezone",
+        "language",
+        "channels",
+        "quiet_hours",
+        "glucose_profile",
+        "glucose_unit",
+        "care_team",
+        "conditions",
+    )
     @classmethod
     def _not_null(cls, value: object) -> object:
         # phone and email may be cleared with null; these may not.
