@@ -205,6 +205,79 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Medição recebida", "{clinic}: medição recebida. {guidance}"),
         "zh-CN": ("已收到读数", "{clinic}：已收到读数。{guidance}"),
     },
+    # A glucose texted without a unit: the reply says which unit it was read in (clinical.md rule 8).
+    "sms_glucose_received": {
+        "en": (
+            "Reading received",
+            "{clinic}: thanks, your glucose was read in {unit}. If that is wrong, resend it with the unit, "
+            "e.g. GLU 6.1 mmol or GLU 110 mg.",
+        ),
+        "es": (
+            "Medición recibida",
+            "{clinic}: gracias, leímos su glucosa en {unit}. Si no es correcto, reenvíela con la unidad, "
+            "p. ej. GLU 6.1 mmol o GLU 110 mg.",
+        ),
+        "pt-BR": (
+            "Medição recebida",
+            "{clinic}: obrigado, lemos sua glicose em {unit}. Se estiver errado, reenvie com a unidade, "
+            "ex.: GLU 6.1 mmol ou GLU 110 mg.",
+        ),
+        "zh-CN": (
+            "已收到读数",
+            "{clinic}：谢谢，您的血糖按 {unit} 读取。如有误，请带单位重新发送，例如 GLU 6.1 mmol 或 GLU 110 mg。",
+        ),
+    },
+    "sms_glucose_received_full": {
+        "en": ("Reading received", "{clinic}: reading received, read in {unit}. {guidance}"),
+        "es": ("Medición recibida", "{clinic}: medición recibida, leída en {unit}. {guidance}"),
+        "pt-BR": ("Medição recebida", "{clinic}: medição recebida, lida em {unit}. {guidance}"),
+        "zh-CN": ("已收到读数", "{clinic}：已收到读数，按 {unit} 读取。{guidance}"),
+    },
+    # A number beyond what a meter reads, stored as the meter's HI / LO: recheck.
+    "sms_glucose_recheck": {
+        "en": (
+            "Please recheck",
+            "{clinic}: that number is beyond what a meter reads; your care team is alerted. Please recheck now "
+            "and text the result (or GLU HI / GLU LO).",
+        ),
+        "es": (
+            "Vuelva a medir",
+            "{clinic}: ese número está fuera de lo que mide un glucómetro; avisamos a su equipo. Mida de nuevo "
+            "ahora y envíe el resultado (o GLU HI / GLU LO).",
+        ),
+        "pt-BR": (
+            "Meça de novo",
+            "{clinic}: esse número está fora do que um glicosímetro mede; avisamos sua equipe. Meça de novo "
+            "agora e envie o resultado (ou GLU HI / GLU LO).",
+        ),
+        "zh-CN": (
+            "请重新测量",
+            "{clinic}：该数值超出血糖仪的测量范围，已通知您的护理团队。"
+            "请立即重新测量并发送结果（或 GLU HI / GLU LO）。",
+        ),
+    },
+    # A reading, TAKEN, appointment reply or message from a number several patients share (rule 9).
+    "shared_phone_use_app": {
+        "en": (
+            "Please use the app",
+            "{clinic}: we could not tell who sent this text. Please use the app, or call {support}. "
+            "Your care team will follow up.",
+        ),
+        "es": (
+            "Use la app, por favor",
+            "{clinic}: no pudimos saber quién envió este mensaje. Use la app o llame al {support}. "
+            "Su equipo de cuidado le contactará.",
+        ),
+        "pt-BR": (
+            "Use o app, por favor",
+            "{clinic}: não conseguimos saber quem enviou esta mensagem. Use o app ou ligue para {support}. "
+            "Sua equipe entrará em contato.",
+        ),
+        "zh-CN": (
+            "请使用应用",
+            "{clinic}：我们无法确定这条短信是谁发送的。请使用应用，或致电 {support}。护理团队会与您联系。",
+        ),
+    },
     "sms_not_understood": {
         "en": (
             "Message received",

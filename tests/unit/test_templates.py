@@ -29,6 +29,7 @@ PARAMS = {
     "label": SECRET_TEXT,
     "when": "2026-11-25 14:30",
     "join_url": "https://visit.example/abc",
+    "unit": "mmol/L",
 }
 PATIENT_TEMPLATES = [t for t in TEMPLATES if t not in CLINICIAN_TEMPLATES]
 SAFETY_CONDITIONS = ("glucose_low", "glucose_high", "bp_high", "bp_low", "pulse", "red_flag")
