@@ -22,6 +22,8 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         voice_origination_identity=ctx("voice_origination_identity"),
         platform_application_arns=tuple(filter(None, (ctx("platform_application_arns") or "").split(","))),
         clinic_name=ctx("clinic_name") or "Carewire Clinic",
+        support_contact=ctx("support_contact") or "your care team",
+        console_url=ctx("console_url"),
         deliver_concurrency=int(ctx("deliver_concurrency") or 5),
     )
     data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, env=env)

@@ -96,6 +96,10 @@ class Channels:
     voice_origination_identity: str | None = None
     platform_application_arns: tuple[str, ...] = field(default_factory=tuple)
     clinic_name: str = "Carewire Clinic"
+    # The clinic's support phone, named in every patient safety message (clinical.md "Safety net" rule 11).
+    support_contact: str = "your care team"
+    # Where a page's opaque alert link points (the clinician console).
+    console_url: str | None = None
     # SMS sending is throttled per account (MPS); deliveries run at most this many at once.
     deliver_concurrency: int = 5
     api_rate_per_second: int = 100
@@ -137,10 +141,12 @@ class StatelessStack(Stack):
             "CAREWIRE_EMAIL_SENDER": channels.email_sender,
             "CAREWIRE_SES_CONFIGURATION_SET": data.email.configuration_set_name,
             "CAREWIRE_CLINIC_NAME": channels.clinic_name,
+            "CAREWIRE_SUPPORT_CONTACT": channels.support_contact,
             "POWERTOOLS_SERVICE_NAME": "carewire",
             "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
         }
         optional = {
+            "CAREWIRE_CONSOLE_URL": channels.console_url,
             "CAREWIRE_SMS_ORIGINATION_NUMBER": channels.sms_origination_number,
             "CAREWIRE_SMS_SENDER_ID": channels.sms_sender_id,
             "CAREWIRE_VOICE_ORIGINATION_IDENTITY": channels.voice_origination_identity,
