@@ -272,3 +272,109 @@ def test_rule_14_stage_1_readings_are_counted_in_the_daily_digest(http: Http) ->
 
     digests = [m for m in outbox(http, body["email"]) if "stage 1" in (m["body"] or "")]
     assert digests and "1 stage 1" in digests[-1]["body"]
+
+
+# -- rules 7 to 13, end to end ---------------------------------------------------------------------
+
+
+def sms_in(http: Http, sender: str, body: str) -> None:
+    response = http.call("POST", "/_local/inbound-sms", {"from": sender, "body": body})
+    assert response.status_code == 200, response.text
+
+
+def readings(http: Http, pid: str) -> list[dict[str, Any]]:
+    return list(http.call("GET", f"/patients/{pid}/readings", as_=("patient", pid)).json()["items"])
+
+
+def test_rule_7_every_patient_has_a_care_team(http: Http) -> None:
+    body = {"given_name": "Ana", "family_name": "Silva", "timezone": "America/New_York", "care_team": []}
+
+    response = http.call("POST", "/patients", body, as_=ADMIN)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["care_team"]
+
+
+def test_rule_8_a_unitless_sms_glucose_is_read_in_the_patients_unit(http: Http) -> None:
+    doctor, body = clinician(http, phone=phone())
+    pid, number = patient(http, [doctor], glucose_unit="mmol/L", language="zh-CN")
+
+    sms_in(http, number, "GLU 25")
+
+    (stored,) = readings(http, pid)
+    assert (stored["value_mg_dl"], stored["classification"]["severity"]) == (450, "critical_high")
+    (alert,) = alerts(http, pid, doctor)
+    assert len(about(outbox(http, body["phone"]), alert["alert_id"])) == 1  # a hyperglycaemic crisis, not a hypo
+
+
+def test_rule_9_a_reading_from_a_shared_family_phone_is_attributed_to_nobody(http: Http) -> None:
+    doctor, _ = clinician(http, phone=phone())
+    first, shared = patient(http, [doctor])
+    second = f"p-sn-{uuid.uuid4().hex[:8]}"
+    enrol = {"patient_id": second, "given_name": "Rui", "family_name": "Silva", "phone": shared}
+    enrol |= {"timezone": "America/New_York", "care_team": [doctor]}
+    assert http.call("POST", "/patients", enrol, as_=ADMIN).status_code == 201
+
+    sms_in(http, shared, "GLU 45")
+
+    assert readings(http, first) == [] and readings(http, second) == []
+    assert any("app" in m["body"] for m in outbox(http, shared))  # the sender is asked to use the app
+    rows = http.call("GET", "/worklist", as_=("clinician", doctor)).json()["items"]
+    assert {r["patient_id"]: r["open_tasks"] for r in rows if r["patient_id"] in (first, second)} == {
+        first: 1,
+        second: 1,
+    }
+
+
+def test_rule_10_a_red_flag_typed_with_the_phones_curly_apostrophe_pages_the_care_team(http: Http) -> None:
+    doctor, body = clinician(http, phone=phone())
+    pid, number = patient(http, [doctor])
+
+    sms_in(http, number, "I can\u2019t breathe")
+
+    (alert,) = alerts(http, pid, doctor)
+    assert (alert["kind"], alert["priority"]) == ("red_flag_message", "critical")
+    assert len(about(outbox(http, body["phone"]), alert["alert_id"])) == 1
+
+
+def test_rule_11_a_safety_message_says_what_to_do_and_whom_to_call_without_values(http: Http) -> None:
+    doctor, _ = clinician(http, phone=phone())
+    pid, number = patient(http, [doctor])
+    now = stage_now(http)
+
+    post(http, pid, glucose(45), now - timedelta(minutes=1))
+
+    (message,) = outbox(http, number)
+    assert "15 g" in message["body"] and "emergency" in message["body"]
+    assert "call your care team" in message["body"] or "call +" in message["body"]  # the clinic's support contact
+    assert "45" not in message["body"]
+
+
+def test_rule_12_a_late_medication_reminder_is_not_take_it_now(http: Http) -> None:
+    doctor, _ = clinician(http, phone=phone())
+    pid, number = patient(http, [doctor])
+    me = ("patient", pid)
+    http.call("PUT", f"/patients/{pid}/consents/sms", {"granted": True, "source": "app"}, as_=me)
+    created = http.call("POST", f"/patients/{pid}/reminders", {"kind": "medication", "times": ["23:00"]}, as_=me)
+    due = parse_iso(created.json()["next_due_at"])
+
+    travel(http, due)
+    deferred = outbox(http, number)
+    travel(http, due + timedelta(hours=9))  # 08:00 New York
+
+    assert deferred == []  # 23:00 is inside quiet hours
+    (late,) = outbox(http, number)
+    assert "scheduled at 23:00" in late["body"] and "double" in late["body"]
+
+
+def test_rule_13_the_chart_never_hides_a_low(http: Http) -> None:
+    doctor, _ = clinician(http, phone=phone())
+    pid, _ = patient(http, [doctor])
+    now = stage_now(http)
+    post(http, pid, glucose(41), now - timedelta(minutes=30))
+    post(http, pid, glucose(250), now - timedelta(minutes=1))
+
+    svg = http.call("GET", f"/patients/{pid}/trends/chart.svg?type=blood_glucose&days=7", as_=("clinician", doctor))
+
+    assert svg.status_code == 200
+    assert "Below 54" in svg.text and ">41<" in svg.text  # the day's mean (145.5) would have hidden it
