@@ -204,13 +204,7 @@ class DynamoAlertStore:
                 }
             }
         )
-        try:
-            self.table.transact(ops)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+        return self.table.transact_if(ops)
 
     def _move_entries(self, before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
         team = before.get("care_team", [])
@@ -308,13 +302,7 @@ class DynamoAlertStore:
                 }
                 for entry in self._entries(alert, alert.get("care_team", []))
             ]
-        try:
-            self.table.transact(ops)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+        return self.table.transact_if(ops)
 
     def repage(self, alert: dict[str, Any], now: datetime, cutoff: datetime, escalate_at: datetime) -> bool:
         """Page again for a new crisis on an alert last paged before ``cutoff`` (once: the condition holds one writer).
@@ -348,13 +336,7 @@ class DynamoAlertStore:
         ]
         if alert["status"] != "open":
             ops += self._move_entries(alert, reopened)
-        try:
-            self.table.transact(ops)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+        return self.table.transact_if(ops)
 
     def claim_safety_message(
         self, patient_id: str, condition: str, reading_id: str, at: datetime, cutoff: datetime

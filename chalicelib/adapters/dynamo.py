@@ -335,6 +335,16 @@ class DynamoTable:
                 return
             raise
 
+    def transact_if(self, operations: list[dict[str, Any]]) -> bool:
+        """A transaction that may lose a race: False when DynamoDB cancelled it (a condition or a conflict)."""
+        try:
+            self.transact(operations)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
     def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
         if condition:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -29,3 +30,14 @@ def derived_id(prefix: str, *scope: str) -> str:
     """An opaque id fixed by ``scope`` (caller, resource, idempotency key): the same inputs give the same id."""
     digest = hashlib.sha256("\x1f".join(scope).encode()).hexdigest()[:24]
     return f"{prefix}-{digest}"
+
+
+def chosen_id(
+    given: str | None, key: str | None, prefix: str, scope: tuple[str, ...], fresh: Callable[[str], str]
+) -> str:
+    """The client's own id; else one derived from its ``Idempotency-Key`` within ``scope``; else a fresh one."""
+    if given:
+        return given
+    if key:
+        return derived_id(prefix, *scope, key)
+    return fresh(prefix)

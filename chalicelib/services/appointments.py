@@ -18,7 +18,7 @@ from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch, reminder_times
 from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
-from chalicelib.domain.idempotency import derived_id, fingerprint
+from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -71,12 +71,13 @@ class AppointmentService:
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team books appointments.")
         now = iso(self._clock())
-        if request.appointment_id:
-            appointment_id = request.appointment_id
-        elif idempotency_key:
-            appointment_id = derived_id("appt", "appointments", patient_id, principal.subject, idempotency_key)
-        else:
-            appointment_id = self._new_id("appt")
+        appointment_id = chosen_id(
+            request.appointment_id,
+            idempotency_key,
+            "appt",
+            ("appointments", patient_id, principal.subject),
+            self._new_id,
+        )
         asked = fingerprint(request.model_dump(mode="json", exclude={"appointment_id"}))
         item = {
             **request.model_dump(mode="json", exclude={"starts_at"}),

@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, ForbiddenError
-from chalicelib.domain.idempotency import derived_id, fingerprint
+from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Message, MessageIn, Recipient
 from chalicelib.domain.timeutil import iso
@@ -58,12 +58,9 @@ class ConversationService:
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team sends messages to a patient.")
         now = self._clock()
-        if request.message_id:
-            message_id = request.message_id
-        elif idempotency_key:
-            message_id = derived_id("m", "messages", patient_id, principal.subject, idempotency_key)
-        else:
-            message_id = self._new_id("m")
+        message_id = chosen_id(
+            request.message_id, idempotency_key, "m", ("messages", patient_id, principal.subject), self._new_id
+        )
         at = iso(now)
         thread_id = thread_of(patient_id)
         asked = fingerprint({"text": request.text, "author": principal.subject})

@@ -15,7 +15,7 @@ from chalicelib.adapters.push import SnsPushRegistry
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
-from chalicelib.domain.idempotency import derived_id, fingerprint
+from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, Role, can_see_patient, is_care_team
 from chalicelib.domain.patients import (
     Clinician,
@@ -108,12 +108,7 @@ class PatientService:
         _require_a_care_team(care_team)
         self._require_clinicians(care_team, "care_team")
         now = iso(self._clock())
-        if request.patient_id:
-            patient_id = request.patient_id
-        elif idempotency_key:
-            patient_id = derived_id("p", "patients", principal.subject, idempotency_key)
-        else:
-            patient_id = self._new_id("p")
+        patient_id = chosen_id(request.patient_id, idempotency_key, "p", ("patients", principal.subject), self._new_id)
         patient = Patient.model_validate(
             {
                 **request.model_dump(),

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.domain import trends
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
-from chalicelib.domain.idempotency import derived_id, fingerprint
+from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.timeline import EARLIEST, KINDS, LATEST, NoteIn, PatientNote, TimelineEvent
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -131,12 +131,9 @@ class PatientRecordService:
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the patient's care team may add notes.")
         now = self._clock()
-        if request.note_id:
-            note_id = request.note_id
-        elif idempotency_key:
-            note_id = derived_id("note", "notes", patient_id, principal.subject, idempotency_key)
-        else:
-            note_id = self._new_id("note")
+        note_id = chosen_id(
+            request.note_id, idempotency_key, "note", ("notes", patient_id, principal.subject), self._new_id
+        )
         note = PatientNote(note_id=note_id, patient_id=patient_id, by=principal.subject, at=now, text=request.text)
         asked = fingerprint({"text": request.text, "by": principal.subject})
         event = self._events.event_item(

@@ -20,7 +20,7 @@ from chalicelib.adapters.reminders import DynamoReminderStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain import reminders as rules
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
-from chalicelib.domain.idempotency import derived_id, fingerprint
+from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
@@ -79,12 +79,9 @@ class ReminderService:
         now = self._clock()
         timezone = record.get("timezone", "UTC")
         next_due = next_occurrence(request.times, request.days, timezone, now) if request.active else None
-        if request.reminder_id:
-            reminder_id = request.reminder_id
-        elif idempotency_key:
-            reminder_id = derived_id("rem", "reminders", patient_id, principal.subject, idempotency_key)
-        else:
-            reminder_id = self._new_id("rem")
+        reminder_id = chosen_id(
+            request.reminder_id, idempotency_key, "rem", ("reminders", patient_id, principal.subject), self._new_id
+        )
         asked = fingerprint(request.model_dump(mode="json", exclude={"reminder_id"}))
         item = {
             **request.model_dump(mode="json"),
