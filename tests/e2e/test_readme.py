@@ -13,15 +13,29 @@ import json
 import re
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from chalicelib.settings import Settings
-from devstack.stack import ROOT, Stack
+from devstack.stack import ROOT, Stack, free_port
 
 README = ROOT / "README.md"
 FIRST_SESSION_MARKER = "A first session with the local stack"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """A stack of its own, as fresh as a newcomer's `make run`: the README's times are the wall clock's,
+    while the shared e2e stack's clock may have been travelled days or years ahead by other tests."""
+    running = Stack(api_port=free_port(), dynamodb_port=free_port(), moto_port=free_port(), data_dir=None).start()
+    yield running
+    running.stop()
+
+
 FENCED_SH = re.compile(r"^```(?:sh|bash|shell)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 PHONE = re.compile(r"\+1555\d{7}\b")
 
