@@ -10,9 +10,15 @@ from infra.carewire_infra.nag import add_checks
 from infra.carewire_infra.stateful import StatefulStack
 from infra.carewire_infra.stateless import Channels, StatelessStack
 
+# Feature flags this app relies on, whichever way it is synthesized (the CLI's cdk.json or infra.synth).
+FLAGS = {
+    # Server access logs delivered under a bucket policy, not the legacy LogDeliveryWrite ACL.
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
+
 
 def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
-    app = cdk.App(context=context or {}, outdir=outdir)
+    app = cdk.App(context={**FLAGS, **(context or {})}, outdir=outdir)
     ctx = app.node.try_get_context
     env = cdk.Environment(account=ctx("account"), region=ctx("region"))
     channels = Channels(

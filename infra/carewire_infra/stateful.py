@@ -16,7 +16,11 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
@@ -27,6 +31,9 @@ from chalicelib import resources
 from infra.carewire_infra.nag import acknowledge
 
 TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
+BACKUP_DAYS = 35
+# HIPAA keeps required documentation six years (45 CFR 164.316(b)(2)): the audit archive's Object Lock.
+AUDIT_ARCHIVE_DAYS = 6 * 365 + 2
 PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
 
 
@@ -43,7 +50,13 @@ def _keys(definition: dict[str, Any], schema: list[dict[str, str]]) -> dict[str,
 
 
 def build_table(
-    scope: Construct, construct_id: str, definition: dict[str, Any], name: str, key: kms.IKey, stream: bool
+    scope: Construct,
+    construct_id: str,
+    definition: dict[str, Any],
+    name: str,
+    key: kms.IKey,
+    stream: dynamodb.StreamViewType | None,
+    expires: bool,
 ) -> dynamodb.Table:
     table = dynamodb.Table(
         scope,
@@ -57,8 +70,8 @@ def build_table(
         ),
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
-        time_to_live_attribute="expires_at",
-        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if stream else None,
+        time_to_live_attribute="expires_at" if expires else None,
+        stream=stream,
         **_keys(definition, definition["KeySchema"]),
     )
     for index in definition.get("LocalSecondaryIndexes", []):
@@ -114,8 +127,22 @@ class StatefulStack(Stack):
             )
         )
 
-        self.table = build_table(self, "Table", resources.MAIN_TABLE, prefix, self.key, stream=True)
-        self.audit_table = build_table(self, "AuditTable", resources.AUDIT_TABLE, f"{prefix}-audit", self.key, False)
+        self.table = build_table(
+            self, "Table", resources.MAIN_TABLE, prefix, self.key, dynamodb.StreamViewType.NEW_AND_OLD_IMAGES, True
+        )
+        # Append-only (F4): no TTL, which would let an UpdateItem of expires_at delete a record silently;
+        # its stream feeds the Object Lock archive (_archive_audit_trail).
+        self.audit_table = build_table(
+            self,
+            "AuditTable",
+            resources.AUDIT_TABLE,
+            f"{prefix}-audit",
+            self.key,
+            dynamodb.StreamViewType.NEW_IMAGE,
+            False,
+        )
+
+        self._archive_audit_trail(prefix)
 
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letters: dict[str, sqs.Queue] = {}
@@ -151,6 +178,7 @@ class StatefulStack(Stack):
             retention_period=Duration.days(14),
         )
         self.dead_letters["stream"] = self.stream_failures
+        self.dead_letters["audit-archive"] = self.audit_archive_failures
 
         self.topics = {
             name: sns.Topic(
@@ -168,6 +196,8 @@ class StatefulStack(Stack):
             "Email",
             configuration_set_name=prefix,
             reputation_metrics=True,
+            # Full-content email carries PHI: never fall back to plaintext SMTP (F11).
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
             suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
         )
         self.email.add_event_destination(
@@ -225,7 +255,16 @@ class StatefulStack(Stack):
             self,
             "Backups",
             backup_vault=backup.BackupVault(
-                self, "Vault", backup_vault_name=prefix, encryption_key=self.key, removal_policy=RemovalPolicy.RETAIN
+                self,
+                "Vault",
+                backup_vault_name=prefix,
+                encryption_key=self.key,
+                removal_policy=RemovalPolicy.RETAIN,
+                # Vault Lock (F4): no recovery point is deleted before its 35 days, not even by an account
+                # admin; after 3 days' grace the lock itself can no longer be removed (compliance mode).
+                lock_configuration=backup.LockConfiguration(
+                    min_retention=Duration.days(BACKUP_DAYS), changeable_for=Duration.days(3)
+                ),
             ),
         )
         selection = plan.add_selection(
@@ -269,6 +308,175 @@ class StatefulStack(Stack):
                 "Signs pagination cursors only (no credential); rotating it just invalidates open"
                 " cursors, done by replacing the secret and redeploying",
             ),
+        )
+
+    def _archive_audit_trail(self, prefix: str) -> None:
+        """Every audit record, as written, into an S3 bucket under Object Lock (compliance mode, six years).
+
+        The audit table's stream (new images) -> an EventBridge Pipe -> Firehose (Direct PUT) -> S3: no code
+        of ours, and nothing on the path can delete.  Firehose batches records into objects; the bucket's
+        default retention locks each object version as it lands, so nobody, the root user included, can
+        shorten or delete it before the six years are up.  What the pipe gives up on (10 retries) goes to a
+        dead-letter queue with an alarm (stateless stack), to be redriven by hand.
+        """
+        access_logs = s3.Bucket(
+            self,
+            "AuditArchiveAccessLogs",
+            # S3 server access logs cannot be delivered to a bucket encrypted with SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.audit_archive = s3.Bucket(
+            self,
+            "AuditArchive",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(AUDIT_ARCHIVE_DAYS)),
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="audit-archive/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        delivery_logs = logs.LogGroup(
+            self,
+            "AuditArchiveDeliveryLogs",
+            encryption_key=self.key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        writer = iam.Role(
+            self,
+            "AuditArchiveWriterRole",
+            assumed_by=iam.ServicePrincipal("firehose.amazonaws.com"),
+            description="Carewire audit archive: Firehose writes objects, never deletes one",
+        )
+        # CDK's S3 destination grants read-write; Object Lock already keeps every version, and this keeps
+        # even a delete marker out of the writer's reach.
+        writer.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
+                resources=[self.audit_archive.arn_for_objects("*")],
+            )
+        )
+        delivery = firehose.DeliveryStream(
+            self,
+            "AuditArchiveDelivery",
+            delivery_stream_name=f"{prefix}-audit-archive",
+            encryption=firehose.StreamEncryption.customer_managed_key(self.key),
+            destination=firehose.S3Bucket(
+                self.audit_archive,
+                encryption_key=self.key,
+                compression=firehose.Compression.GZIP,
+                buffering_interval=Duration.minutes(5),
+                data_output_prefix="audit/!{timestamp:yyyy/MM/dd}/",
+                error_output_prefix="errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
+                logging_config=firehose.EnableLogging(delivery_logs),
+                role=writer,
+            ),
+        )
+        self.audit_archive_failures = sqs.Queue(
+            self,
+            "AuditArchiveDlq",
+            queue_name=f"{prefix}-audit-archive-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        role = iam.Role(
+            self,
+            "AuditArchivePipeRole",
+            assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"),
+            description="Carewire audit archive: reads the audit stream, writes to Firehose",
+        )
+        self.audit_table.grant_stream_read(role)
+        delivery.grant_put_records(role)
+        self.audit_archive_failures.grant_send_messages(role)
+        pipes.CfnPipe(
+            self,
+            "AuditArchivePipe",
+            name=f"{prefix}-audit-archive",
+            description="Audit records to the Object Lock archive",
+            role_arn=role.role_arn,
+            source=self.audit_table.table_stream_arn or "",
+            source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
+                dynamo_db_stream_parameters=pipes.CfnPipe.PipeSourceDynamoDBStreamParametersProperty(
+                    starting_position="TRIM_HORIZON",
+                    batch_size=100,
+                    maximum_batching_window_in_seconds=60,
+                    maximum_retry_attempts=10,
+                    dead_letter_config=pipes.CfnPipe.DeadLetterConfigProperty(
+                        arn=self.audit_archive_failures.queue_arn
+                    ),
+                )
+            ),
+            target=delivery.delivery_stream_arn,
+        )
+        # The Firehose module adds a region -> CIDR mapping for destinations inside a VPC; S3 needs none,
+        # and an unreferenced mapping is a CloudFormation (and cfn-lint) warning.
+        self.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")
+        inline = "One role per AWS service on this path; its policy is attached to that role alone"
+        kms_grant = "CDK's grant on the one data key, no other key"
+        acknowledge(
+            writer,
+            {
+                "HIPAA.Security-IAMNoInlinePolicy": inline,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": kms_grant,
+                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": kms_grant,
+                **dict.fromkeys(
+                    (
+                        f"AwsSolutions-IAM5[Action::s3:{a}]"
+                        for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")
+                    ),
+                    "CDK's Firehose S3 destination grant on the archive bucket only; deletes are denied"
+                    " explicitly and Object Lock keeps every version",
+                ),
+                "AwsSolutions-IAM5[Resource::<AuditArchive60EBC247.Arn>/*]": "Objects of the archive bucket only",
+            },
+        )
+        acknowledge(
+            delivery,
+            {
+                "HIPAA.Security-IAMNoInlinePolicy": inline,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": kms_grant,
+                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": kms_grant,
+            },
+        )
+        acknowledge(
+            role,
+            {
+                "HIPAA.Security-IAMNoInlinePolicy": inline,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": kms_grant,
+                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": kms_grant,
+                "AwsSolutions-IAM5[Resource::*]": "dynamodb:ListStreams, which has no resource ARN",
+            },
+        )
+        acknowledge(
+            self.audit_archive_failures,
+            {"AwsSolutions-SQS3": "This queue is the pipe's dead-letter queue"},
+        )
+        no_replica = (
+            "One region by design (README: Deploy to AWS); the archive is immutable under Object Lock and the"
+            " table itself has PITR and Vault-Locked backups"
+        )
+        acknowledge(self.audit_archive, {"HIPAA.Security-S3BucketReplicationEnabled": no_replica})
+        acknowledge(
+            access_logs,
+            {
+                "HIPAA.Security-S3BucketReplicationEnabled": no_replica,
+                "HIPAA.Security-S3DefaultEncryptionKMS": (
+                    "S3 server access logs can only be delivered to an SSE-S3 bucket; they hold request metadata,"
+                    " no audit content"
+                ),
+            },
         )
 
     def _logs_arn(self) -> str:

@@ -79,6 +79,8 @@ def unencrypted(template: Template) -> list[str]:
         ("AWS::Logs::LogGroup", "KmsKeyId"),
         ("AWS::SecretsManager::Secret", "KmsKeyId"),
         ("AWS::Backup::BackupVault", "EncryptionKeyArn"),
+        ("AWS::S3::Bucket", "BucketEncryption"),
+        ("AWS::KinesisFirehose::DeliveryStream", "DeliveryStreamEncryptionConfigurationInput"),
     ):
         found += [f"{kind} {name} unencrypted" for name, p in of_type(template, kind) if not p.get(field)]
     return found
@@ -104,6 +106,49 @@ def queues_without_dlq(template: Template) -> list[str]:
         f"queue {n} has no dead-letter queue"
         for n in work
         if not template["Resources"][n]["Properties"].get("RedrivePolicy")
+    ]
+
+
+def audit_trail_erasable_at_rest(template: Template) -> list[str]:
+    """F4 at rest: no TTL on the audit table, its stream archived under Object Lock, backups Vault-Locked."""
+    found = []
+    (table, audit), *_ = [
+        (n, p) for n, p in of_type(template, "AWS::DynamoDB::Table") if p["TableName"].endswith("-audit")
+    ]
+    if (audit.get("TimeToLiveSpecification") or {}).get("Enabled"):
+        found.append("the audit table has a TTL: an update of one attribute deletes a record")
+    if "NEW_IMAGE" not in json.dumps(audit.get("StreamSpecification")):
+        found.append("the audit table has no stream of new images")
+    firehoses = dict(of_type(template, "AWS::KinesisFirehose::DeliveryStream"))
+    buckets = dict(of_type(template, "AWS::S3::Bucket"))
+    locked = []
+    for _, pipe in of_type(template, "AWS::Pipes::Pipe"):
+        if table not in json.dumps(pipe.get("Source")):
+            continue
+        for firehose, delivery in firehoses.items():
+            if firehose not in json.dumps(pipe.get("Target")):
+                continue
+            destination = json.dumps(delivery.get("ExtendedS3DestinationConfiguration"))
+            for bucket, p in buckets.items():
+                retention = ((p.get("ObjectLockConfiguration") or {}).get("Rule") or {}).get("DefaultRetention") or {}
+                days = retention.get("Days", 0) + 365 * retention.get("Years", 0)
+                if bucket in destination and p.get("ObjectLockEnabled") and retention.get("Mode") == "COMPLIANCE":
+                    locked.append(days)
+    if not any(days >= 6 * 365 for days in locked):
+        found.append("the audit stream does not reach a bucket under Object Lock (compliance mode, >= 6 years)")
+    for _, vault in of_type(template, "AWS::Backup::BackupVault"):
+        lock = vault.get("LockConfiguration") or {}
+        if lock.get("MinRetentionDays", 0) < 35 or not lock.get("ChangeableForDays"):
+            found.append(f"backup vault {vault['BackupVaultName']} without a compliance-mode Vault Lock")
+    return found
+
+
+def email_without_tls(template: Template) -> list[str]:
+    """F11: SES may not fall back to plaintext SMTP."""
+    return [
+        f"configuration set {p.get('Name')} does not require TLS"
+        for _, p in of_type(template, "AWS::SES::ConfigurationSet")
+        if (p.get("DeliveryOptions") or {}).get("TlsPolicy") != "REQUIRE"
     ]
 
 
@@ -257,6 +302,32 @@ def test_tables_have_pitr_deletion_protection_and_the_shared_indexes(stateful: T
     assert all(name in backed_up for name, _ in of_type(stateful, "AWS::DynamoDB::Table"))
 
 
+def test_the_audit_trail_cannot_expire_and_is_archived_under_object_lock(stateful: Template) -> None:
+    assert audit_trail_erasable_at_rest(stateful) == []
+
+    def audit(template: Template) -> dict[str, Any]:
+        return next(p for _, p in of_type(template, "AWS::DynamoDB::Table") if p["TableName"].endswith("-audit"))
+
+    expiring = _mutated(
+        stateful,
+        lambda t: audit(t).update({"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}}),
+    )
+    unlocked = _mutated(
+        stateful, lambda t: [p.pop("ObjectLockConfiguration", None) for _, p in of_type(t, "AWS::S3::Bucket")]
+    )
+    vault_unlocked = _mutated(stateful, lambda t: _first(t, "AWS::Backup::BackupVault").pop("LockConfiguration"))
+
+    assert audit_trail_erasable_at_rest(expiring) == [
+        "the audit table has a TTL: an update of one attribute deletes a record"
+    ]
+    assert audit_trail_erasable_at_rest(unlocked) == [
+        "the audit stream does not reach a bucket under Object Lock (compliance mode, >= 6 years)"
+    ]
+    assert audit_trail_erasable_at_rest(vault_unlocked) == [
+        "backup vault carewire-test without a compliance-mode Vault Lock"
+    ]
+
+
 def test_every_work_queue_has_a_dead_letter_queue(stateful: Template) -> None:
     assert queues_without_dlq(stateful) == []
     gone = _mutated(stateful, lambda t: [p.pop("RedrivePolicy", None) for _, p in of_type(t, "AWS::SQS::Queue")])
@@ -333,7 +404,10 @@ def test_cognito_groups_password_policy_and_mfa(stateful: Template) -> None:
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
 
 
-def test_ses_events_publish_to_sns(stateful: Template) -> None:
+def test_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template) -> None:
+    assert email_without_tls(stateful) == []
+    plaintext = _mutated(stateful, lambda t: _first(t, "AWS::SES::ConfigurationSet").pop("DeliveryOptions"))
+    assert email_without_tls(plaintext) == ["configuration set carewire-test does not require TLS"]
     destination = _first(stateful, "AWS::SES::ConfigurationSetEventDestination")["EventDestination"]
     assert destination["Enabled"] is True and "SnsDestination" in destination
     assert {"BOUNCE", "COMPLAINT", "DELIVERY"} <= {e.upper() for e in destination["MatchingEventTypes"]}
