@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.dynamo import batch_put, deserialize
+from chalicelib.adapters.dynamo import deserialize
 from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
@@ -91,8 +91,8 @@ class ChangeHandler:
     def _reading(self, image: dict[str, Any]) -> None:
         pid = image["patient_id"]
         at: datetime = parse_iso(image["received_at"])
-        # The audit record and the timeline entry in one request; both keys are
-        # derived from the reading, so a redelivery rewrites the same two items.
+        # The audit record and the timeline entry in one request (a transaction: the audit table takes
+        # conditional puts only); both keys are derived from the reading, so a redelivery finds them written.
         event = self._events.event_item(
             pid,
             "reading",
@@ -102,13 +102,7 @@ class ChangeHandler:
             image.get("source"),
             {"reading_id": image["reading_id"]},
         )
-        batch_put(
-            self._events.table.client,
-            {
-                self._audit_log.table.name: [self._audit_log.item(reading_audit_entry(image))],
-                self._events.table.name: [event],
-            },
-        )
+        self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event))
         self._patients.touch_last_reading(pid, image["measured_at"])
         record = self._patients.get(pid)  # read once for the local day, the alert rules and the channel credit
         if record is None:

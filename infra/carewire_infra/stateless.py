@@ -38,6 +38,14 @@ LOGICAL = {
     "receive_sms": "ReceiveSms",
     "tick": "Tick",
 }
+AUDIT_WRITERS = ("api_handler", "on_table_change", "receive_sms", "run_due_work")
+AUDIT_DENIED = {
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLUpdate",
+}
 
 # What API Gateway answers itself, before the app runs, in the app's problem+json shape (problems.py):
 # response type -> (status, slug, title, detail).  Every type AWS documents has its own entry and a fixed
@@ -256,8 +264,19 @@ class StatelessStack(Stack):
         for fn in ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms"):
             table.grant_read_write_data(r[fn])
             outbound.grant_send_messages(r[fn])
-        for fn in ("api_handler", "on_table_change", "receive_sms", "run_due_work"):
-            audit.grant_read_write_data(r[fn])
+        # The audit trail is append-only (F4): its writers may PutItem (a transaction's Put counts as one)
+        # and nothing else; only the API reads it (GET /audit); every role is explicitly denied what
+        # could change or remove a record, BatchWriteItem included (IAM cannot tell its puts from its
+        # deletes).  The data key's grants come with the main table.
+        for fn in AUDIT_WRITERS:
+            r[fn].add_to_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[audit.table_arn]))
+        r["api_handler"].add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[audit.table_arn, f"{audit.table_arn}/index/*"])
+        )
+        for role in r.values():
+            role.add_to_policy(
+                iam.PolicyStatement(effect=iam.Effect.DENY, actions=sorted(AUDIT_DENIED), resources=[audit.table_arn])
+            )
         table.grant_read_data(r["tick"])
         table.grant_stream_read(r["on_table_change"])
         data.stream_failures.grant_send_messages(r["on_table_change"])

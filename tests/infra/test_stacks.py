@@ -188,6 +188,37 @@ def wildcard_iam(template: Template) -> list[str]:
     return found
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: Template) -> dict[str, list[dict[str, Any]]]:
+    """Each function role's logical id -> the statements of the policies attached to it."""
+    roles: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in of_type(template, "AWS::IAM::Role")}
+    for _, p in of_type(template, "AWS::IAM::Policy"):
+        for role in p.get("Roles", []):
+            roles[role["Ref"]] += p["PolicyDocument"]["Statement"]
+    return roles
+
+
+AUDIT_DENIED = {"dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+
+
+def audit_trail_mutable(template: Template) -> list[str]:
+    """F4 in IAM: writers may only PutItem, only the API Queries, every role is denied change and delete."""
+    found = []
+    for role, statements in role_statements(template).items():
+        on_audit = [st for st in statements if "-audit" in json.dumps(st.get("Resource"))]
+        denied = {a for st in on_audit if st["Effect"] == "Deny" for a in _listed(st["Action"])}
+        allowed = {a for st in on_audit if st["Effect"] == "Allow" for a in _listed(st["Action"])}
+        may = {"dynamodb:PutItem", "dynamodb:Query"} if role.startswith("APIHandler") else {"dynamodb:PutItem"}
+        if allowed - may:
+            found.append(f"{role} may {sorted(allowed - may)} on the audit table")
+        if AUDIT_DENIED - denied:
+            found.append(f"{role} is not denied {sorted(AUDIT_DENIED - denied)} on the audit table")
+    return found
+
+
 def functions(template: Template) -> dict[str, dict[str, Any]]:
     return dict(of_type(template, "AWS::Serverless::Function"))
 
@@ -356,6 +387,34 @@ def test_no_wildcard_iam_beyond_what_aws_requires(stateless: Template) -> None:
         ),
     )
     assert len(wildcard_iam(widened)) == 2
+
+
+def test_the_audit_trail_is_append_only_for_every_role(stateless: Template) -> None:
+    assert audit_trail_mutable(stateless) == []
+    writer = next(r for r in role_statements(stateless) if r.startswith("OnTableChange"))
+
+    def statements(template: Template) -> list[dict[str, Any]]:
+        policy = next(p for _, p in of_type(template, "AWS::IAM::Policy") if p["Roles"] == [{"Ref": writer}])
+        return list(policy["PolicyDocument"]["Statement"])
+
+    def widen(template: Template) -> None:
+        next(st for st in statements(template) if "-audit" in json.dumps(st["Resource"]))["Action"] = [
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ]
+
+    def undeny(template: Template) -> None:
+        for st in statements(template):
+            if st["Effect"] == "Deny":
+                st["Action"] = []
+
+    assert audit_trail_mutable(_mutated(stateless, widen)) == [
+        f"{writer} may ['dynamodb:UpdateItem'] on the audit table"
+    ]
+    assert audit_trail_mutable(_mutated(stateless, undeny)) == [
+        f"{writer} is not denied ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] on the"
+        " audit table"
+    ]
 
 
 def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
