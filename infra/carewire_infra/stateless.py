@@ -80,6 +80,11 @@ GATEWAY_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
 }
 
 
+def push_endpoints(applications: tuple[str, ...]) -> list[str]:
+    """The endpoint ARNs of platform applications: …:app/APNS/name -> …:endpoint/APNS/name/*."""
+    return [arn.replace(":app/", ":endpoint/", 1) + "/*" for arn in applications]
+
+
 def gateway_responses() -> dict[str, dict[str, Any]]:
     """The SAM Api's GatewayResponses: SAM writes them into the API definition, so a change redeploys the stage."""
     responses = {}
@@ -186,9 +191,9 @@ class StatelessStack(Stack):
         )
         self._customise(names, data, channels)
         self._alarms(names, data)
-        self._acknowledge(names, data)
+        self._acknowledge(names, data, channels)
 
-    def _acknowledge(self, names: dict[str, str], data: StatefulStack) -> None:
+    def _acknowledge(self, names: dict[str, str], data: StatefulStack, channels: Channels) -> None:
         def arn(service: str, rest: str) -> str:
             return f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{rest}"
 
@@ -204,8 +209,12 @@ class StatelessStack(Stack):
                     ),
                     "AwsSolutions-IAM5[Resource::*]": (
                         "Only where AWS has no resource ARN: xray:PutTraceSegments/PutTelemetryRecords,"
-                        " sns:Publish to phone numbers (SMS), dynamodb:ListStreams"
+                        " dynamodb:ListStreams"
                     ),
+                    **{
+                        f"AwsSolutions-IAM5[Resource::{endpoint}]": "The endpoints of one configured platform app"
+                        for endpoint in push_endpoints(channels.platform_application_arns)
+                    },
                     "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": "CDK's grant on the one data key, no other key",
                     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": "CDK's grant on the one data key, no other key",
                     f"AwsSolutions-IAM5[Resource::{logs_arn}:*]": ("Log streams inside this function's own log group"),
@@ -285,13 +294,28 @@ class StatelessStack(Stack):
         due_work.grant_send_messages(r["tick"])
         data.topics["inbound-sms"].grant_subscribe(r["receive_sms"])
 
-        sms = iam.PolicyStatement(
-            # SMS to a phone number has no resource ARN: AWS requires "*" for sns:Publish to numbers.
-            actions=["sns:Publish"],
-            resources=["*"],
-        )
+        # SMS to a phone number has no resource ARN, so it cannot be granted on one.  Granting "*" would
+        # also reach every topic (F10: a forged inbound SMS on the inbound-sms topic), so the grant is
+        # "anything that is not an SNS ARN": phone numbers only.  Push goes to the endpoints of the
+        # configured platform applications.  On top, explicit Denies: receive_sms pushes nothing and is
+        # denied every SNS ARN; the deliverer must reach endpoints (arn:…:endpoint/…), which no Resource
+        # pattern can leave out of "every topic", and a NotResource Deny would deny ARN-less SMS too, so
+        # it is denied Carewire's topics by name.
+        sms = iam.PolicyStatement(actions=["sns:Publish"], not_resources=["arn:*:sns:*:*:*"])
         for fn in ("deliver_messages", "receive_sms"):
             r[fn].add_to_policy(sms)
+        if channels.platform_application_arns:
+            r["deliver_messages"].add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sns:Publish"], resources=push_endpoints(channels.platform_application_arns)
+                )
+            )
+        r["receive_sms"].add_to_policy(
+            iam.PolicyStatement(effect=iam.Effect.DENY, actions=["sns:Publish"], resources=["arn:*:sns:*:*:*"])
+        )
+        r["deliver_messages"].add_to_policy(
+            iam.PolicyStatement(effect=iam.Effect.DENY, actions=["sns:Publish"], resources=["arn:*:sns:*:*:carewire-*"])
+        )
         r["deliver_messages"].add_to_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail"],
@@ -426,6 +450,32 @@ class StatelessStack(Stack):
             lambda_metric("IteratorAge", names["on_table_change"], "Maximum"),
             "The table stream is more than a minute behind: alerts are late",
             threshold=60_000,
+        )
+
+        def carewire_metric(name: str, minutes: int) -> cloudwatch.Metric:
+            # Powertools' metrics carry the service as their one dimension.
+            return cloudwatch.Metric(
+                namespace="Carewire",
+                metric_name=name,
+                dimensions_map={"service": "carewire"},
+                statistic="Sum",
+                period=Duration.minutes(minutes),
+            )
+
+        alarm(
+            "RecipientDailyCapReached",
+            carewire_metric("RecipientDailyCapReached", 60),
+            "A recipient reached 20 non-safety messages today: look for SMS pumping or a runaway reminder (F3)",
+        )
+        alarm(
+            "CriticalAlertsNobodyToPage",
+            carewire_metric("CriticalAlertsNobodyToPage", 5),
+            "A critical alert had nobody to page (no care team, no on-call): page by hand and fix the roster",
+        )
+        alarm(
+            "EscalationsNobodyToPage",
+            carewire_metric("EscalationsNobodyToPage", 5),
+            "An escalation had nobody to page: page by hand and fix the escalation contacts and on-call",
         )
         alarm(
             "EscalationFailures",

@@ -9,6 +9,7 @@ JSON, so each test also proves its check can fail: it removes the property
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import subprocess
 import sys
@@ -20,7 +21,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 Template = dict[str, Any]
-WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "sns:Publish", "dynamodb:ListStreams"}
+WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+# A push platform application configured, so the deliverer's grant to its endpoints is synthesized too.
+PUSH_APP = "arn:aws:sns:us-east-1:123456789012:app/APNS/carewire-test"
+A_TOPIC = "arn:aws:sns:us-east-1:123456789012:carewire-test-inbound-sms"
+PUSH_CONTEXT = ("-c", f"platform_application_arns={PUSH_APP}")
+AN_ENDPOINT = "arn:aws:sns:us-east-1:123456789012:endpoint/APNS/carewire-test/0f1e2d3c"
 # Every gateway response type AWS documents (supported-gateway-response-types): a type without its own
 # response falls back on DEFAULT_4XX/5XX, whose fixed status would replace its own.
 GATEWAY_RESPONSE_TYPES = {
@@ -36,7 +42,7 @@ GATEWAY_RESPONSE_TYPES = {
 def synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outdir = tmp_path_factory.mktemp("cdk.out")
     done = subprocess.run(
-        [sys.executable, "-m", "infra.synth", "--stage", "test", "--outdir", str(outdir)],
+        [sys.executable, "-m", "infra.synth", "--stage", "test", "--outdir", str(outdir), *PUSH_CONTEXT],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -169,6 +175,21 @@ def missing_alarms(stateful: Template, stateless: Template) -> list[str]:
         found.append("no stream iterator-age alarm")
     if not any(a.get("MetricName") == "EscalationFailures" and a.get("Namespace") == "Carewire" for a in alarms):
         found.append("no escalation-failure alarm")
+    for metric, period in (
+        ("RecipientDailyCapReached", 3600),
+        ("CriticalAlertsNobodyToPage", 300),
+        ("EscalationsNobodyToPage", 300),
+    ):
+        if not any(
+            a.get("MetricName") == metric
+            and a.get("Namespace") == "Carewire"
+            and a.get("Statistic") == "Sum"
+            and a.get("Period") == period
+            and a.get("Threshold") == 1
+            and a.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+            for a in alarms
+        ):
+            found.append(f"no alarm on {metric} (Sum >= 1 over {period // 60} min)")
     if any(not a.get("AlarmActions") for a in alarms):
         found.append("an alarm notifies nobody")
     return found
@@ -216,6 +237,30 @@ def audit_trail_mutable(template: Template) -> list[str]:
             found.append(f"{role} may {sorted(allowed - may)} on the audit table")
         if AUDIT_DENIED - denied:
             found.append(f"{role} is not denied {sorted(AUDIT_DENIED - denied)} on the audit table")
+    return found
+
+
+def sns_publish_reaches_topics(template: Template) -> list[str]:
+    """F10: Publish may reach phone numbers and push endpoints, never a topic; topics are explicitly denied."""
+    found = []
+    for role, statements in role_statements(template).items():
+        publish = [st for st in statements if "sns:Publish" in _listed(st["Action"])]
+        allowed = [st for st in publish if st["Effect"] == "Allow"]
+        denied = [r for st in publish if st["Effect"] == "Deny" for r in _listed(st.get("Resource", []))]
+        if not allowed:
+            continue
+        for st in allowed:
+            if any(r == "*" or fnmatch.fnmatchcase(A_TOPIC, str(r)) for r in _listed(st.get("Resource", []))):
+                found.append(f"{role} may publish to topics")
+        if not any(fnmatch.fnmatchcase(A_TOPIC, str(r)) for r in denied):
+            found.append(f"{role} is not denied sns:Publish on topics")
+        if any(fnmatch.fnmatchcase("*", str(r)) for r in denied):
+            found.append(f"{role} is denied SMS")
+        pushes = any(
+            fnmatch.fnmatchcase(AN_ENDPOINT, str(r)) for st in allowed for r in _listed(st.get("Resource", []))
+        )
+        if pushes and any(fnmatch.fnmatchcase(AN_ENDPOINT, str(r)) for r in denied):
+            found.append(f"{role} is denied the push endpoints it is granted")
     return found
 
 
@@ -365,7 +410,9 @@ def test_every_work_queue_has_a_dead_letter_queue(stateful: Template) -> None:
     assert len(queues_without_dlq(gone)) == 2
 
 
-def test_alarms_cover_dead_letters_errors_iterator_age_and_escalations(stateful: Template, stateless: Template) -> None:
+def test_alarms_cover_dead_letters_errors_iterator_age_escalations_send_caps_and_nobody_to_page(
+    stateful: Template, stateless: Template
+) -> None:
     assert missing_alarms(stateful, stateless) == []
     without_iterator = _mutated(
         stateless,
@@ -376,6 +423,15 @@ def test_alarms_cover_dead_letters_errors_iterator_age_and_escalations(stateful:
         ],
     )
     assert missing_alarms(stateful, without_iterator) == ["no stream iterator-age alarm"]
+    without_cap = _mutated(
+        stateless,
+        lambda t: [
+            t["Resources"].pop(n)
+            for n, p in list(of_type(t, "AWS::CloudWatch::Alarm"))
+            if p.get("MetricName") == "RecipientDailyCapReached"
+        ],
+    )
+    assert missing_alarms(stateful, without_cap) == ["no alarm on RecipientDailyCapReached (Sum >= 1 over 60 min)"]
 
 
 def test_no_wildcard_iam_beyond_what_aws_requires(stateless: Template) -> None:
@@ -415,6 +471,30 @@ def test_the_audit_trail_is_append_only_for_every_role(stateless: Template) -> N
         f"{writer} is not denied ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] on the"
         " audit table"
     ]
+
+
+def test_sms_and_push_senders_cannot_publish_to_topics(stateless: Template) -> None:
+    assert sns_publish_reaches_topics(stateless) == []
+    deliverer = next(r for r in role_statements(stateless) if r.startswith("DeliverMessages"))
+
+    def policy(template: Template) -> dict[str, Any]:
+        return next(p for _, p in of_type(template, "AWS::IAM::Policy") if p["Roles"] == [{"Ref": deliverer}])
+
+    def widen(template: Template) -> None:
+        for st in policy(template)["PolicyDocument"]["Statement"]:
+            if st.pop("NotResource", None):
+                st["Resource"] = "*"
+
+    def undeny(template: Template) -> None:
+        statements = policy(template)["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if not (st["Effect"] == "Deny" and st["Action"] == "sns:Publish")]
+
+    assert sns_publish_reaches_topics(_mutated(stateless, widen)) == [f"{deliverer} may publish to topics"]
+    assert sns_publish_reaches_topics(_mutated(stateless, undeny)) == [
+        f"{deliverer} is not denied sns:Publish on topics"
+    ]
+    assert any(fnmatch.fnmatchcase(AN_ENDPOINT, str(r)) for st in policy(stateless)["PolicyDocument"]["Statement"]
+               for r in _listed(st.get("Resource", [])) if st["Effect"] == "Allow")  # fmt: skip
 
 
 def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
