@@ -123,9 +123,16 @@ class Container:
 
     @cached_property
     def cursors(self) -> Any:
-        from chalicelib.domain.cursors import CursorCodec
+        if self.settings.cursor_secret is not None:
+            from chalicelib.domain.cursors import CursorCodec
 
-        return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
+            return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
+        from chalicelib.adapters.secrets import SecretCursorCodec, SecretsManagerSecret
+
+        # Deployed stages: the secret is read from Secrets Manager when the first cursor is signed or
+        # checked, once per container (F8: never in the function's environment).
+        arn = str(self.settings.cursor_secret_arn)
+        return SecretCursorCodec(SecretsManagerSecret(lambda: self.client("secretsmanager"), arn))
 
     # -- services ----------------------------------------------------------------
 

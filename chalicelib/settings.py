@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 Stage = Literal["local", "dev", "prod"]
 
@@ -31,7 +31,10 @@ class Settings(BaseModel):
     # client of the pool (the issuer check still pins the pool).
     app_client_ids: list[str] = Field(default_factory=list)
     jwks_url: str | None = None
-    cursor_secret: SecretStr
+    # Signs pagination cursors.  Exactly one of the two: the secret itself (local and test stages), or
+    # the Secrets Manager ARN it is read from at first use (deployed stages: never in the environment).
+    cursor_secret: SecretStr | None = None
+    cursor_secret_arn: str | None = None
     apns_platform_arn: str | None = None
     fcm_platform_arn: str | None = None
     clinic_name: str = "Carewire Clinic"
@@ -61,6 +64,12 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @model_validator(mode="after")
+    def _one_cursor_secret(self) -> Settings:
+        if (self.cursor_secret is None) == (self.cursor_secret_arn is None):
+            raise ValueError("set exactly one of CAREWIRE_CURSOR_SECRET and CAREWIRE_CURSOR_SECRET_ARN")
+        return self
+
     @property
     def clinic(self) -> dict[str, str]:
         return {"clinic": self.clinic_name, "support": self.support_contact}
@@ -85,6 +94,7 @@ class Settings(BaseModel):
             "app_client_ids": "CAREWIRE_APP_CLIENT_IDS",
             "jwks_url": "CAREWIRE_JWKS_URL",
             "cursor_secret": "CAREWIRE_CURSOR_SECRET",
+            "cursor_secret_arn": "CAREWIRE_CURSOR_SECRET_ARN",
             "apns_platform_arn": "CAREWIRE_APNS_PLATFORM_ARN",
             "fcm_platform_arn": "CAREWIRE_FCM_PLATFORM_ARN",
             "clinic_name": "CAREWIRE_CLINIC_NAME",

@@ -145,7 +145,8 @@ class StatelessStack(Stack):
             "CAREWIRE_AUDIT_TABLE": data.audit_table.table_name,
             "CAREWIRE_USER_POOL_ID": data.users.user_pool_id,
             "CAREWIRE_APP_CLIENT_IDS": data.app_client.user_pool_client_id,
-            "CAREWIRE_CURSOR_SECRET": data.cursor_secret.secret_value.unsafe_unwrap(),
+            # The ARN, not the value (F8): the API reads the secret from Secrets Manager at first use.
+            "CAREWIRE_CURSOR_SECRET_ARN": data.cursor_secret.secret_arn,
             # Plain physical names (chalice puts them inside Fn::Sub, where a token cannot go);
             # the stateful stack gives its queues and topics exactly these names.
             "CAREWIRE_OUTBOUND_QUEUE": f"{prefix}-outbound",
@@ -293,6 +294,11 @@ class StatelessStack(Stack):
         due_work.grant_consume_messages(r["run_due_work"])
         due_work.grant_send_messages(r["tick"])
         data.topics["inbound-sms"].grant_subscribe(r["receive_sms"])
+        # Only list pages sign cursors, and only the API serves them: the one reader of the secret.
+        r["api_handler"].add_to_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[data.cursor_secret.secret_arn])
+        )
+        data.key.grant_decrypt(r["api_handler"])
 
         # SMS to a phone number has no resource ARN, so it cannot be granted on one.  Granting "*" would
         # also reach every topic (F10: a forged inbound SMS on the inbound-sms topic), so the grant is
@@ -349,6 +355,8 @@ class StatelessStack(Stack):
             function = self.app.get_resource(logical)
             function.add_override("Properties.FunctionName", names[fn])
             function.add_override("Properties.Role", self.roles[fn].role_arn)
+            # The environment encrypted with the data key, not the AWS-managed Lambda key (F8).
+            function.add_override("Properties.KmsKeyArn", data.key.key_arn)
             if fn in ("on_table_change", "tick", "run_due_work"):
                 function.add_override("Properties.Timeout", 60)
             # Our own log groups (chalice's log_retention_in_days misnames the API handler's):

@@ -268,6 +268,26 @@ def functions(template: Template) -> dict[str, dict[str, Any]]:
     return dict(of_type(template, "AWS::Serverless::Function"))
 
 
+def secrets_in_the_environment(template: Template) -> list[str]:
+    """F8: no secret in a function's environment, which is encrypted with the data key; only the API reads it."""
+    found = []
+    for name, fn in functions(template).items():
+        variables = (fn.get("Environment") or {}).get("Variables") or {}
+        if "CAREWIRE_CURSOR_SECRET" in variables or "resolve:secretsmanager" in json.dumps(variables):
+            found.append(f"{name} carries the cursor secret in its environment")
+        if "CAREWIRE_CURSOR_SECRET_ARN" not in variables:
+            found.append(f"{name} is not told where the cursor secret is")
+        if "DataKey" not in json.dumps(fn.get("KmsKeyArn")):
+            found.append(f"{name}'s environment is not encrypted with the data key")
+    for role, statements in role_statements(template).items():
+        reads = [st for st in statements if st["Effect"] == "Allow" and "secretsmanager:GetSecretValue" in st["Action"]]
+        if reads and not role.startswith("APIHandler"):
+            found.append(f"{role} may read secrets")
+        if any("*" in json.dumps(st["Resource"]) for st in reads):
+            found.append(f"{role} may read more than the cursor secret")
+    return found
+
+
 def miswired(template: Template) -> list[str]:
     fns = functions(template)
     found = []
@@ -495,6 +515,20 @@ def test_sms_and_push_senders_cannot_publish_to_topics(stateless: Template) -> N
     ]
     assert any(fnmatch.fnmatchcase(AN_ENDPOINT, str(r)) for st in policy(stateless)["PolicyDocument"]["Statement"]
                for r in _listed(st.get("Resource", [])) if st["Effect"] == "Allow")  # fmt: skip
+
+
+def test_the_cursor_secret_is_read_from_secrets_manager_not_the_environment(stateless: Template) -> None:
+    assert secrets_in_the_environment(stateless) == []
+    leaked = _mutated(
+        stateless,
+        lambda t: functions(t)["Tick"]["Environment"]["Variables"].update(
+            {"CAREWIRE_CURSOR_SECRET": "{{resolve:secretsmanager:carewire-test/cursor-secret:SecretString:::}}"}
+        ),
+    )
+    plain = _mutated(stateless, lambda t: functions(t)["Tick"].pop("KmsKeyArn"))
+
+    assert secrets_in_the_environment(leaked) == ["Tick carries the cursor secret in its environment"]
+    assert secrets_in_the_environment(plain) == ["Tick's environment is not encrypted with the data key"]
 
 
 def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
