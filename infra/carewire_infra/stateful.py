@@ -240,6 +240,7 @@ class StatefulStack(Stack):
             cognito.CfnUserPoolGroup(
                 self, f"Group{group.title()}", user_pool_id=self.users.user_pool_id, group_name=group
             )
+        self.user_pools = [self.users]
         self.app_client = self.users.add_client(
             "App",
             auth_flows=cognito.AuthFlow(user_srp=True),

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sam as sam
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from chalicelib import resources
@@ -46,6 +48,20 @@ AUDIT_DENIED = {
     "dynamodb:PartiQLDelete",
     "dynamodb:PartiQLUpdate",
 }
+# Routes anyone may call: API Gateway's Cognito authorizer guards every other one (the app still checks
+# the token itself).  A route added to this list is public at the edge; one missing from it is refused there.
+PUBLIC_PATHS = ("/health", "/openapi.json")
+# API Gateway's Cognito authorizer takes an ID token unless the method names OAuth scopes; with scopes it
+# takes an access token carrying one of them.  Tokens from the user-pool sign-in APIs (SRP, the app's flow)
+# carry exactly this scope, and the app accepts access tokens only.
+ACCESS_TOKEN_SCOPES = ["aws.cognito.signin.user.admin"]
+COGNITO_AUTHORIZER = "CognitoUserPools"
+# AWS managed rule groups in front of the API, in evaluation order after the per-IP rate rule.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+)
 
 # What API Gateway answers itself, before the app runs, in the app's problem+json shape (problems.py):
 # response type -> (status, slug, title, detail).  Every type AWS documents has its own entry and a fixed
@@ -117,6 +133,9 @@ class Channels:
     deliver_concurrency: int = 5
     api_rate_per_second: int = 100
     api_burst: int = 200
+    # AWS WAF: requests one client IP may make in any 5 minutes before it is blocked (a clinic behind
+    # one NAT address shares it: raise it with -c waf_requests_per_ip=…).
+    waf_requests_per_ip: int = 1000
 
 
 class StatelessStack(Stack):
@@ -191,6 +210,7 @@ class StatelessStack(Stack):
             },
         )
         self._customise(names, data, channels)
+        self._guard_the_edge(prefix, data, channels)
         self._alarms(names, data)
         self._acknowledge(names, data, channels)
 
@@ -415,6 +435,159 @@ class StatelessStack(Stack):
                     '"status":"$context.status","latencyMs":"$context.responseLatency"}'
                 ),
             },
+        )
+
+    # -- the edge: Cognito authorizer, usage plan, AWS WAF --------------------------------------
+
+    def _guard_the_edge(self, prefix: str, data: StatefulStack, channels: Channels) -> None:
+        """What API Gateway refuses before a Lambda runs (F7).
+
+        The authorizer is written into chalice's OpenAPI definition of the SAM Api: one Cognito authorizer
+        trusting both user pools (SAM's own Auth property takes one pool ARN) on every method but the
+        public paths'.  cdk-nag cannot see SAM resources; tests/infra holds all of this.  The usage plan meters
+        clients that send an API key: none of today's clients can keep one secret (a key shipped in an
+        app is public, and its quota would then be everyone's), so it is bound to the stage for keyed
+        integrations; per-client limiting today is the WAF's per-IP rule.
+        """
+        api = self.app.get_resource("RestAPI")
+        if not isinstance(api, sam.CfnApi):
+            raise TypeError("chalice.cdk no longer includes RestAPI as a SAM Api")
+        body = dict(api.definition_body)  # type: ignore[arg-type]
+        body["securityDefinitions"] = {
+            COGNITO_AUTHORIZER: {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "cognito_user_pools",
+                    "providerARNs": [pool.user_pool_arn for pool in data.user_pools],
+                },
+            }
+        }
+        for path, methods in body["paths"].items():
+            for method, operation in methods.items():
+                if method == "options" or not isinstance(operation, dict):
+                    continue  # CORS preflight carries no token
+                operation["security"] = [] if path in PUBLIC_PATHS else [{COGNITO_AUTHORIZER: ACCESS_TOKEN_SCOPES}]
+        api.definition_body = body
+        # SAM's usage plan, bound to the stage SAM creates.
+        api.add_override(
+            "Properties.Auth",
+            {
+                "UsagePlan": {
+                    "CreateUsagePlan": "PER_API",
+                    "Description": "Carewire: per-key throttle and daily quota for keyed integrations",
+                    "Throttle": {"RateLimit": channels.api_rate_per_second // 2, "BurstLimit": channels.api_burst // 2},
+                    "Quota": {"Limit": 100_000, "Period": "DAY"},
+                }
+            },
+        )
+
+        acl = wafv2.CfnWebACL(
+            self,
+            "ApiFirewall",
+            name=f"{prefix}-api",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=self._waf_metrics(f"{prefix}-api"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RequestsPerIp",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=channels.waf_requests_per_ip, aggregate_key_type="IP", evaluation_window_sec=300
+                        )
+                    ),
+                    visibility_config=self._waf_metrics("RequestsPerIp"),
+                ),
+                *(
+                    wafv2.CfnWebACL.RuleProperty(
+                        name=group,
+                        priority=priority,
+                        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                        statement=wafv2.CfnWebACL.StatementProperty(
+                            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                                vendor_name="AWS",
+                                name=group,
+                                # A batch of readings may exceed the common set's 8 KB body limit; the app
+                                # bounds bodies itself (256 KB, 413).
+                                rule_action_overrides=[
+                                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                        name="SizeRestrictions_BODY",
+                                        action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+                                    )
+                                ]
+                                if group == "AWSManagedRulesCommonRuleSet"
+                                else None,
+                            )
+                        ),
+                        visibility_config=self._waf_metrics(group),
+                    )
+                    for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+                ),
+            ],
+        )
+        # The stage's ARN; "RestAPI.Stage" is SAM's reference to the stage it creates, which also
+        # orders the association after the stage.
+        stage_arn = Fn.join(
+            "",
+            [
+                f"arn:{self.partition}:apigateway:{self.region}::/restapis/",
+                api.ref,
+                "/stages/",
+                Fn.ref("RestAPI.Stage"),
+            ],
+        )
+        association = wafv2.CfnWebACLAssociation(
+            self, "ApiFirewallAssociation", resource_arn=stage_arn, web_acl_arn=acl.attr_arn
+        )
+        acknowledge(
+            association,
+            {
+                "CloudFormation-Validate::F1020": "SAM's reference to the stage it creates (RestAPI.Stage)"
+            },
+        )
+        # Only what the firewall blocked or counted, without the token or the query string.
+        waf_logs = logs.LogGroup(
+            self,
+            "ApiFirewallLogs",
+            log_group_name=f"aws-waf-logs-{prefix}-api",
+            encryption_key=data.key,
+            retention=logs.RetentionDays.ONE_YEAR,
+        )
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "ApiFirewallLogging",
+            resource_arn=acl.attr_arn,
+            log_destination_configs=[
+                f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{waf_logs.log_group_name}"
+            ],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(query_string={}),
+            ],
+            logging_filter={
+                "DefaultBehavior": "DROP",
+                "Filters": [
+                    {
+                        "Behavior": "KEEP",
+                        "Requirement": "MEETS_ANY",
+                        "Conditions": [
+                            {"ActionCondition": {"Action": "BLOCK"}},
+                            {"ActionCondition": {"Action": "COUNT"}},
+                        ],
+                    }
+                ],
+            },
+        )
+
+    @staticmethod
+    def _waf_metrics(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+        return wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
         )
 
     # -- alarms ----------------------------------------------------------------------------

@@ -320,6 +320,89 @@ def miswired(template: Template) -> list[str]:
     return found
 
 
+PUBLIC_PATHS = {"/health", "/openapi.json"}
+ACCESS_TOKEN_SCOPE = "aws.cognito.signin.user.admin"
+MANAGED_RULE_GROUPS = {
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+}
+
+
+def unauthenticated_routes(template: Template) -> list[str]:
+    """F7: a Cognito user-pool authorizer taking our access tokens on every method but the public paths."""
+    (api,) = [p for _, p in of_type(template, "AWS::Serverless::Api")]
+    body = api["DefinitionBody"]
+    cognito = {
+        name
+        for name, definition in (body.get("securityDefinitions") or {}).items()
+        if (definition.get("x-amazon-apigateway-authorizer") or {}).get("type") == "cognito_user_pools"
+        and definition["x-amazon-apigateway-authorizer"].get("providerARNs")
+    }
+    found = [] if cognito else ["no Cognito user-pool authorizer"]
+    for path, methods in body["paths"].items():
+        for method, operation in methods.items():
+            route, security = f"{method.upper()} {path}", operation.get("security")
+            if method == "options":
+                continue
+            if path in PUBLIC_PATHS:
+                if security != []:
+                    found.append(f"{route} is not public")
+                continue
+            names = {name for requirement in security or [] for name in requirement}
+            if not names or not names <= cognito:
+                found.append(f"{route} reaches the Lambda unauthenticated")
+            elif any(ACCESS_TOKEN_SCOPE not in scopes for requirement in security for scopes in requirement.values()):
+                found.append(f"{route} takes ID tokens, not the app's access tokens")
+    return found
+
+
+def no_usage_plan(template: Template) -> list[str]:
+    (api,) = [p for _, p in of_type(template, "AWS::Serverless::Api")]
+    plan = (api.get("Auth") or {}).get("UsagePlan") or {}
+    throttle, quota = plan.get("Throttle") or {}, plan.get("Quota") or {}
+    if plan.get("CreateUsagePlan") not in ("PER_API", "SHARED"):
+        return ["no usage plan bound to the stage"]
+    if not (throttle.get("RateLimit") and throttle.get("BurstLimit") and quota.get("Limit") and quota.get("Period")):
+        return ["the usage plan has no throttle or no quota"]
+    return []
+
+
+def no_firewall(template: Template) -> list[str]:
+    """F7: a regional web ACL on the stage, a per-IP rate rule, AWS managed rules, metrics and redacted logs."""
+    acls = dict(of_type(template, "AWS::WAFv2::WebACL"))
+    found = []
+    for name, acl in acls.items():
+        rules = acl.get("Rules") or []
+        rate = [r["Statement"]["RateBasedStatement"] for r in rules if "RateBasedStatement" in r["Statement"]]
+        if not any(r.get("AggregateKeyType") == "IP" and r.get("Limit", 10**9) <= 2000 for r in rate):
+            found.append(f"{name} has no per-IP rate rule (<= 2,000 requests / 5 min)")
+        groups = {r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") for r in rules}
+        if MANAGED_RULE_GROUPS - groups:
+            found.append(f"{name} lacks {sorted(MANAGED_RULE_GROUPS - groups)}")
+        if acl.get("Scope") != "REGIONAL" or not acl["VisibilityConfig"].get("CloudWatchMetricsEnabled"):
+            found.append(f"{name} is not a regional web ACL with metrics")
+    associated = [
+        acl
+        for _, association in of_type(template, "AWS::WAFv2::WebACLAssociation")
+        for acl in acls
+        if acl in json.dumps(association["WebACLArn"])
+        and "RestAPI" in json.dumps(association["ResourceArn"])
+        and "/stages/" in json.dumps(association["ResourceArn"])
+    ]
+    if not associated:
+        found.append("no web ACL is associated with the API stage")
+    logged = [
+        p
+        for _, p in of_type(template, "AWS::WAFv2::LoggingConfiguration")
+        if any(acl in json.dumps(p["ResourceArn"]) for acl in associated)
+        and {"SingleHeader": {"Name": "authorization"}} in (p.get("RedactedFields") or [])
+    ]
+    if not logged:
+        found.append("the API's web ACL is not logged, or its logs carry the Authorization header")
+    return found
+
+
 def gateway_refusals_not_problems(template: Template) -> list[str]:
     """What API Gateway answers itself: problem+json whose status is the status line, unknown paths 404."""
     from chalicelib.api.problems import PROBLEM_JSON, TYPE_BASE
@@ -563,6 +646,47 @@ def test_api_gateway_answers_unknown_paths_404_and_its_own_refusals_in_problem_j
     ]
     assert gateway_refusals_not_problems(echoing) == ["DEFAULT_4XX substitutes request or gateway data into its body"]
     assert responses(stateless)["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+
+
+def test_api_gateway_authenticates_every_route_but_health_and_openapi(stateless: Template) -> None:
+    assert unauthenticated_routes(stateless) == []
+
+    def paths(template: Template) -> dict[str, Any]:
+        return dict(_first(template, "AWS::Serverless::Api")["DefinitionBody"]["paths"])
+
+    open_route = _mutated(stateless, lambda t: paths(t)["/patients"]["get"].pop("security"))
+    id_tokens = _mutated(
+        stateless, lambda t: paths(t)["/alerts"]["get"].update({"security": [{"CognitoUserPools": []}]})
+    )
+
+    assert unauthenticated_routes(open_route) == ["GET /patients reaches the Lambda unauthenticated"]
+    assert unauthenticated_routes(id_tokens) == ["GET /alerts takes ID tokens, not the app's access tokens"]
+
+
+def test_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) -> None:
+    assert no_firewall(stateless) == [] and no_usage_plan(stateless) == []
+    acl = next(name for name, _ in of_type(stateless, "AWS::WAFv2::WebACL"))
+
+    def rules(template: Template) -> list[dict[str, Any]]:
+        return list(template["Resources"][acl]["Properties"]["Rules"])
+
+    unlimited = _mutated(
+        stateless,
+        lambda t: t["Resources"][acl]["Properties"].update(
+            {"Rules": [r for r in rules(t) if "RateBasedStatement" not in r["Statement"]]}
+        ),
+    )
+    detached = _mutated(
+        stateless, lambda t: [t["Resources"].pop(n) for n, _ in list(of_type(t, "AWS::WAFv2::WebACLAssociation"))]
+    )
+    unquoted = _mutated(stateless, lambda t: _first(t, "AWS::Serverless::Api")["Auth"]["UsagePlan"].pop("Quota"))
+
+    assert no_firewall(unlimited) == [f"{acl} has no per-IP rate rule (<= 2,000 requests / 5 min)"]
+    assert no_firewall(detached) == [
+        "no web ACL is associated with the API stage",
+        "the API's web ACL is not logged, or its logs carry the Authorization header",
+    ]
+    assert no_usage_plan(unquoted) == ["the usage plan has no throttle or no quota"]
 
 
 def test_cognito_groups_password_policy_and_mfa(stateful: Template) -> None:
