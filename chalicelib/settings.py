@@ -56,6 +56,15 @@ class Settings(BaseModel):
     sms_sender_id: str | None = None
     # Voice needs an End User Messaging origination identity; off unless configured.
     voice_origination_identity: str | None = None
+    # Country calling codes SMS and voice may go to (CAREWIRE_SMS_COUNTRIES="+1,+351"); api.md "Trust rules".
+    sms_countries: tuple[str, ...] = ("+1",)
+
+    @field_validator("sms_countries", mode="before")
+    @classmethod
+    def _calling_codes(cls, value: object) -> object:
+        from chalicelib.domain.contacts import calling_codes
+
+        return calling_codes(value.split(",") if isinstance(value, str) else value)  # type: ignore[arg-type]
 
     @field_validator("app_client_ids", mode="before")
     @classmethod
@@ -109,6 +118,7 @@ class Settings(BaseModel):
             "sms_origination_number": "CAREWIRE_SMS_ORIGINATION_NUMBER",
             "sms_sender_id": "CAREWIRE_SMS_SENDER_ID",
             "voice_origination_identity": "CAREWIRE_VOICE_ORIGINATION_IDENTITY",
+            "sms_countries": "CAREWIRE_SMS_COUNTRIES",
         }
         values: dict[str, object] = {name: env[var] for name, var in fields.items() if env.get(var)}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")

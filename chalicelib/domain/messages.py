@@ -40,6 +40,9 @@ class Intent(BaseModel):
     created_at: UtcTime
     # Subject of the message for the patient timeline (a patient id), if any.
     patient_id: str | None = None
+    # A contact-verification code only: the pending phone or email it goes to, and nowhere else
+    # (delivery checks it is still the patient's pending value).
+    verify_address: str | None = None
 
 
 class MessageIn(BaseModel):

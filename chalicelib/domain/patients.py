@@ -151,6 +151,10 @@ class Patient(PatientIn):
     patient_id: Identifier
     created_at: UtcTime
     updated_at: UtcTime
+    # A phone or email the patient changed, waiting for the code sent to it (api.md "Trust rules"):
+    # nothing is sent to it, and no text from it is attributed to the patient, until it is verified.
+    phone_pending: Phone | None = None
+    email_pending: Email | None = None
 
 
 class ClinicianIn(Strict):

@@ -18,12 +18,16 @@ from chalicelib.domain.patients import Identifier, Strict, WallClock
 from chalicelib.domain.timeutil import UtcTime
 
 Kind = Literal["measure_glucose", "measure_bp", "medication", "custom"]
+# Who wrote a reminder's label: only the care team's ever leaves the app (in _full templates).
+Author = Literal["patient", "staff"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EVERY_DAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 READING_WINDOW = timedelta(hours=2)
 MISSED_NUDGE_AFTER = timedelta(days=3)
 MISSED_ALERT_AFTER = timedelta(days=7)
 UNANSWERED_LIMIT = 3
+# Reminders a patient may have (deleted ones do not count): api.md "Trust rules", security review F3.
+MAX_REMINDERS = 20
 READING_TYPE_OF = {"measure_glucose": "blood_glucose", "measure_bp": "blood_pressure"}
 TEMPLATE_OF = {
     "measure_glucose": "reminder_measure",
@@ -49,7 +53,8 @@ class ReminderIn(Strict):
     kind: Kind
     times: Times
     days: Days = Field(default_factory=lambda: list(EVERY_DAY))
-    # Shown in the app; sent by SMS/email/push only with full-content consent (it may name a drug).
+    # Shown in the app. Sent by SMS/email/push only when the care team wrote it, and only with
+    # full-content consent (it may name a drug); a label the patient typed never leaves the app.
     label: Label | None = None
     active: bool = True
 
@@ -68,6 +73,7 @@ class Reminder(BaseModel):
     times: list[str]
     days: list[str]
     label: str | None = None
+    label_by: Author | None = None
     active: bool
     next_due_at: UtcTime | None = None
     created_at: UtcTime
@@ -96,3 +102,12 @@ def adherence_row(reminder_id: str | None, kind: str | None, doses: list[dict[st
     done = sum(1 for d in doses if d.get("status") == "done")
     pct = round(100.0 * done / len(doses), 1) if doses else None
     return AdherenceRow(reminder_id=reminder_id, kind=kind, due=len(doses), done=done, pct=pct)
+
+
+def label_author(is_patient: bool, label: str | None) -> Author | None:
+    return None if not label else ("patient" if is_patient else "staff")
+
+
+def sendable_label(reminder: dict[str, object]) -> str:
+    """The label a message may carry: the care team's only (a legacy label of unknown author is not sent)."""
+    return str(reminder.get("label") or "") if reminder.get("label_by") == "staff" else ""

@@ -5,8 +5,11 @@ the patient's consent for that channel has ``full_content``: they name the
 clinic, say what to do and how to reach the team (clinical.md).  Templates
 whose name ends in ``_full`` are the opted-in variants.  Parameters are only
 ever ids, the clinic's name and support phone, the recipient's first name,
-times and links; clinician messages name no patient at all (an opaque link
-instead).  A unit test renders every template and checks no value leaks.
+times, links and a verification code; clinician messages name no patient at
+all (an opaque link instead).  Text a patient typed is never a parameter
+(api.md "Trust rules"): the ``_full`` variants carry the server's guidance, a
+clinician's message text or a reminder label the care team wrote.  A unit
+test renders every template and checks no value leaks.
 """
 
 from __future__ import annotations
@@ -568,6 +571,46 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{clinic}: sua consulta de {when} foi cancelada. Sua equipe entrará em contato.",
         ),
         "zh-CN": ("预约已取消", "{clinic}：您 {when} 的预约已取消。护理团队会与您联系。"),
+    },
+    # A code proving a phone or email the patient changed (api.md "Trust rules"): the clinic, the code and
+    # how long it lasts, nothing about the patient (it goes to an address not yet proven to be theirs).
+    "contact_verification_sms": {
+        "en": (
+            "Your verification code",
+            "{clinic}: your verification code is {code}. It is valid 10 minutes. If you did not ask for it, "
+            "ignore this message.",
+        ),
+        "es": (
+            "Su código de verificación",
+            "{clinic}: su código de verificación es {code}. Es válido 10 minutos. Si no lo pidió, ignore este mensaje.",
+        ),
+        "pt-BR": (
+            "Seu código de verificação",
+            "{clinic}: seu código de verificação é {code}. É válido por 10 minutos. Se não pediu, ignore esta "
+            "mensagem.",
+        ),
+        "zh-CN": ("您的验证码", "{clinic}：您的验证码是 {code}，10分钟内有效。如非本人操作，请忽略此消息。"),
+    },
+    "contact_verification_email": {
+        "en": (
+            "Your verification code",
+            "{clinic}: to confirm this email address, enter the code {code} in the app. It is valid 10 minutes. "
+            "If you did not ask for it, ignore this email.",
+        ),
+        "es": (
+            "Su código de verificación",
+            "{clinic}: para confirmar este correo, introduzca el código {code} en la app. Es válido 10 minutos. "
+            "Si no lo pidió, ignore este correo.",
+        ),
+        "pt-BR": (
+            "Seu código de verificação",
+            "{clinic}: para confirmar este e-mail, digite o código {code} no app. É válido por 10 minutos. "
+            "Se não pediu, ignore este e-mail.",
+        ),
+        "zh-CN": (
+            "您的验证码",
+            "{clinic}：请在应用中输入验证码 {code} 以确认此邮箱地址，10分钟内有效。如非本人操作，请忽略此邮件。",
+        ),
     },
     "red_flag_patient": {
         "en": (

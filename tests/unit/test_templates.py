@@ -30,6 +30,7 @@ PARAMS = {
     "when": "2026-11-25 14:30",
     "join_url": "https://visit.example/abc",
     "unit": "mmol/L",
+    "code": "730519",
 }
 PATIENT_TEMPLATES = [t for t in TEMPLATES if t not in CLINICIAN_TEMPLATES]
 SAFETY_CONDITIONS = ("glucose_low", "glucose_high", "bp_high", "bp_low", "pulse", "red_flag")
@@ -176,3 +177,25 @@ def test_a_late_medication_reminder_says_when_the_dose_was_due_and_not_to_double
     assert "scheduled at 23:00" in late and "missed doses" in late and "do not double up" in late
     assert "it is time for" in on_time and "time for" not in late
     assert SECRET_TEXT in render("reminder_medication_late_full", "en", PARAMS).text  # the drug only when opted in
+
+
+# -- api.md "Trust rules": contact verification, and no text a patient typed ---------------------
+
+
+@pytest.mark.parametrize("template", ["contact_verification_sms", "contact_verification_email"])
+def test_a_verification_code_names_the_clinic_the_code_and_ten_minutes_and_nothing_else(template: str) -> None:
+    assert fields_of(template) == {"clinic", "code"}
+    for language in LANGUAGES:
+        rendered = render(template, language, PARAMS, email=True)
+        assert "Vila Clinic" in rendered.text and "730519" in rendered.text and "10" in rendered.text, language
+    assert "valid 10 minutes" in render(template, "en", PARAMS).text
+
+
+def test_only_the_full_variants_carry_free_text_and_no_patient_text_param_exists() -> None:
+    free_text = {"guidance", "text", "label"}
+    every_field = set().union(*(fields_of(t) for t in TEMPLATES))
+
+    assert {t for t in TEMPLATES if fields_of(t) & free_text} <= {t for t in TEMPLATES if t.endswith("_full")}
+    # guidance is the server's, text a clinician's message, label the care team's (the patient's is never passed).
+    assert every_field & free_text == free_text
+    assert not every_field & {"body", "reply", "patient_text", "message"}
