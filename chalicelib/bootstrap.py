@@ -160,6 +160,21 @@ class Container:
             self.cursors,
             self.clock,
             new_id,
+            self.contacts,
+        )
+
+    @cached_property
+    def contacts(self) -> Any:
+        from chalicelib.adapters.contacts import DynamoContactStore
+        from chalicelib.services.contacts import ContactVerificationService
+
+        return ContactVerificationService(
+            self.patient_store,
+            DynamoContactStore(self.table),
+            self.messaging,
+            self.audit,
+            self.clock,
+            self.settings.sms_countries,
         )
 
     @cached_property
@@ -229,6 +244,7 @@ class Container:
             self.channels,
             self.clock,
             self.settings.clinic,
+            self.settings.sms_countries,
         )
         service.on_unreachable = lambda pid, origin: self.alerts.unreachable(pid, origin)
         return service
@@ -326,7 +342,9 @@ class Container:
     def worklist(self) -> Any:
         from chalicelib.services.worklist import WorklistService
 
-        return WorklistService(self.patient_store, self.clinician_store, self.alerts, self.summary_store, self.clock)
+        return WorklistService(
+            self.patient_store, self.clinician_store, self.alerts, self.summary_store, self.clock, self.messaging_store
+        )
 
     @cached_property
     def summary_store(self) -> Any:
@@ -379,7 +397,7 @@ class Container:
     def clinicians(self) -> Any:
         from chalicelib.services.patients import ClinicianService
 
-        return ClinicianService(self.clinician_store, self.clock)
+        return ClinicianService(self.clinician_store, self.clock, self.settings.sms_countries)
 
 
 _container: Container | None = None

@@ -19,6 +19,7 @@ from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch
 from chalicelib.domain.billing import CareTime, CareTimeIn, RpmRow
 from chalicelib.domain.clinic import OnCall, OnCallIn
+from chalicelib.domain.contacts import ContactVerificationIn
 from chalicelib.domain.messages import Message, MessageIn
 from chalicelib.domain.patients import (
     Clinician,
@@ -98,6 +99,7 @@ class WorklistRow(BaseModel):
     days_since_last_reading: int | None = None
     device_days_last_30: int
     targets_outside_limits: list[str] = []
+    held_messages_today: int = 0
 
 
 class Trend(RootModel[GlucoseTrend | BpTrend]):
@@ -132,7 +134,20 @@ OPERATIONS: list[Operation] = [
     Operation("POST", "/patients", "Enroll a patient (200 on a replay)", PatientIn, Patient, 201, also=200, keyed=True),
     Operation("GET", "/patients", "Patients in the caller's panel", response=Patient, paged=True),
     Operation("GET", "/patients/{patient_id}", "A patient", response=Patient),
-    Operation("PATCH", "/patients/{patient_id}", "Update a patient", PatientPatch, Patient),
+    Operation(
+        "PATCH",
+        "/patients/{patient_id}",
+        "Update a patient (a phone or email the patient changes waits for its code)",
+        PatientPatch,
+        Patient,
+    ),
+    Operation(
+        "POST",
+        "/patients/{patient_id}/contact-verification",
+        "Verify a changed phone or email with the code sent to it (the patient)",
+        ContactVerificationIn,
+        Patient,
+    ),
     Operation("GET", "/patients/{patient_id}/targets", "Effective targets", response=Targets),
     Operation("PUT", "/patients/{patient_id}/targets", "Set personal targets", TargetsIn, Targets),
     Operation("PUT", "/patients/{patient_id}/consents/{channel}", "Record consent", ConsentIn, Consent),

@@ -12,6 +12,7 @@ timeline event              PATIENT#<pid> / EVENT#<at>#<event_id>       lsi1: EV
 conversation message        PATIENT#<pid> / MSG#<at>#<message_id>
 task (call the patient)     PATIENT#<pid> / TASK#<task_id>
 phone lookup                PHONE#<e164> / PATIENT#<pid>                written with the patient
+daily sends (cap)           PATIENT#<pid> / SENDS#<local day>           expires after 2 days
 ==========================  =========================================  =========================
 """
 
@@ -237,6 +238,54 @@ class DynamoMessagingStore:
     def patients_by_phone(self, phone: str) -> list[str]:
         page = self.table.query("pk = :p", {":p": f"PHONE#{phone}"}, consistent=True)
         return [i["patient_id"] for i in page.items]
+
+    # -- the daily cap per recipient (api.md "Trust rules", F3) ---------------------
+    # PATIENT#<pid> / SENDS#<local day>: ``sent`` and the intents that took a slot, ``held`` and the
+    # intents held.  The intent sets make a redelivered or retried intent take no second slot.
+
+    @staticmethod
+    def _sends_key(patient_id: str, day: str) -> dict[str, str]:
+        return {"pk": patient_pk(patient_id), "sk": f"SENDS#{day}"}
+
+    def take_daily_slot(self, patient_id: str, day: str, intent_id: str, cap: int, expires: int) -> bool:
+        """One of the day's ``cap`` sends for this intent (once per intent); False when the day is full."""
+        key = self._sends_key(patient_id, day)
+        if self.table.update_if(
+            key,
+            UpdateExpression="SET entity = :e, expires_at = :exp ADD sent :one, intents :ids",
+            ConditionExpression="(attribute_not_exists(sent) OR sent < :cap) AND NOT contains(intents, :id)",
+            ExpressionAttributeValues=serialize(
+                {":e": "daily_sends", ":exp": expires, ":one": 1, ":ids": {intent_id}, ":id": intent_id, ":cap": cap}
+            ),
+        ):
+            return True
+        item = self.table.get(key["pk"], key["sk"]) or {}
+        return intent_id in (item.get("intents") or [])  # this intent's slot, taken by an earlier attempt
+
+    def hold(self, patient_id: str, day: str, intent_id: str, expires: int) -> bool:
+        """Count a held message (once per intent); True for the day's first, when the recipient reached the cap."""
+        key = self._sends_key(patient_id, day)
+        values = {":e": "daily_sends", ":exp": expires, ":one": 1, ":ids": {intent_id}, ":id": intent_id}
+        update = "SET entity = :e, expires_at = :exp ADD held :one, held_intents :ids"
+        if self.table.update_if(
+            key,
+            UpdateExpression=update,
+            ConditionExpression="attribute_not_exists(held)",
+            ExpressionAttributeValues=serialize({k: v for k, v in values.items() if k != ":id"}),
+        ):
+            return True
+        self.table.update_if(
+            key,
+            UpdateExpression=update,
+            ConditionExpression="NOT contains(held_intents, :id)",
+            ExpressionAttributeValues=serialize(values),
+        )
+        return False
+
+    def held_on(self, days: dict[str, str]) -> dict[str, int]:
+        """Messages held per patient on the given local day of each (``{patient_id: day}``), one BatchGetItem."""
+        found = self.table.batch_get([(patient_pk(pid), f"SENDS#{day}") for pid, day in days.items()])
+        return {i["pk"].removeprefix("PATIENT#"): int(i.get("held", 0)) for i in found}
 
     # -- adaptive channel choice -------------------------------------------------
     # Per-channel counts live on the patient profile (``channel_stats``), which every

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable, serialize
+from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable, serialize, throttling_as_503
 from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
@@ -72,6 +72,27 @@ class DynamoReminderStore:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),
         )
+
+    def count_live(self, patient_id: str) -> int:
+        """The patient's reminders, deleted tombstones not counted: one Query (Select COUNT), paged past 1 MB."""
+        total, start = 0, None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self.table.name,
+                "KeyConditionExpression": "pk = :p AND begins_with(sk, :r)",
+                "FilterExpression": "attribute_not_exists(deleted_at)",
+                "ExpressionAttributeValues": serialize({":p": patient_pk(patient_id), ":r": "REMINDER#"}),
+                "Select": "COUNT",
+                "ConsistentRead": True,
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            with throttling_as_503():
+                response = self.table.client.query(**request)
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return total
 
     def get(self, patient_id: str, reminder_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
         item = self.table.get(patient_pk(patient_id), f"REMINDER#{reminder_id}")

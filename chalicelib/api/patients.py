@@ -1,4 +1,4 @@
-"""Patients: enrollment, profile, panel, targets, consents, push devices."""
+"""Patients: enrollment, profile, contact verification, panel, targets, consents, push devices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import Call, endpoint, page, to_response
 from chalicelib.bootstrap import container
+from chalicelib.domain.contacts import ContactVerificationIn
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.identity import Role
 from chalicelib.domain.patients import ID_PATTERN, ConsentIn, DeviceIn, PatientIn, PatientPatch
@@ -47,6 +48,11 @@ def get_patient(call: Call, patient_id: str) -> Any:
 @endpoint(bp, "/patients/{patient_id}", methods=["PATCH"])
 def patch_patient(call: Call, patient_id: str) -> Any:
     return container().patients.patch(call.caller, known_id(patient_id), call.body(PatientPatch))
+
+
+@endpoint(bp, "/patients/{patient_id}/contact-verification", methods=["POST"])
+def verify_contact(call: Call, patient_id: str) -> Any:
+    return container().contacts.verify(call.caller, known_id(patient_id), call.body(ContactVerificationIn))
 
 
 @endpoint(bp, "/patients/{patient_id}/targets", methods=["GET"])

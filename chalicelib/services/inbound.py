@@ -280,6 +280,9 @@ class InboundSmsService:
         """
         if not ignore_opt_out and any(r["sms_consent"].get("opted_out") for r in records):
             return
+        if not self._messaging.may_dial(records[0]["phone"]):
+            count("MessagesRefusedByCountry")  # a number stored before the country allow-list gets no reply
+            return
         consent = records[0]["sms_consent"]
         shared = len(records) > 1
         if full and not shared and consent.get("full_content") and consent.get("granted"):

@@ -7,6 +7,13 @@ channels and the moment, renders the template in the recipient's language,
 and tries each channel in turn: a permanent failure falls back to the next,
 a transient one is retried by the queue.  When nothing reaches a patient, a
 human gets a task to call them.  Every attempt lands in the patient timeline.
+
+Sending is bounded (api.md "Trust rules", security review F3): SMS and voice go
+only to the clinic's country calling codes, and a patient gets at most
+``DAILY_CAP`` non-safety messages a local day; the rest are *held* (not sent,
+shown on the worklist).  A contact-verification code goes only to the pending
+address it names, at once: no consent (the person just asked for it) and no
+quiet hours, but within the cap and the allowed countries.
 """
 
 from __future__ import annotations
@@ -14,14 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.adapters.channels import Channel, SendError
 from chalicelib.adapters.messaging import DynamoMessagingStore, SqsOutbound
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
-from chalicelib.domain.templates import TEMPLATES, render
+from chalicelib.domain.templates import TEMPLATES, fields_of, render
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger
 
@@ -33,6 +43,11 @@ ANSWER_WINDOW = timedelta(hours=2)
 LATE_REMINDER = timedelta(minutes=60)
 # Channels that wake a person; email is only ever in addition (clinical.md "Safety net" rule 5).
 REALTIME = frozenset({"push", "sms", "voice"})
+# Non-safety messages a patient may get a local day (F3); safety messages are exempt (the alert
+# engine already sends at most one per condition per 15 minutes).
+DAILY_CAP = 20
+# The day's counter outlives the day in every zone, then expires.
+DAILY_COUNTER_TTL = timedelta(days=2)
 
 
 class TransientDeliveryError(Exception):
@@ -63,6 +78,8 @@ class MessagingService:
         channels: dict[str, Channel],
         clock: Callable[[], datetime],
         clinic: dict[str, str],
+        sms_countries: tuple[str, ...] = ("+1",),
+        daily_cap: int = DAILY_CAP,
     ) -> None:
         self._store = store
         self._patients = patients
@@ -71,6 +88,8 @@ class MessagingService:
         self._channels = channels
         self._clock = clock
         self._clinic = clinic
+        self._sms_countries = sms_countries
+        self._daily_cap = daily_cap
         # Wired by the composition root: what to do when no channel reaches a patient.
         self.on_unreachable: Callable[[str, str], None] | None = None
 
@@ -101,6 +120,7 @@ class MessagingService:
 
         contact = self._contact(intent)
         if contact is None:
+            # Unknown, or a verification code whose pending address was replaced or verified meanwhile.
             self._store.settle(intent.intent_id, "failed", {"reason": "unknown recipient"})
             return "failed"
         allowed = set(intent.only_channels) if intent.only_channels is not None else None
@@ -112,6 +132,9 @@ class MessagingService:
             return "deferred"
         for reason in route.reasons:
             self._event(intent, "note", now, None, f"channel choice: {reason}")
+        capped = bool(route.channels) and not safety and intent.recipient.kind == "patient"
+        if capped and not self._take_daily_slot(intent, contact, now):
+            return "held"
 
         # Rule 5: a clinician's page goes out on every reachable channel (a real-time one to wake
         # them, email in addition), not only on the first that accepts it.
@@ -121,6 +144,11 @@ class MessagingService:
         for channel in route.channels:
             adapter = self._channels.get(channel)
             if adapter is None:
+                continue
+            if channel in PHONE_CHANNELS and not self.may_dial(contact.addresses[channel]):
+                # Defence in depth: the API refuses such numbers, but one stored before the allow-list is not dialled.
+                count("MessagesRefusedByCountry")
+                self._event(intent, "delivery_failed", now, channel, f"{channel} refused: country not allowed")
                 continue
             message = self._render(intent, contact, channel, now)
             try:
@@ -145,14 +173,37 @@ class MessagingService:
             self._store.settle(intent.intent_id, "retry")
             raise TransientDeliveryError("channels failed transiently")
         self._store.settle(intent.intent_id, "failed", {"tried": list(route.channels)})
-        self._unreachable(intent, now, route.channels)
+        if intent.verify_address is None:  # a code that did not arrive is asked for again, not a call task
+            self._unreachable(intent, now, route.channels)
         return "failed"
+
+    def may_dial(self, phone: str) -> bool:
+        """Whether SMS or voice may go to ``phone`` (the clinic's country calling codes)."""
+        return allowed_destination(phone, self._sms_countries)
+
+    def _take_daily_slot(self, intent: Intent, contact: Contact, now: datetime) -> bool:
+        """A slot of the patient's local day, or the intent is held (settled, in the timeline, counted)."""
+        pid = intent.recipient.id
+        day = now.astimezone(ZoneInfo(contact.timezone)).date().isoformat()
+        expires = int((now + DAILY_COUNTER_TTL).timestamp())
+        if self._store.take_daily_slot(pid, day, intent.intent_id, self._daily_cap, expires):
+            return True
+        if self._store.hold(pid, day, intent.intent_id, expires):
+            count("RecipientDailyCapReached")
+            logger().warning("recipient reached the daily cap", extra={"patient_id": pid, "cap": self._daily_cap})
+        count("MessagesHeld")
+        self._store.settle(intent.intent_id, "held", {"reason": "daily limit", "day": day})
+        if intent.message_id and intent.params.get("message_at"):
+            self._store.update_message(pid, intent.params["message_at"], intent.message_id, "held", None)
+        self._event(intent, "delivery_failed", now, None, "held: daily limit")
+        return False
 
     def _sent(self, intent: Intent, channel: str, now: datetime, provider_id: str) -> None:
         self._store.settle(intent.intent_id, "sent", {"channel": channel, "provider_id": provider_id})
         count("MessagesSent")
         if intent.recipient.kind == "patient":
-            self._store.count_send(intent.recipient.id, channel, now)
+            if intent.verify_address is None:  # a code to a new address says nothing about answering habits
+                self._store.count_send(intent.recipient.id, channel, now)
             if intent.message_id and intent.params.get("message_at"):
                 self._store.update_message(
                     intent.recipient.id, intent.params["message_at"], intent.message_id, "sent", channel
@@ -221,7 +272,30 @@ class MessagingService:
     def _contact(self, intent: Intent) -> Contact | None:
         if intent.recipient.kind == "clinician":
             return self._clinician_contact(intent.recipient.id)
+        if intent.verify_address is not None:
+            return self._pending_contact(intent)
         return self.patient_contact(intent.recipient.id)
+
+    def _pending_contact(self, intent: Intent) -> Contact | None:
+        """Only the pending address a verification code names, while it is still pending.
+
+        Transactional and asked for by the person: no consent step and no quiet hours.
+        """
+        record = self._patients.get(intent.recipient.id)
+        channel, address = (intent.only_channels or [""])[0], intent.verify_address
+        field = FIELD_OF.get(channel)
+        if record is None or field is None or address is None or record.get(f"{field}_pending") != address:
+            return None
+        return Contact(
+            language=record.get("language", "en"),
+            timezone=record.get("timezone", "UTC"),
+            preference=[channel],
+            addresses={channel: address},
+            states={channel: ChannelState(has_address=True, consented=True)},
+            full_content=set(),
+            quiet_hours=None,
+            first_name=record.get("given_name"),
+        )
 
     def patient_contact(self, patient_id: str) -> Contact | None:
         record = self._patients.get(patient_id)
@@ -300,9 +374,11 @@ class MessagingService:
         if due_at and now - parse_iso(str(due_at)) > LATE_REMINDER and f"{template}_late" in TEMPLATES:
             # Rule 12: held back by quiet hours for over an hour, a dose reminder is not "take it now".
             template = f"{template}_late"
-        if channel in contact.full_content and f"{template}_full" in TEMPLATES:
-            template = f"{template}_full"
         params = {**self._clinic, **intent.params}
+        full = f"{template}_full"
+        # A full variant whose content is absent (a reminder label a patient typed is never passed) is not used.
+        if channel in contact.full_content and full in TEMPLATES and _has_content(full, params):
+            template = full
         return render(template, contact.language, params, email=channel == "email")
 
     # -- responses (adaptive channel choice) -------------------------------------------
@@ -318,3 +394,12 @@ class MessagingService:
             last_sent = entry.get("last_sent_at", "")
             if last_sent >= since and entry.get("answered_at", "") < last_sent:
                 self._store.count_answer(patient_id, channel, at, since)
+
+
+@lru_cache(maxsize=256)
+def _fields(template: str) -> frozenset[str]:
+    return frozenset(fields_of(template))
+
+
+def _has_content(template: str, params: dict[str, Any]) -> bool:
+    return all(params.get(name) not in (None, "") for name in _fields(template))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.push import SnsPushRegistry
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from chalicelib.domain.contacts import check_phone_country
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
@@ -31,6 +32,9 @@ from chalicelib.domain.patients import (
 from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, validate_targets
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
+
+if TYPE_CHECKING:
+    from chalicelib.services.contacts import ContactVerificationService
 
 PATIENT_FIELDS = tuple(Patient.model_fields)
 
@@ -69,9 +73,11 @@ class PatientService:
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
+        contacts: ContactVerificationService,
     ) -> None:
         self._patients = patients
         self._clinicians = clinicians
+        self._contacts = contacts  # a phone or email the patient changes is verified first
         self._push = push
         self._audit = audit
         self._cursors = cursors
@@ -107,6 +113,7 @@ class PatientService:
         care_team = list(dict.fromkeys(request.care_team + ([principal.subject] if principal.is_clinician else [])))
         _require_a_care_team(care_team)
         self._require_clinicians(care_team, "care_team")
+        self._contacts.check_phone(request.phone)
         now = iso(self._clock())
         patient_id = chosen_id(request.patient_id, idempotency_key, "p", ("patients", principal.subject), self._new_id)
         patient = Patient.model_validate(
@@ -158,9 +165,11 @@ class PatientService:
             changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
             _require_a_care_team(changes["care_team"])
             self._require_clinicians(changes["care_team"], "care_team")
+        held = self._contacts.screen(principal, record, changes)  # a patient's new phone/email waits for its code
         if all(record.get(k) == v for k, v in changes.items()):
             # Nothing changes (a repeated PATCH): answer with the record as it is, write nothing.
             self._audit.record(principal, "update", "patient", patient_id, {"fields": [], "unchanged": True})
+            self._contacts.send_codes(principal, patient_id, held)  # none again within a minute
             return patient_of(record)
         updated = {**record, **changes, "updated_at": iso(self._clock())}
         patient = patient_of(updated)  # re-validates the merged record
@@ -168,6 +177,7 @@ class PatientService:
             validate_targets(targets_of(updated))
         self._patients.replace({**updated, **patient.model_dump(mode="json")}, record)
         self._audit.record(principal, "update", "patient", patient_id, {"fields": sorted(changes)})
+        self._contacts.send_codes(principal, patient_id, held)
         return patient
 
     def _require_clinicians(self, clinician_ids: list[str], field: str) -> None:
@@ -263,9 +273,12 @@ class PatientService:
 
 
 class ClinicianService:
-    def __init__(self, clinicians: DynamoClinicianStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, clinicians: DynamoClinicianStore, clock: Callable[[], datetime], sms_countries: tuple[str, ...] = ("+1",)
+    ) -> None:
         self._clinicians = clinicians
         self._clock = clock
+        self._sms_countries = sms_countries  # a page by SMS or voice could not reach another country's number
 
     def put(self, principal: Principal, clinician_id: str, request: ClinicianIn) -> Clinician:
         if request.clinician_id not in (None, clinician_id):
@@ -287,6 +300,7 @@ class ClinicianService:
         else:
             principal.require(Role.ADMIN)
             merged = request.model_dump(mode="json")
+        check_phone_country(merged.get("phone"), self._sms_countries)
         wanted = {**merged, "clinician_id": clinician_id}
         if current is not None and all(current.get(k) == v for k, v in wanted.items()):
             return Clinician.model_validate(current)  # a repeated PUT: nothing changes, the same answer

@@ -19,7 +19,14 @@ from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.reminders import DynamoReminderStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain import reminders as rules
-from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
+from chalicelib.domain.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    MalformedRequestError,
+    NotFoundError,
+)
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
@@ -83,8 +90,16 @@ class ReminderService:
             request.reminder_id, idempotency_key, "rem", ("reminders", patient_id, principal.subject), self._new_id
         )
         asked = fingerprint(request.model_dump(mode="json", exclude={"reminder_id"}))
+        if self._store.count_live(patient_id) >= rules.MAX_REMINDERS:
+            existing = self._store.get(patient_id, reminder_id)
+            if existing is None or existing.get("request_hash") != asked:  # a replay still answers 200 below
+                raise InvalidInputError(
+                    f"A patient may have at most {rules.MAX_REMINDERS} reminders; delete one first.",
+                    [FieldError("reminder_id", f"the patient already has {rules.MAX_REMINDERS} reminders")],
+                )
         item = {
             **request.model_dump(mode="json"),
+            "label_by": rules.label_author(principal.is_patient, request.label),
             "reminder_id": reminder_id,
             "patient_id": patient_id,
             "timezone": timezone,
@@ -124,6 +139,8 @@ class ReminderService:
         if item is None:
             raise NotFoundError("Reminder not found.")
         changes = request.model_dump(mode="json", exclude_unset=True)
+        if "label" in changes and changes["label"] != item.get("label"):
+            changes["label_by"] = rules.label_author(principal.is_patient, changes["label"])
         if all(item.get(k) == v for k, v in changes.items()):
             return to_reminder(item)  # a repeated PATCH: nothing changes, the same answer
         updated = {**item, **changes, "timezone": record.get("timezone", "UTC"), "updated_at": iso(self._clock())}
@@ -197,7 +214,8 @@ class ReminderService:
                 # due_at lets delivery tell a reminder held back by quiet hours from an on-time one, and
                 # scheduled is what the late variant says (rule 12: a late dose reminder is not "take it now").
                 params={
-                    "label": item.get("label") or "",
+                    # Never text a patient typed (api.md "Trust rules"): only the care team's label.
+                    "label": rules.sendable_label(item),
                     "scheduled": wall_clock(occurrence, zone),
                     "due_at": iso(occurrence),
                 },

@@ -8,7 +8,9 @@ Query), the profiles (BatchGetItem: they carry ``open_tasks`` and
 (two Queries) and this and last month's RPM items (BatchGetItem).
 A clinician nobody can page shows up as a configuration error; a patient whose
 stored targets break a hard limit of clinical.md names those thresholds in
-``targets_outside_limits``.
+``targets_outside_limits``; ``held_messages_today`` counts the messages held
+back today (the patient's local day) by the daily cap on sending (one more
+BatchGetItem).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
@@ -35,8 +38,10 @@ class WorklistService:
         alerts: Any,
         summaries: Any,
         clock: Callable[[], datetime],
+        messaging: DynamoMessagingStore,
     ) -> None:
         self._summaries = summaries
+        self._messaging = messaging
         self._patients = patients
         self._clinicians = clinicians
         self._alerts = alerts
@@ -61,6 +66,9 @@ class WorklistService:
                 if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
                     unanswered[entry["patient_id"]] += 1
         device_days = self._device_days(profiles, now)
+        held = self._messaging.held_on(
+            {p["patient_id"]: now.astimezone(ZoneInfo(p.get("timezone") or "UTC")).date().isoformat() for p in profiles}
+        )
         rows = []
         for p in profiles:
             last = p.get("last_reading_at")
@@ -79,6 +87,8 @@ class WorklistService:
                     "device_days_last_30": device_days[p["patient_id"]],
                     # Targets stored before the hard limits: reported here, never silently changed.
                     "targets_outside_limits": targets_outside_limits(targets_of(p)),
+                    # Over the daily cap on sending (api.md "Trust rules"): not sent, someone may call instead.
+                    "held_messages_today": held.get(p["patient_id"], 0),
                 }
             )
         never = 10**6  # no reading at all sorts as the longest gap

@@ -47,6 +47,13 @@ S = {OWNER: 200, STRANGER: 404, CARE: 200, OTHER_DOC: 404, ADMIN: 200}
 ROUTES: dict[str, tuple[str, str, Body | None, dict[str, int]]] = {
     "get patient": ("GET", "/patients/{pid}", None, S),
     "patch patient": ("PATCH", "/patients/{pid}", lambda: {"language": "en"}, S),
+    # Only the patient verifies their own contact change; with nothing pending that is a 409.
+    "verify contact": (
+        "POST",
+        "/patients/{pid}/contact-verification",
+        lambda: {"channel": "sms", "code": "123456"},
+        {OWNER: 409, STRANGER: 404, CARE: 403, OTHER_DOC: 404, ADMIN: 403},
+    ),
     "get targets": ("GET", "/patients/{pid}/targets", None, S),
     "put targets": (
         "PUT",
