@@ -14,6 +14,11 @@ Opening is one transaction: the slot (``attribute_not_exists``), the alert and
 its list entries, so two stream batches racing for the same patient cannot
 open two alerts.  Joining is one conditional update that refuses a reading
 already counted, so a redelivered stream record changes nothing.
+
+The list entries follow the patient's *current* care team (api.md "Trust
+rules"): a care-team change moves the open and acknowledged alerts' entries
+and their ``care_team`` in the patient's own transaction
+(:func:`care_team_moves`, used by ``DynamoPatientStore.replace``).
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class DynamoAlertStore:
             "opened_at": alert["opened_at"],
             "kind": alert["kind"],
         }
+        if alert.get("unanswered"):
+            summary["unanswered"] = True
         owners = [clinician_pk(cid) for cid in care_team] + [ADMIN_LIST]
         return [{"pk": owner, "sk": list_sk(alert), **summary} for owner in owners]
 
@@ -206,18 +213,81 @@ class DynamoAlertStore:
         )
         return self.table.transact_if(ops)
 
-    def _move_entries(self, before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-        team = before.get("care_team", [])
-        ops = [self.table.delete_op(e["pk"], e["sk"]) for e in self._entries(before, team)]
-        return ops + [self.table.put_op(e) for e in self._entries(after, team)]
+    def _move_entries(
+        self, before: dict[str, Any], after: dict[str, Any], team: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Delete ``before``'s entries, put ``after``'s for ``team`` (default: the team on the alert).
+
+        With a ``team`` other than the alert's (the patient's current one), the
+        entries of both are deleted, so an entry left by a stale team is healed.
+        """
+        old = list(before.get("care_team", []))
+        new = old if team is None else list(team)
+        ops = [self.table.delete_op(e["pk"], e["sk"]) for e in self._entries(before, list(dict.fromkeys(old + new)))]
+        return ops + [self.table.put_op(e) for e in self._entries(after, new)]
+
+    # -- care-team changes ----------------------------------------------------------
+
+    def care_team_moves(self, patient_id: str, before: list[str], after: list[str]) -> list[list[dict[str, Any]]]:
+        """The writes that move the patient's open and acknowledged alerts to the team ``after``: one group per alert.
+
+        Each group sets the alert's ``care_team`` (on condition that its status and
+        priority, which name its entries, are still those read here), deletes the
+        list entries of members no longer on the team (``before`` or the alert's own
+        team) and puts those of members it lacks.  An alert already on ``after`` is
+        left alone, so the moves can be asked for again after a partial write.
+        Bounded: the alerts are found through the open slots (one Query; an
+        acknowledged alert keeps its slot), one per condition, then read in one
+        BatchGetItem.  Resolved alerts keep their old entries: reads check the
+        patient's current team (services/alerts.py).
+        """
+        slots = self.open_slots(patient_id)
+        if not slots:
+            return []
+        keys = sorted({(patient_pk(patient_id), f"ALERT#{s['alert_id']}") for s in slots.values()})
+        groups: list[list[dict[str, Any]]] = []
+        for alert in sorted(self.batch(keys), key=lambda a: str(a["alert_id"])):
+            had = list(alert.get("care_team", []))
+            if alert.get("status") not in ("open", "acknowledged") or had == list(after):
+                continue
+            removed = [cid for cid in dict.fromkeys(had + list(before)) if cid not in after]
+            added = [cid for cid in after if cid not in had]
+            moved = {**alert, "care_team": list(after)}
+            update = {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "UpdateExpression": "SET care_team = :team",
+                    "ConditionExpression": "#s = :s AND priority = :p",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": serialize(
+                        {":team": list(after), ":s": alert["status"], ":p": alert["priority"]}
+                    ),
+                }
+            }
+            gone = [self.table.delete_op(e["pk"], e["sk"]) for e in self._entries(alert, removed)[:-1]]
+            new = [self.table.put_op(e) for e in self._entries(moved, added)[:-1]]  # [:-1]: not the admins' entry
+            groups.append([update, *gone, *new])
+        return groups
 
     # -- transitions ---------------------------------------------------------------
 
     def get(self, patient_id: str, alert_id: str) -> dict[str, Any] | None:
         return self.table.get(patient_pk(patient_id), f"ALERT#{alert_id}")
 
-    def transition(self, alert: dict[str, Any], changes: dict[str, Any], note: dict[str, Any] | None) -> dict[str, Any]:
-        """Move an alert to a new status, conditional on the status it was read in."""
+    def transition(
+        self,
+        alert: dict[str, Any],
+        changes: dict[str, Any],
+        note: dict[str, Any] | None,
+        care_team: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Move an alert to a new status, conditional on the status it was read in.
+
+        ``care_team`` is the patient's current team: the new list entries are its members'.
+        """
+        if care_team is not None and list(care_team) != list(alert.get("care_team", [])):
+            changes = {**changes, "care_team": list(care_team)}
         after = {**alert, **changes}
         names = {"#s": "status"}
         sets = ["#s = :new"]
@@ -242,7 +312,7 @@ class DynamoAlertStore:
                 }
             }
         ]
-        ops += self._move_entries(alert, after)
+        ops += self._move_entries(alert, after, care_team)
         if changes["status"] == "resolved":
             slot = f"OPEN#{slot_of(alert['kind'], alert.get('condition'))}"
             ops.append(self.table.delete_op(alert["pk"], slot))

@@ -8,6 +8,7 @@ Scan anywhere.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +36,11 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
 
 KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity", "write_token"})
 STREAM_MAINTAINED = frozenset({"open_tasks", "last_reading_at", "channel_stats", "measurement_plan"})
+MAX_TRANSACTION_ITEMS = 100
+
+
+class _AlertMovedError(Exception):
+    """An alert a care-team change was moving changed status or priority meanwhile."""
 
 
 def _phone_item(phone: str, patient_id: str) -> dict[str, Any]:
@@ -90,7 +96,14 @@ class DynamoPatientStore:
         return None
 
     def replace(self, record: dict[str, Any], previous: dict[str, Any]) -> None:
-        """Write ``record`` if nobody changed the patient since ``previous`` was read."""
+        """Write ``record`` if nobody changed the patient since ``previous`` was read.
+
+        A care-team change moves, in the same transaction, the panel memberships and
+        the list entries of the patient's open and acknowledged alerts (and their
+        ``care_team``), so a removed clinician loses them and an added one gains them
+        at once.  Should that exceed DynamoDB's 100 items a transaction (very large
+        teams), the alerts that do not fit follow in further transactions right after.
+        """
         pid = record["patient_id"]
         # An update, not a put: counters the stream maintains (open_tasks,
         # last_reading_at) must survive a profile edit.
@@ -113,7 +126,8 @@ class DynamoPatientStore:
                 "ExpressionAttributeValues": serialize(values),
             }
         }
-        before, after = set(previous.get("care_team", [])), set(record.get("care_team", []))
+        old_team, new_team = list(previous.get("care_team", [])), list(record.get("care_team", []))
+        before, after = set(old_team), set(new_team)
         ops = [update]
         ops += [self.table.put_op(_membership(cid, pid)) for cid in sorted(after - before)]
         ops += [self.table.delete_op(clinician_pk(cid), f"PATIENT#{pid}") for cid in sorted(before - after)]
@@ -122,12 +136,62 @@ class DynamoPatientStore:
                 ops.append(self.table.delete_op(f"PHONE#{previous['phone']}", f"PATIENT#{pid}"))
             if record.get("phone"):
                 ops.append(self.table.put_op(_phone_item(record["phone"], pid)))
+        if before == after:
+            self._transact_replace(ops)
+            return
+        from chalicelib.adapters.alerts import DynamoAlertStore  # alerts import this module
+
+        alerts = DynamoAlertStore(self.table)
+        for attempt in range(3):
+            groups = alerts.care_team_moves(pid, old_team, new_team)
+            first = list(ops)
+            while groups and len(first) + len(groups[0]) <= MAX_TRANSACTION_ITEMS:
+                first += groups.pop(0)
+            try:
+                self._transact_replace(first, alert_race=len(ops))
+                break
+            except _AlertMovedError:
+                # An alert was acknowledged, resolved or upgraded meanwhile: read the moves again.
+                time.sleep(0.02 * 2**attempt)
+        else:
+            raise ConflictError("The patient's alerts kept changing; retry.")
+        if groups:
+            self._finish_moves(alerts, pid, old_team, new_team)
+
+    def _transact_replace(self, ops: list[dict[str, Any]], alert_race: int | None = None) -> None:
         try:
             self.table.transact(ops)
         except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            failed = [r.get("Code") == "ConditionalCheckFailed" for r in reasons]
+            if alert_race is not None and any(failed[alert_race:]) and not any(failed[:alert_race]):
+                raise _AlertMovedError from error  # only an alert's condition failed: the profile was not changed
             if _cancelled_by_condition(error):
                 raise ConflictError("The patient was changed by someone else; fetch it and retry.") from error
             raise
+
+    def _finish_moves(self, alerts: Any, pid: str, old_team: list[str], new_team: list[str]) -> None:
+        """The alert moves that did not fit in the patient's transaction, in transactions of their own."""
+        from chalicelib.observability import count, logger
+
+        logger().warning("care-team change: alert moves in more than one transaction", extra={"kind": "care_team"})
+        count("CareTeamMovesSplit")
+        for _ in range(3):
+            groups = alerts.care_team_moves(pid, old_team, new_team)
+            if not groups:
+                return
+            batch: list[dict[str, Any]] = []
+            for group in groups:
+                if batch and len(batch) + len(group) > MAX_TRANSACTION_ITEMS:
+                    self.table.transact_if(batch)
+                    batch = []
+                batch += group
+                while len(batch) > MAX_TRANSACTION_ITEMS:  # one alert of a 50-for-50 swap: its update goes first
+                    self.table.transact_if(batch[:MAX_TRANSACTION_ITEMS])
+                    batch = batch[MAX_TRANSACTION_ITEMS:]
+            if batch:
+                self.table.transact_if(batch)
+        # What is left is healed by the next change or transition; reads check the current team meanwhile.
 
     def page_all(self, limit: int, start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], Any]:
         page = self.table.query("gsi1pk = :p", {":p": "PATIENTS"}, index="gsi1", limit=limit, start_key=start_key)
@@ -143,6 +207,10 @@ class DynamoPatientStore:
             start_key=start_key,
         )
         return self._profiles([i["patient_id"] for i in page.items]), page.last_key
+
+    def many(self, patient_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Patient profiles by id, in one BatchGetItem (per 100)."""
+        return {p["patient_id"]: p for p in self._profiles(list(dict.fromkeys(patient_ids)))}
 
     def _profiles(self, patient_ids: list[str]) -> list[dict[str, Any]]:
         found = {

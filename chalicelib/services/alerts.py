@@ -522,15 +522,24 @@ class AlertService:
             raise NotFoundError("Alert not found.")
         return pid
 
-    def _visible(self, principal: Principal, alert_id: str) -> dict[str, Any]:
+    def _visible(self, principal: Principal, alert_id: str) -> tuple[dict[str, Any], list[str]]:
+        """The alert and its patient's *current* care team; 404 for anyone not on that team (F1).
+
+        Never the ``care_team`` stored on the alert: that is who it was opened for,
+        and a clinician removed from the team since must not read or act on it.
+        """
         pid = self._patient_of(alert_id)
-        item = self._alerts.get(pid, alert_id)
-        if item is None or not can_see_patient(principal, pid, item.get("care_team", [])) or principal.is_patient:
+        record = None if principal.is_patient else self._patients.get(pid)
+        team = list((record or {}).get("care_team", []))
+        if record is None or not can_see_patient(principal, pid, team):
             raise NotFoundError("Alert not found.")
-        return item
+        item = self._alerts.get(pid, alert_id)
+        if item is None:
+            raise NotFoundError("Alert not found.")
+        return item, team
 
     def get(self, principal: Principal, alert_id: str) -> Alert:
-        item = self._visible(principal, alert_id)
+        item, _ = self._visible(principal, alert_id)
         self._audit.record(principal, "read", "alert", item["patient_id"])
         return Alert.model_validate({k: v for k, v in item.items() if k in Alert.model_fields})
 
@@ -572,6 +581,15 @@ class AlertService:
         full = self._alerts.batch([(f"PATIENT#{e['patient_id']}", f"ALERT#{e['alert_id']}") for e in page.items])
         by_id = {i["alert_id"]: i for i in full}
         ordered = [by_id[e["alert_id"]] for e in page.items if e["alert_id"] in by_id]
+        if not principal.is_admin:
+            # The entries follow care-team changes; checking the current team as well keeps an
+            # entry a change has not reached yet (or a resolved alert's) from showing.
+            teams = self._patients.many(sorted({i["patient_id"] for i in ordered}))
+            ordered = [
+                i
+                for i in ordered
+                if can_see_patient(principal, i["patient_id"], (teams.get(i["patient_id"]) or {}).get("care_team", []))
+            ]
         for patient in sorted({i["patient_id"] for i in ordered}):
             self._audit.record(principal, "list", "alert", patient)
         return [self._model(i) for i in ordered], self._cursors.encode(scope, page.last_key)
@@ -582,7 +600,7 @@ class AlertService:
 
     def transition(self, principal: Principal, alert_id: str, action: str, request: TransitionIn) -> Alert:
         principal.require(Role.CLINICIAN, Role.ADMIN)
-        item = self._visible(principal, alert_id)
+        item, team = self._visible(principal, alert_id)
         status = rules.TARGET_STATUS[action]
         if item["status"] == status and item.get(f"{status}_by") == principal.subject:
             return self._model(item)  # the same person repeating the same action: done already, the same answer
@@ -591,7 +609,7 @@ class AlertService:
         now = iso(self._clock())
         changes: dict[str, Any] = {"status": status, f"{status}_by": principal.subject, f"{status}_at": now}
         note = {"by": principal.subject, "at": now, "text": request.note} if request.note else None
-        after = self._alerts.transition(item, changes, note)
+        after = self._alerts.transition(item, changes, note, team)
         kind = "alert_acknowledged" if action == "acknowledge" else "alert_resolved"
         self._events.put_event(
             item["patient_id"],

@@ -162,6 +162,8 @@ class PatientService:
             if forbidden:
                 raise ForbiddenError(f"A patient may not change {', '.join(forbidden)}.")
         if "care_team" in changes:
+            if not principal.is_admin:  # api.md "Trust rules" (F12): nobody else may move a patient's care
+                raise ForbiddenError("Only an admin may change a patient's care team.")
             changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
             _require_a_care_team(changes["care_team"])
             self._require_clinicians(changes["care_team"], "care_team")

@@ -100,14 +100,11 @@ def test_a_clinician_enrolling_with_an_empty_care_team_joins_it(api: Api, clinic
     assert body(response)["care_team"] == ["c-2"]
 
 
-@pytest.mark.parametrize("caller", ["c1", "admin"])
-def test_a_patch_that_empties_the_care_team_is_422_and_changes_nothing(
-    api: Api, clinic: dict[str, Any], caller: str
-) -> None:
-    pid = f"p-keep-team-{caller}"
+def test_a_patch_that_empties_the_care_team_is_422_and_changes_nothing(api: Api, clinic: dict[str, Any]) -> None:
+    pid = "p-keep-team-admin"
     api.call("POST", "/patients", patient_body(pid, phone=None), as_=clinic["c1"])
 
-    response = api.call("PATCH", f"/patients/{pid}", {"care_team": []}, as_=clinic[caller])
+    response = api.call("PATCH", f"/patients/{pid}", {"care_team": []}, as_=clinic["admin"])
 
     assert response.status_code == 422
     assert [e["field"] for e in body(response)["errors"]] == ["care_team"]
@@ -163,7 +160,7 @@ def test_patient_may_change_contact_fields_only(api: Api, clinic: dict[str, Any]
 def test_care_team_changes_update_the_panel(api: Api, clinic: dict[str, Any]) -> None:
     api.call("POST", "/patients", patient_body("p-move"), as_=clinic["c1"])
 
-    response = api.call("PATCH", "/patients/p-move", {"care_team": ["c-2"]}, as_=clinic["c1"])
+    response = api.call("PATCH", "/patients/p-move", {"care_team": ["c-2"]}, as_=clinic["admin"])
 
     assert response.status_code == 200
     assert api.call("GET", "/patients/p-move", as_=clinic["c1"]).status_code == 404

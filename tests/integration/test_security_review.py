@@ -1,0 +1,173 @@
+"""The security review's findings (reviews/security-2026-12.md), one test (or a few) per finding, named after it.
+
+api.md "Trust rules": alerts follow the patient's *current* care team (F1), care
+teams are managed by admins (F12), provenance is the server's (F6, F17), notes
+are staff-only (F18), ids and numbers are validated (F13), audit records say
+who, from where and through which client (F5), staff tokens can be revoked
+(F15).  Everything through the API, the stream (``stream_runner``) and the
+stored items, against the emulators.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Api, body, patient_body
+
+ADMIN = ("admin", "a-1")
+
+
+def _ago(**delta: float) -> str:
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
+def _clinicians(api: Api, *names: str) -> list[str]:
+    """Register fresh clinicians (an admin does); their ids."""
+    ids = [f"c-{name}-{uuid.uuid4().hex[:6]}" for name in names]
+    for cid in ids:
+        response = api.call(
+            "PUT",
+            f"/clinicians/{cid}",
+            {"given_name": "Rui", "phone": "+15551239001", "email": f"{cid}@x.example"},
+            as_=ADMIN,
+        )
+        assert response.status_code == 200, response.body
+    return ids
+
+
+def _enrol(api: Api, care_team: list[str], **overrides: Any) -> str:
+    pid = f"p-sec-{uuid.uuid4().hex[:8]}"
+    response = api.call("POST", "/patients", patient_body(pid, care_team=care_team, phone=None, **overrides), as_=ADMIN)
+    assert response.status_code == 201, response.body
+    return pid
+
+
+def _glucose(value: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "reading_id": f"r-{uuid.uuid4().hex[:12]}",
+        "type": "blood_glucose",
+        "value": value,
+        "unit": "mg/dL",
+        "measured_at": _ago(minutes=1),
+        **extra,
+    }
+
+
+def _items(pk: str, prefix: str) -> list[dict[str, Any]]:
+    from chalicelib import bootstrap
+
+    table = bootstrap.container().table
+    return table.query_all("pk = :p AND begins_with(sk, :s)", {":p": pk, ":s": prefix}, consistent=True)
+
+
+def _audit(pid: str) -> list[dict[str, Any]]:
+    from chalicelib import bootstrap
+
+    return bootstrap.container().audit_table.query_all("pk = :p", {":p": f"PATIENT#{pid}"}, consistent=True)
+
+
+# -- F1: alerts follow the patient's current care team ----------------------------------------------
+
+
+def _open_critical_alert(api: Api, stream_runner: Any, pid: str) -> str:
+    assert api.call("POST", f"/patients/{pid}/readings", _glucose(40), as_=("patient", pid)).status_code == 201
+    stream_runner.drain()
+    alerts = body(api.call("GET", f"/alerts?patient_id={pid}", as_=ADMIN))["items"]
+    assert [a["kind"] for a in alerts] == ["critical_low"], alerts
+    return str(alerts[0]["alert_id"])
+
+
+def _listed(api: Api, cid: str, pid: str) -> list[str]:
+    items = body(api.call("GET", "/alerts?status=open&limit=500", as_=("clinician", cid)))["items"]
+    return [a["alert_id"] for a in items if a["patient_id"] == pid]
+
+
+def test_f1_a_clinician_removed_from_the_care_team_gets_404_on_the_patients_alerts_and_one_added_sees_them(
+    api: Api, stream_runner: Any
+) -> None:
+    c_a, c_b, c_f = _clinicians(api, "a", "b", "f")
+    pid = _enrol(api, [c_a, c_b])
+    aid = _open_critical_alert(api, stream_runner, pid)
+    assert _listed(api, c_a, pid) == [aid]
+    assert api.call("GET", f"/alerts/{aid}", as_=("clinician", c_f)).status_code == 404
+
+    changed = api.call("PATCH", f"/patients/{pid}", {"care_team": [c_b, c_f]}, as_=ADMIN)
+
+    assert changed.status_code == 200, changed.body
+    assert _listed(api, c_a, pid) == []
+    assert api.call("GET", f"/alerts/{aid}", as_=("clinician", c_a)).status_code == 404
+    assert api.call("POST", f"/alerts/{aid}/acknowledge", as_=("clinician", c_a)).status_code == 404
+    # The list entries themselves moved, in the care-team change's own transaction.
+    assert _items(f"CLINICIAN#{c_a}", "ALERT#") == []
+    assert [e["alert_id"] for e in _items(f"CLINICIAN#{c_f}", "ALERT#open#")] == [aid]
+    assert _listed(api, c_f, pid) == [aid]
+    assert body(api.call("GET", f"/alerts/{aid}", as_=("clinician", c_f)))["status"] == "open"
+    acknowledged = api.call("POST", f"/alerts/{aid}/acknowledge", as_=("clinician", c_f))
+    assert acknowledged.status_code == 200, acknowledged.body
+    assert body(acknowledged)["acknowledged_by"] == c_f
+    assert [e["alert_id"] for e in _items(f"CLINICIAN#{c_f}", "ALERT#acknowledged#")] == [aid]
+    assert _items(f"CLINICIAN#{c_a}", "ALERT#") == []
+    stored = _items(f"PATIENT#{pid}", "ALERT#")
+    assert [a["care_team"] for a in stored] == [[c_b, c_f]]
+
+
+def test_f1_an_acknowledged_alert_moves_with_the_care_team_too(api: Api, stream_runner: Any) -> None:
+    c_a, c_b = _clinicians(api, "a", "b")
+    pid = _enrol(api, [c_a])
+    aid = _open_critical_alert(api, stream_runner, pid)
+    assert api.call("POST", f"/alerts/{aid}/acknowledge", as_=("clinician", c_a)).status_code == 200
+
+    assert api.call("PATCH", f"/patients/{pid}", {"care_team": [c_b]}, as_=ADMIN).status_code == 200
+
+    listed = body(api.call("GET", "/alerts?status=acknowledged&limit=500", as_=("clinician", c_b)))["items"]
+    assert aid in [a["alert_id"] for a in listed]
+    assert api.call("POST", f"/alerts/{aid}/resolve", as_=("clinician", c_a)).status_code == 404
+    assert api.call("POST", f"/alerts/{aid}/resolve", as_=("clinician", c_b)).status_code == 200
+
+
+def test_f1_a_list_entry_a_care_team_change_did_not_reach_is_not_shown(api: Api, stream_runner: Any) -> None:
+    from chalicelib import bootstrap
+
+    c_a, c_b = _clinicians(api, "a", "b")
+    pid = _enrol(api, [c_a, c_b])
+    aid = _open_critical_alert(api, stream_runner, pid)
+    entry = _items(f"CLINICIAN#{c_a}", "ALERT#open#")[0]
+    assert api.call("PATCH", f"/patients/{pid}", {"care_team": [c_b]}, as_=ADMIN).status_code == 200
+    bootstrap.container().table.put(entry)  # as if a write had raced the change
+
+    assert _listed(api, c_a, pid) == []
+    assert api.call("GET", f"/alerts/{aid}", as_=("clinician", c_a)).status_code == 404
+
+
+# -- F12: care teams are managed by admins ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("team", [[], ["{other}"], ["{me}", "{other}"], ["{me}"]])
+def test_f12_a_clinician_on_the_team_may_not_change_the_care_team_even_to_itself(api: Api, team: list[str]) -> None:
+    me, other = _clinicians(api, "me", "other")
+    pid = _enrol(api, [me])
+    asked = [t.format(me=me, other=other) for t in team]
+
+    response = api.call("PATCH", f"/patients/{pid}", {"care_team": asked}, as_=("clinician", me))
+
+    assert response.status_code == 403, response.body
+    assert body(api.call("GET", f"/patients/{pid}", as_=ADMIN))["care_team"] == [me]
+    assert api.call("PATCH", f"/patients/{pid}", {"care_team": asked}, as_=("patient", pid)).status_code == 403
+
+
+def test_f12_an_admin_changes_the_care_team_and_a_clinician_enrolling_still_joins_it(api: Api) -> None:
+    me, other = _clinicians(api, "me", "other")
+    enrolled = api.call("POST", "/patients", patient_body(None, care_team=[], phone=None), as_=("clinician", me))
+    assert enrolled.status_code == 201
+    pid = body(enrolled)["patient_id"]
+    assert body(enrolled)["care_team"] == [me]
+
+    response = api.call("PATCH", f"/patients/{pid}", {"care_team": [other]}, as_=ADMIN)
+
+    assert response.status_code == 200
+    assert body(response)["care_team"] == [other]
+    assert api.call("GET", f"/patients/{pid}", as_=("clinician", me)).status_code == 404
