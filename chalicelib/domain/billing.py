@@ -1,8 +1,12 @@
 """US remote patient monitoring (RPM) billing support, per clinical.md.
 
 Device supply (per patient and period): distinct *local* days with at least one
-reading from a device — source ``device``, or ``app`` with a device id;
-manual, SMS and clinic entries do not count.  16 or more days → CPT 99454;
+reading from a device — source ``device``, or ``app`` with a device id —
+received within 24 hours of being measured (api.md "Trust rules", F6: a
+back-dated reading is history, not transmitted monitoring data); manual, SMS
+and clinic entries do not count.  Only readings from a device *registered* to
+the patient should count: registered meters are a separate issue, and until
+then the device id is the client's word.  16 or more days → CPT 99454;
 2-15 days → 99445 (new for 2026); fewer → nothing.
 
 Treatment management (per patient and month): clinician minutes, which only
@@ -18,19 +22,27 @@ practice's decision.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.timeutil import UtcTime
+from chalicelib.domain.timeutil import UtcTime, parse_iso
 
 DEVICE_SOURCES = ("device", "app")
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# A reading received later than this after it was measured does not make a device day.
+DEVICE_DAY_TRANSMITTED_WITHIN = timedelta(hours=24)
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")  # ASCII digits: \d matches "٢" too
 
 
 def counts_as_device_day(image: dict[str, Any]) -> bool:
-    return image.get("source") in DEVICE_SOURCES and bool(image.get("device_id"))
+    if image.get("source") not in DEVICE_SOURCES or not image.get("device_id"):
+        return False
+    try:
+        measured, received = parse_iso(str(image["measured_at"])), parse_iso(str(image["received_at"]))
+    except (KeyError, ValueError):
+        return False
+    return received - measured <= DEVICE_DAY_TRANSMITTED_WITHIN
 
 
 def device_code(device_days: int) -> str | None:

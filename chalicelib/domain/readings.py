@@ -59,6 +59,15 @@ class _ReadingBase(BaseModel):
     device_id: DeviceId | None = None
     symptoms: list[Symptom] = Field(default_factory=list, max_length=20)
 
+    @field_validator("source")
+    @classmethod
+    def _clinic_only_from_staff(cls, value: str, info: ValidationInfo) -> str:
+        # Provenance is the server's (api.md "Trust rules", F6): "clinic" says the care team entered it,
+        # so only a staff caller (``{"staff": True}`` in the context) may send it.
+        if value == "clinic" and not (info.context or {}).get("staff"):
+            raise ValueError("clinic is for readings the care team enters; use app, device, manual or sms")
+        return value
+
     @field_validator("measured_at", mode="before")
     @classmethod
     def _rfc3339_string(cls, value: Any) -> Any:

@@ -63,6 +63,19 @@ def _require_a_care_team(care_team: list[str]) -> None:
         )
 
 
+def withdrawn_by_patient(consent: dict[str, Any], patient_id: str) -> str | None:
+    """When the patient themselves withdrew this consent (in the app or by STOP), if that still stands.
+
+    Staff records keep the mark; only the patient granting again lifts it.  Consents
+    stored before the mark existed count when the patient's own change was a withdrawal.
+    """
+    if consent.get("patient_withdrawn_at"):
+        return str(consent["patient_withdrawn_at"])
+    if consent and not consent.get("granted") and consent.get("updated_by") == patient_id:
+        return str(consent.get("updated_at") or "earlier")
+    return None
+
+
 class PatientService:
     def __init__(
         self,
@@ -229,11 +242,21 @@ class PatientService:
 
     def put_consent(self, principal: Principal, patient_id: str, channel: str, request: ConsentIn) -> Consent:
         record = self.visible_record(principal, patient_id)
+        if principal.is_patient and request.source != "app":  # provenance is the server's (F17)
+            raise InvalidInputError(
+                "A patient records their own consent in the app.", [FieldError("source", "must be app")]
+            )
         if not principal.is_patient and request.source not in ("paper", "verbal"):
             raise ForbiddenError("The care team records only paper or verbal consent.")
         if not principal.is_patient and not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the patient or their care team may record consent.")
         current = next((c for c in self._patients.consents(patient_id) if c.get("channel") == channel), {})
+        withdrawn = withdrawn_by_patient(current, patient_id)
+        if not principal.is_patient and request.granted and withdrawn:
+            raise ConflictError(
+                "The patient withdrew this consent themselves; only the patient can grant it again "
+                "(in the app, or START by text for SMS)."
+            )
         if current and all(current.get(k) == v for k, v in request.model_dump().items()):
             # The same consent again (a repeated PUT): nothing changes, the same answer.
             self._audit.record(principal, "update", "consent", patient_id, {"channel": channel, "unchanged": True})
@@ -248,8 +271,14 @@ class PatientService:
                 "updated_by": principal.subject,
             }
         )
-        self._patients.put_consent(patient_id, consent.model_dump(mode="json"))
-        self._audit.record(principal, "update", "consent", patient_id, {"channel": channel, "granted": consent.granted})
+        stored: dict[str, Any] = {**consent.model_dump(mode="json"), "recorded_role": principal.role.value}
+        if principal.is_patient and not consent.granted:
+            stored["patient_withdrawn_at"] = stored["updated_at"]
+        elif not principal.is_patient and withdrawn:
+            stored["patient_withdrawn_at"] = withdrawn  # a staff record never lifts the patient's withdrawal
+        self._patients.put_consent(patient_id, stored)
+        detail = {"channel": channel, "granted": consent.granted, "full_content": consent.full_content}
+        self._audit.record(principal, "update", "consent", patient_id, {**detail, "source": consent.source})
         return consent
 
     def list_consents(self, principal: Principal, patient_id: str) -> list[Consent]:

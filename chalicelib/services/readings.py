@@ -114,7 +114,7 @@ class ReadingService:
     def record(self, principal: Principal, patient_id: str, payload: Any) -> Outcome:
         context = self._writer_context(principal, patient_id)
         now = self._clock()
-        reading = self._parse(payload, now)
+        reading = self._parse(principal, payload, now)
         record = self._build(principal, patient_id, context, reading, now, batch=[])
         existing = self._readings.put_new(record)
         return self._outcome(record, existing)
@@ -130,7 +130,7 @@ class ReadingService:
         accepted: list[GlucoseIn | BloodPressureIn] = []
         for index, payload in enumerate(payloads):
             try:
-                reading = self._parse(payload, now)
+                reading = self._parse(principal, payload, now)
             except ValidationError as error:
                 outcomes[index] = Outcome(422, error=error)
                 continue
@@ -150,8 +150,8 @@ class ReadingService:
             outcomes[index] = self._outcome(record, stored)
         return outcomes
 
-    def _parse(self, payload: Any, now: datetime) -> GlucoseIn | BloodPressureIn:
-        return READING_ADAPTER.validate_python(payload, context={"now": now})
+    def _parse(self, principal: Principal, payload: Any, now: datetime) -> GlucoseIn | BloodPressureIn:
+        return READING_ADAPTER.validate_python(payload, context={"now": now, "staff": not principal.is_patient})
 
     def _build(
         self,

@@ -65,7 +65,7 @@ ROUTES: dict[str, tuple[str, str, Body | None, dict[str, int]]] = {
         "PUT",
         "/patients/{pid}/consents/email",
         lambda: {"granted": True, "source": "verbal"},
-        {**S, OWNER: 200},
+        {**S, OWNER: 422},  # a patient's consent source is app (F17)
     ),
     "list consents": ("GET", "/patients/{pid}/consents", None, S),
     "post reading": ("POST", "/patients/{pid}/readings", _reading, {**S, OWNER: 201, CARE: 201, ADMIN: 201}),

@@ -171,3 +171,99 @@ def test_f12_an_admin_changes_the_care_team_and_a_clinician_enrolling_still_join
     assert response.status_code == 200
     assert body(response)["care_team"] == [other]
     assert api.call("GET", f"/patients/{pid}", as_=("clinician", me)).status_code == 404
+
+
+# -- F6: device days and "clinic" readings are the server's word ------------------------------------
+
+
+def test_f6_a_patient_posting_source_clinic_is_422_naming_source_and_the_care_team_may(api: Api) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+
+    single = api.call("POST", f"/patients/{pid}/readings", _glucose(112, source="clinic"), as_=("patient", pid))
+    batch = api.call(
+        "POST",
+        f"/patients/{pid}/readings/batch",
+        {"readings": [_glucose(112, source="clinic"), _glucose(113, source="manual")]},
+        as_=("patient", pid),
+    )
+    staff = api.call("POST", f"/patients/{pid}/readings", _glucose(112, source="clinic"), as_=("clinician", me))
+
+    assert single.status_code == 422
+    assert [e["field"] for e in body(single)["errors"]] == ["source"]
+    assert [r["status"] for r in body(batch)["results"]] == [422, 201]
+    assert [e["field"] for e in body(batch)["results"][0]["error"]["errors"]] == ["readings[0].source"]
+    assert staff.status_code == 201
+    assert body(staff)["source"] == "clinic"
+
+
+def test_f6_back_dated_device_readings_make_no_device_days(api: Api, stream_runner: Any) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me], timezone="UTC")
+    now = datetime.now(UTC)
+    backdated = [
+        _glucose(110, source="device", device_id="x", measured_at=(now - timedelta(days=d, hours=1)).isoformat())
+        for d in range(1, 17)
+    ]
+
+    stored = api.call("POST", f"/patients/{pid}/readings/batch", {"readings": backdated}, as_=("patient", pid))
+    today = api.call(
+        "POST", f"/patients/{pid}/readings", _glucose(111, source="device", device_id="x"), as_=("patient", pid)
+    )
+    stream_runner.drain()
+
+    assert [r["status"] for r in body(stored)["results"]] == [201] * 16
+    assert today.status_code == 201
+    months = sorted({(now - timedelta(days=d, hours=1)).strftime("%Y-%m") for d in range(0, 17)})
+    rows = [
+        row
+        for month in months
+        for row in body(api.call("GET", f"/billing/rpm?month={month}", as_=("clinician", me)))["items"]
+        if row["patient_id"] == pid
+    ]
+    assert sum(row["device_days"] for row in rows) == 1
+    assert all(row["device_code"] is None for row in rows)
+
+
+# -- F17: a patient's consent is recorded in the app; staff never override the patient's withdrawal -
+
+
+@pytest.mark.parametrize("source", ["paper", "verbal", "web", "sms"])
+def test_f17_a_patient_recording_consent_with_another_source_than_app_is_422_naming_source(
+    api: Api, source: str
+) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+
+    response = api.call(
+        "PUT", f"/patients/{pid}/consents/sms", {"granted": True, "source": source}, as_=("patient", pid)
+    )
+
+    assert response.status_code == 422
+    assert [e["field"] for e in body(response)["errors"]] == ["source"]
+    assert body(api.call("GET", f"/patients/{pid}/consents", as_=("patient", pid))) == []
+
+
+def test_f17_staff_consent_never_overrides_the_patients_own_withdrawal(api: Api) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+    path = f"/patients/{pid}/consents/email"
+    verbal = {"granted": True, "source": "verbal", "full_content": True}
+    assert api.call("PUT", path, {"granted": True}, as_=("patient", pid)).status_code == 200
+    assert api.call("PUT", path, {"granted": False}, as_=("patient", pid)).status_code == 200
+
+    regrant = api.call("PUT", path, verbal, as_=("clinician", me))
+    staff_withdrawal = api.call("PUT", path, {"granted": False, "source": "paper"}, as_=("clinician", me))
+    regrant_after_it = api.call("PUT", path, verbal, as_=ADMIN)
+
+    assert regrant.status_code == 409
+    assert "patient withdrew" in body(regrant)["detail"]
+    assert staff_withdrawal.status_code == 200
+    assert regrant_after_it.status_code == 409
+    consents = body(api.call("GET", f"/patients/{pid}/consents", as_=("patient", pid)))
+    assert [(c["granted"], c["full_content"]) for c in consents] == [(False, False)]
+    # The patient granting again lifts it; then the care team may record what the patient tells them.
+    assert api.call("PUT", path, {"granted": True}, as_=("patient", pid)).status_code == 200
+    assert api.call("PUT", path, verbal, as_=("clinician", me)).status_code == 200
+    audited = [e["detail"] for e in _audit(pid) if e["resource"] == "consent" and e["action"] == "update"]
+    assert {"channel": "email", "granted": True, "full_content": True, "source": "verbal"} in audited

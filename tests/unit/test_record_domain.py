@@ -117,6 +117,9 @@ def test_management_codes(minutes: int, interactive: bool, codes: list[str]) -> 
     assert billing.management_codes(minutes, interactive) == codes
 
 
+_SENT_AT_ONCE = {"measured_at": "2026-11-22T07:41:00Z", "received_at": "2026-11-22T07:42:00Z"}
+
+
 @pytest.mark.parametrize(
     ("image", "counts"),
     [
@@ -129,6 +132,23 @@ def test_management_codes(minutes: int, interactive: bool, codes: list[str]) -> 
     ],
 )
 def test_device_day_sources(image: dict[str, Any], counts: bool) -> None:
+    assert billing.counts_as_device_day({**image, **_SENT_AT_ONCE}) is counts
+
+
+@pytest.mark.parametrize(
+    ("received_at", "counts"),
+    [
+        ("2026-11-22T07:41:00Z", True),
+        ("2026-11-23T07:41:00Z", True),
+        ("2026-11-23T07:41:00.001Z", False),
+        ("2026-12-10T09:00:00Z", False),
+    ],
+)
+def test_f6_a_device_reading_received_more_than_24_hours_after_measurement_is_no_device_day(
+    received_at: str, counts: bool
+) -> None:
+    image = {"source": "device", "device_id": "x", "measured_at": "2026-11-22T07:41:00Z", "received_at": received_at}
+
     assert billing.counts_as_device_day(image) is counts
 
 
