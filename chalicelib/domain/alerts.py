@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.text import FreeText
 from chalicelib.domain.timeutil import UtcTime
 
 Kind = Literal[
@@ -147,4 +148,4 @@ class Alert(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    note: str | None = Field(default=None, max_length=2000)
+    note: FreeText | None = Field(default=None, max_length=2000)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.text import FreeText
 from chalicelib.domain.timeutil import UtcTime
 
 KINDS = (
@@ -48,7 +49,9 @@ class NoteIn(BaseModel):
 
     # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
     note_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    text: str = Field(min_length=1, max_length=4000)
+    text: FreeText = Field(min_length=1, max_length=4000)
+    # Notes are for the care team (api.md "Trust rules", F18); the patient sees one only when shared.
+    share_with_patient: bool = Field(default=False, strict=True)
 
 
 class PatientNote(BaseModel):
@@ -57,3 +60,4 @@ class PatientNote(BaseModel):
     by: str
     at: UtcTime
     text: str
+    share_with_patient: bool = False

@@ -115,8 +115,10 @@ class PatientRecordService:
         )
         taken = rows[:limit]
         more = (more or len(rows) > limit) and bool(taken)
-        self._audit.record(principal, "list", "timeline", patient_id, {"count": len(taken)})
-        events = [TimelineEvent.model_validate(item) for item in taken]
+        shown = [as_patient_sees(item) for item in taken] if principal.is_patient else taken
+        events = [TimelineEvent.model_validate(item) for item in shown if item is not None]
+        self._audit.record(principal, "list", "timeline", patient_id, {"count": len(events)})
+        # The cursor is the last *read* position: a page the patient sees may be shorter, never skipped.
         return events, self._cursors.encode(scope, _position(taken[-1]) if more else None)
 
     def add_note(
@@ -134,8 +136,16 @@ class PatientRecordService:
         note_id = chosen_id(
             request.note_id, idempotency_key, "note", ("notes", patient_id, principal.subject), self._new_id
         )
-        note = PatientNote(note_id=note_id, patient_id=patient_id, by=principal.subject, at=now, text=request.text)
-        asked = fingerprint({"text": request.text, "by": principal.subject})
+        shared = request.share_with_patient
+        note = PatientNote(
+            note_id=note_id,
+            patient_id=patient_id,
+            by=principal.subject,
+            at=now,
+            text=request.text,
+            share_with_patient=shared,
+        )
+        asked = fingerprint({"text": request.text, "by": principal.subject, "shared": shared})
         event = self._events.event_item(
             patient_id,
             "note",
@@ -143,15 +153,15 @@ class PatientRecordService:
             note_id,
             f"Note by {principal.subject}: {request.text}",
             None,
-            {"note_id": note_id, "by": principal.subject},
+            {"note_id": note_id, "by": principal.subject, "shared": shared},
         )
         key = {**self._events.key_item(patient_id, "NOTE_ID", note_id), "request_hash": asked}
         existing = self._events.put_first([{**key, **note.model_dump(mode="json")}, event])
         if existing is not None:
             if existing.get("request_hash") != asked:
                 raise ConflictError("A different note with this note_id was already written.")
-            return 200, PatientNote.model_validate({k: existing[k] for k in PatientNote.model_fields})
-        self._audit.record(principal, "create", "note", patient_id, {"note_id": note_id})
+            return 200, PatientNote.model_validate({k: existing[k] for k in PatientNote.model_fields if k in existing})
+        self._audit.record(principal, "create", "note", patient_id, {"note_id": note_id, "shared": shared})
         return 201, note
 
     # -- trends ----------------------------------------------------------------------
@@ -185,6 +195,21 @@ class PatientRecordService:
 
         record = self._patients.visible_record(principal, patient_id)
         return render(self._trend(principal, patient_id, record, type_text, days_text), targets_of(record))
+
+
+def as_patient_sees(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A timeline event as the patient sees it (api.md "Trust rules", F18), or None.
+
+    A clinician's note is staff-only unless written with ``share_with_patient``;
+    a task shows that it exists, not the internal reason (``"<kind>: <reason>"``).
+    """
+    ref = item.get("ref") or {}
+    if item.get("kind") == "note" and "note_id" in ref and ref.get("shared") is not True:
+        return None
+    if item.get("kind") == "task_created":
+        what = str(item.get("summary", "")).split(":", 1)[0].strip() or "task"
+        return {**item, "summary": f"Task for the care team: {what}"}
+    return item
 
 
 def _position(item: dict[str, Any]) -> str:

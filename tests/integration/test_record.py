@@ -73,6 +73,19 @@ class Requests:
         self.client.meta.events.unregister("before-call.dynamodb", self._count)
 
 
+def _sent_on_the_day(pid: str, reading: dict[str, Any]) -> None:
+    """Record ``reading`` as the API would had it arrived a minute after it was measured."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.identity import Principal, Role
+    from chalicelib.domain.timeutil import parse_iso
+    from chalicelib.services.readings import ReadingService
+
+    c = bootstrap.container()
+    arrived = parse_iso(reading["measured_at"]) + timedelta(minutes=1)
+    service = ReadingService(c.reading_store, c.patients, c.audit, c.cursors, lambda: arrived, bootstrap.new_id, 0)
+    assert service.record(Principal(pid, Role.PATIENT, "on-the-day"), pid, reading).status == 201
+
+
 @pytest.fixture(scope="module")
 def patient(api: Api, app: Any, clinic: dict[str, Any], stream_runner: Any) -> dict[str, Any]:
     """18 local days of device glucose, an SMS-entered and a manual reading, BP on 3 days; stream drained."""
@@ -80,10 +93,11 @@ def patient(api: Api, app: Any, clinic: dict[str, Any], stream_runner: Any) -> d
     sent = patient_body(pid, timezone=ZONE, language="en", care_team=["c-1"], phone="+1555" + str(uuid.uuid4().int)[:7])
     assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
     now = datetime.now(UTC) - timedelta(minutes=2)
-    readings = []
+    # The meter sends each reading a minute after it is taken: only readings received within 24 h of
+    # measurement make device days (F6), so these arrive "on their day" through a service on that clock.
     for n in range(18):
-        readings.append(_glucose(100 + n * 10, now - timedelta(days=n)))  # 100..270
-    readings.append(_glucose(60, now - timedelta(days=1, minutes=5)))
+        _sent_on_the_day(pid, _glucose(100 + n * 10, now - timedelta(days=n)))  # 100..270
+    readings = [_glucose(60, now - timedelta(days=1, minutes=5))]
     readings.append(_glucose(50, now - timedelta(days=1, minutes=9), source="manual", device_id=None))
     readings.append(_glucose(None, now - timedelta(days=2, minutes=9), meter_flag="LO"))
     readings.append(_glucose(140, now - timedelta(days=40, minutes=9), source="app", device_id=None))

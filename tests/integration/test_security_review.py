@@ -267,3 +267,78 @@ def test_f17_staff_consent_never_overrides_the_patients_own_withdrawal(api: Api)
     assert api.call("PUT", path, verbal, as_=("clinician", me)).status_code == 200
     audited = [e["detail"] for e in _audit(pid) if e["resource"] == "consent" and e["action"] == "update"]
     assert {"channel": "email", "granted": True, "full_content": True, "source": "verbal"} in audited
+
+
+# -- F18: notes are staff-only unless shared; free text loses control characters -------------------
+
+HOSTILE = "x\u202e\u0000\r\nInjected: yes\u2066 =cmd|' /C calc'!A0\u0085\x7f\tend"
+CLEANED = "x\nInjected: yes =cmd|' /C calc'!A0\tend"
+
+
+def _timeline(api: Api, pid: str, who: tuple[str, str], kinds: str) -> list[dict[str, Any]]:
+    response = api.call("GET", f"/patients/{pid}/timeline?kinds={kinds}&limit=500", as_=who)
+    assert response.status_code == 200, response.body
+    return list(body(response)["items"])
+
+
+def test_f18_a_note_is_staff_only_unless_shared_with_the_patient(api: Api) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+
+    private = api.call("POST", f"/patients/{pid}/notes", {"text": "Query adherence."}, as_=("clinician", me))
+    shared = api.call(
+        "POST",
+        f"/patients/{pid}/notes",
+        {"text": "Great week!", "share_with_patient": True},
+        as_=("clinician", me),
+    )
+    not_a_bool = api.call(
+        "POST", f"/patients/{pid}/notes", {"text": "x", "share_with_patient": "yes"}, as_=("clinician", me)
+    )
+
+    assert (private.status_code, body(private)["share_with_patient"]) == (201, False)
+    assert (shared.status_code, body(shared)["share_with_patient"]) == (201, True)
+    assert not_a_bool.status_code == 422
+    seen_by_patient = [e["summary"] for e in _timeline(api, pid, ("patient", pid), "note")]
+    seen_by_staff = [e["summary"] for e in _timeline(api, pid, ("clinician", me), "note")]
+    assert seen_by_patient == [f"Note by {me}: Great week!"]
+    assert sorted(seen_by_staff) == sorted([f"Note by {me}: Great week!", f"Note by {me}: Query adherence."])
+    everything = " ".join(e["summary"] for e in _timeline(api, pid, ("patient", pid), "note,task_created"))
+    assert "Query adherence" not in everything
+
+
+def test_f18_the_patient_sees_that_a_task_exists_but_not_its_internal_reason(api: Api) -> None:
+    from chalicelib import bootstrap
+
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+    reason = "patient sounded confused on the phone; check with family"
+    bootstrap.container().messaging.create_task(pid, f"t-{pid}", "call_patient", reason, datetime.now(UTC))
+
+    mine = _timeline(api, pid, ("patient", pid), "task_created")
+    staff = _timeline(api, pid, ("clinician", me), "task_created")
+
+    assert [e["summary"] for e in mine] == ["Task for the care team: call patient"]
+    assert [e["summary"] for e in staff] == [f"call patient: {reason}"]
+
+
+def test_f18_control_characters_and_bidi_overrides_are_stripped_from_notes_messages_and_alert_notes(
+    api: Api, stream_runner: Any
+) -> None:
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+    aid = _open_critical_alert(api, stream_runner, pid)
+
+    note = api.call("POST", f"/patients/{pid}/notes", {"text": HOSTILE}, as_=("clinician", me))
+    message = api.call("POST", f"/patients/{pid}/messages", {"text": HOSTILE}, as_=("clinician", me))
+    acknowledged = api.call("POST", f"/alerts/{aid}/acknowledge", {"note": HOSTILE}, as_=("clinician", me))
+    only_controls = api.call("POST", f"/patients/{pid}/notes", {"text": "\u0000\u202e\r"}, as_=("clinician", me))
+
+    assert body(note)["text"] == CLEANED
+    assert [e["summary"] for e in _timeline(api, pid, ("clinician", me), "note")] == [f"Note by {me}: {CLEANED}"]
+    assert message.status_code == 202, message.body
+    texts = [m["text"] for m in body(api.call("GET", f"/patients/{pid}/messages", as_=("patient", pid)))["items"]]
+    assert texts == [CLEANED]
+    assert [n["text"] for n in body(acknowledged)["notes"]] == [CLEANED]
+    assert only_controls.status_code == 422
+    assert [e["field"] for e in body(only_controls)["errors"]] == ["text"]
