@@ -16,6 +16,6 @@ bp = Blueprint(__name__)
 @endpoint(bp, "/audit", methods=["GET"], roles=(Role.ADMIN,))
 def list_audit(call: Call) -> Any:
     items, cursor = container().audit_queries.page(
-        call.caller, call.query.get("patient_id"), call.query.get("actor"), call.limit(), call.cursor()
+        call.caller, call.query_id("patient_id"), call.query_id("actor"), call.limit(), call.cursor()
     )
     return page(items, cursor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,20 @@ class Call:
 
     def cursor(self) -> str | None:
         return self.query.get("cursor") or None
+
+    def query_id(self, name: str) -> str | None:
+        """An id filter (``?patient_id=``, ``?actor=``): the id pattern, or 400 naming it (F13)."""
+        from chalicelib.domain.patients import ID_PATTERN
+
+        raw = self.query.get(name)
+        if raw is None:
+            return None
+        if not re.fullmatch(ID_PATTERN, raw):
+            raise MalformedRequestError(
+                f"{name} must be an id: 1 to 64 letters, digits, '_' or '-'.",
+                [FieldError(name, "1 to 64 of A-Z a-z 0-9 _ -")],
+            )
+        return raw
 
 
 def request_id_of(request: Any) -> str:

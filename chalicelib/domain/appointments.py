@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from chalicelib.domain.patients import Identifier, Strict
 from chalicelib.domain.routing import in_quiet_hours, wall_time
-from chalicelib.domain.timeutil import UtcTime
+from chalicelib.domain.timeutil import SentTime, UtcTime
 
 Kind = Literal["video", "in_person", "phone"]
 Status = Literal["scheduled", "confirmed", "reschedule_requested", "cancelled", "completed"]
@@ -57,7 +57,7 @@ Location = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_
 
 class AppointmentIn(Strict):
     appointment_id: Identifier | None = None
-    starts_at: AwareDatetime
+    starts_at: SentTime
     kind: Kind
     location: Location | None = None
     join_url: JoinUrl | None = None
@@ -65,7 +65,7 @@ class AppointmentIn(Strict):
 
 
 class AppointmentPatch(Strict):
-    starts_at: AwareDatetime | None = None
+    starts_at: SentTime | None = None
     location: Location | None = None
     join_url: JoinUrl | None = None
     remind_before: Offsets | None = None

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.timeutil import UtcTime, parse_iso
+from chalicelib.domain.timeutil import SentTime, UtcTime, parse_iso
 
 DEVICE_SOURCES = ("device", "app")
 # A reading received later than this after it was measured does not make a device day.
@@ -71,7 +71,7 @@ class CareTimeIn(BaseModel):
     minutes: int = Field(ge=1, le=600, strict=True)
     interactive: bool = Field(strict=True)
     activity: str = Field(pattern=r"^[a-z][a-z_]{0,39}$", description="e.g. call, video, message, review")
-    at: UtcTime  # when the work was done; the service refuses future times
+    at: SentTime  # when the work was done; the service refuses future times
 
 
 class CareTime(BaseModel):

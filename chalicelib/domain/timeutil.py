@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, PlainSerializer
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer
 
 
 def iso(moment: datetime) -> str:
@@ -19,3 +19,14 @@ def parse_iso(text: str) -> datetime:
 
 # A timezone-aware moment that always serialises as UTC RFC 3339 with ``Z``.
 UtcTime = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str, when_used="json")]
+
+
+def _rfc3339_string(value: Any) -> Any:
+    # pydantic would read 0 or 1e10 as a Unix time; the API speaks RFC 3339 strings only.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string with a UTC offset")
+    return value
+
+
+# A moment a client sends: an RFC 3339 string with an offset (never a number), answered as UTC.
+SentTime = Annotated[UtcTime, BeforeValidator(_rfc3339_string)]

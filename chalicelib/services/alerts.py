@@ -36,6 +36,7 @@ from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, MalformedRequestError, NotFoundError
 from chalicelib.domain.identity import Principal, Role, can_see_patient
 from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.patients import ID_PATTERN
 from chalicelib.domain.templates import TEMPLATES
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger
@@ -66,9 +67,10 @@ def legacy_patient_of_alert(alert_id: str) -> str | None:
     if not encoded or len(suffix) != 16 or len(alert_id) > 200:
         return None
     try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        patient_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         return None
+    return patient_id if re.fullmatch(ID_PATTERN, patient_id) else None
 
 
 def next_digest(now: datetime, timezone: str) -> datetime:

@@ -177,7 +177,8 @@ class ReminderService:
 
     def adherence(self, principal: Principal, patient_id: str, days_text: str | None) -> Adherence:
         self._patients.visible_record(principal, patient_id)
-        days = int(days_text) if days_text and days_text.isdigit() else (30 if days_text is None else -1)
+        # Compared as text: "٣٠" and "²" pass str.isdigit(), and int() reads the first (F13).
+        days = 30 if days_text is None else next((d for d in ADHERENCE_DAYS if str(d) == days_text), -1)
         if days not in ADHERENCE_DAYS:
             raise MalformedRequestError("days must be 7, 14, 30 or 90.", [FieldError("days", "7, 14, 30 or 90")])
         now = self._clock()

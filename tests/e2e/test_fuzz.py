@@ -16,6 +16,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -90,3 +91,58 @@ def test_fuzz_every_operation_as_admin(http: Http, clinic: dict[str, Any]) -> No
 def test_fuzz_every_operation_as_the_care_team_on_a_real_patient(http: Http, clinic: dict[str, Any]) -> None:
     # p-1 is on c-1's panel (clinic fixture): generated bodies reach real validation and storage.
     assert _fuzz(http, http.token("clinician", "c-1"), max(3, EXAMPLES // 2), patient_id="p-1") == []
+
+
+# Values that have answered 500 (security review F13): digits str.isdigit() accepts and int() refuses or
+# reads, and ids far beyond DynamoDB's key sizes.
+CRAFTED = ("²", "٣", "٣٠", "A" * 2100, "a-" + "٣" * 24, "QUFB" * 700 + ".0123456789abcdef")
+REAL = {"patient_id": "p-1", "clinician_id": "c-1"}
+
+
+def test_fuzz_unicode_digits_and_over_long_ids_in_every_path_and_query_value(
+    http: Http, clinic: dict[str, Any]
+) -> None:
+    """Every path parameter and every query parameter of every operation, in turn, set to each crafted value."""
+    schema = schemathesis.openapi.from_url(f"{http.base}/openapi.json")
+    headers = {"Authorization": f"Bearer {http.token('admin', 'a-1')}"}
+    findings, sent = [], 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        real = {p.name: REAL.get(p.name, "x-1") for p in operation.path_parameters}
+        targets = [("path", p.name) for p in operation.path_parameters] + [("query", q.name) for q in operation.query]
+        # An empty JSON object where a body is documented: path and query are checked before (or
+        # whatever the body's verdict) and must never make a 500.
+        body, media_type = ({}, "application/json") if len(operation.body) else (NOT_SET, None)
+        for where, name in targets:
+            for value in CRAFTED:
+                path_parameters = {**real, name: value} if where == "path" else real
+                query = {name: value} if where == "query" else {}
+                case = operation.Case(path_parameters=path_parameters, query=query, body=body, media_type=media_type)
+                sent += 1
+                try:
+                    case.call_and_validate(
+                        base_url=http.base, headers=headers, checks=[not_a_server_error, problem_json_for_4xx]
+                    )
+                except Exception as error:  # collect every finding, then fail once
+                    findings.append(
+                        f"{operation.label} {where} {name}={value[:12]!r}: {str(error).splitlines()[0][:200]}"
+                    )
+    assert sent > 100
+    assert findings == []
+
+
+def test_an_appointment_patched_with_a_numeric_starts_at_is_422_not_500(http: Http, clinic: dict[str, Any]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    root = "/patients/p-1/appointments"
+    starts = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    booked = http.call(
+        "POST", root, {"appointment_id": "v-fuzz", "starts_at": starts, "kind": "phone"}, as_=clinic["c1"]
+    )
+    assert booked.status_code in (200, 201), booked.text
+
+    patched = http.call("PATCH", f"{root}/v-fuzz", {"starts_at": 0}, as_=clinic["c1"])
+
+    assert patched.status_code == 422, patched.text
+    assert patched.headers["Content-Type"].startswith("application/problem+json")
+    assert [e["field"] for e in patched.json()["errors"]] == ["starts_at"]

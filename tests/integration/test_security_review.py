@@ -342,3 +342,70 @@ def test_f18_control_characters_and_bidi_overrides_are_stripped_from_notes_messa
     assert [n["text"] for n in body(acknowledged)["notes"]] == [CLEANED]
     assert only_controls.status_code == 422
     assert [e["field"] for e in body(only_controls)["errors"]] == ["text"]
+
+
+# -- F13: every id and number in a path or query is validated: 400/404/422, never 500 ---------------
+
+LONG = "A" * 2100
+
+
+@pytest.fixture(scope="module")
+def f13(api: Api) -> dict[str, str]:
+    (me,) = _clinicians(api, "me")
+    return {"me": me, "pid": _enrol(api, [me])}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/patients/{pid}/readings?limit=%C2%B2", 400, "limit"),
+        ("/patients/{pid}/readings?limit=%D9%A3", 400, "limit"),
+        ("/patients/{pid}/adherence?days=%C2%B2", 400, "days"),
+        ("/patients/{pid}/adherence?days=%D9%A3%D9%A0", 400, "days"),
+        ("/patients/{pid}/trends?type=blood_glucose&days=%D9%A3%D9%A0", 400, "days"),
+        ("/billing/rpm?month=%D9%A2%D9%A0%D9%A2%D9%A6-11", 400, "month"),
+        (f"/alerts?patient_id={LONG}", 400, "patient_id"),
+        ("/alerts?patient_id=p%C2%B2", 400, "patient_id"),
+        (f"/patients/{LONG}", 404, None),
+        (f"/alerts/{'QUFB' * 700}.0123456789abcdef", 404, None),
+        (f"/alerts/{'A' * 1100}.0123456789abcdef", 404, None),
+        (f"/alerts/{LONG}/acknowledge", 404, None),
+        ("/alerts/a-%D9%A3%D9%A3", 404, None),
+    ],
+)
+def test_f13_crafted_ids_and_numbers_are_4xx_not_500(
+    api: Api, f13: dict[str, str], path: str, status: int, field: str | None
+) -> None:
+    method = "POST" if path.endswith("/acknowledge") else "GET"
+
+    response = api.call(method, path.format(pid=f13["pid"]), as_=("clinician", f13["me"]))
+
+    assert response.status_code == status, response.body
+    assert response.headers["Content-Type"] == "application/problem+json"
+    if field:
+        assert [e["field"] for e in body(response)["errors"]] == [field]
+
+
+@pytest.mark.parametrize("query", [f"actor={LONG}", f"patient_id={LONG}", "actor=c%C2%B2", "patient_id="])
+def test_f13_crafted_audit_filters_are_400(api: Api, query: str) -> None:
+    response = api.call("GET", f"/audit?{query}", as_=ADMIN)
+
+    assert response.status_code == 400, response.body
+    assert [e["field"] for e in body(response)["errors"]] == [query.split("=")[0]]
+
+
+def test_f13_an_appointment_time_sent_as_a_number_is_422(api: Api, f13: dict[str, str]) -> None:
+    root, me = f"/patients/{f13['pid']}/appointments", ("clinician", f13["me"])
+    starts = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    assert (
+        api.call("POST", root, {"appointment_id": "v-f13", "starts_at": starts, "kind": "phone"}, as_=me).status_code
+        == 201
+    )
+
+    patched = api.call("PATCH", f"{root}/v-f13", {"starts_at": 0}, as_=me)
+    booked = api.call("POST", root, {"starts_at": 1e10, "kind": "phone"}, as_=me)
+
+    assert patched.status_code == 422, patched.body
+    assert [e["field"] for e in body(patched)["errors"]] == ["starts_at"]
+    assert booked.status_code == 422
+    assert body(api.call("GET", f"{root}/v-f13", as_=me))["starts_at"] != "1970-01-01T00:00:00.000Z"
