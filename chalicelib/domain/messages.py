@@ -20,12 +20,15 @@ RecipientKind = Literal["patient", "clinician"]
 
 
 class Recipient(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
     kind: RecipientKind
     id: str
 
 
 class Intent(BaseModel):
+    # Parsed from the outbound queue: an error must not quote a phone, an address or a code (F14).
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     intent_id: str = Field(min_length=1, max_length=200)
     recipient: Recipient
     template: str

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from chalicelib.domain.timeutil import parse_iso
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from chalicelib.jobs.events import parse_event
 from chalicelib.observability import log_unexpected
+
+
+class DueWork(BaseModel):
+    """One due-work message: the due items a tick read, and the tick's minute."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+    items: list[dict[str, Any]]
+    now: AwareDatetime
 
 
 def run_batch(scheduler: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -15,9 +24,9 @@ def run_batch(scheduler: Any, event: dict[str, Any]) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def one(record: Any) -> int:
-        work = json.loads(record.body)
+        work = parse_event(DueWork, record.body, "due work")  # malformed: logged by type, to the DLQ
         try:
-            handled: int = scheduler.run(work["items"], parse_iso(work["now"]))
+            handled: int = scheduler.run(work.items, work.now)
         except Exception as error:
             log_unexpected(error, "due work")
             raise  # SQS retries the message; handlers are idempotent

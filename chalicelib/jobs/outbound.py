@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.domain.messages import Intent
-from chalicelib.observability import log_unexpected, logger
+from chalicelib.jobs.events import parse_event
+from chalicelib.observability import log_unexpected, logger, opaque
 from chalicelib.services.messaging import TransientDeliveryError
 
 
@@ -17,7 +17,8 @@ def deliver_batch(messaging: Any, event: dict[str, Any]) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def one(record: Any) -> str:
-        intent = Intent.model_validate(json.loads(record.body))
+        # Malformed: logged by type and location, raised without the payload (the queue's DLQ keeps it).
+        intent = parse_event(Intent, record.body, "outbound intent")
         attributes = record.raw_event.get("messageAttributes", {})
         correlation = (attributes.get("correlation_id") or {}).get("stringValue")
         if correlation:
@@ -29,7 +30,8 @@ def deliver_batch(messaging: Any, event: dict[str, Any]) -> dict[str, Any]:
         except Exception as error:
             log_unexpected(error, "deliver")
             raise
-        logger().info("delivered", extra={"intent_id": intent.intent_id, "outcome": outcome})
+        # Intent ids embed patient and alert ids: logged as an opaque digest (F16).
+        logger().info("delivered", extra={"intent": opaque(intent.intent_id), "outcome": outcome})
         return outcome
 
     response: dict[str, Any] = process_partial_response(event=event, record_handler=one, processor=processor)

@@ -39,7 +39,7 @@ from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.patients import ID_PATTERN
 from chalicelib.domain.templates import TEMPLATES
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.observability import count, logger
+from chalicelib.observability import count, logger, opaque
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.messaging import MessagingService
 
@@ -59,6 +59,11 @@ def alert_id_for(patient_id: str, origin: str) -> str:
 
 
 _OPAQUE_ID = re.compile(r"^a-[0-9a-f]{24}$")
+
+
+def loggable_alert_id(alert_id: str) -> str:
+    """The alert id itself when opaque; a legacy id (base64 of the patient id) only as a digest (F16)."""
+    return alert_id if _OPAQUE_ID.match(alert_id) else opaque(alert_id)
 
 
 def legacy_patient_of_alert(alert_id: str) -> str | None:
@@ -378,7 +383,7 @@ class AlertService:
         ids = [cid for role in recipients.values() for cid in role]
         if not ids:
             count("CriticalAlertsNobodyToPage")
-            logger().error("critical alert with nobody to page", extra={"alert_id": alert["alert_id"]})
+            logger().error("critical alert with nobody to page", extra={"alert": loggable_alert_id(alert["alert_id"])})
             return
         self._messaging.enqueue(
             *[

@@ -33,7 +33,7 @@ from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
 from chalicelib.domain.templates import TEMPLATES, fields_of, render
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.observability import count, logger
+from chalicelib.observability import count, logger, opaque
 
 # Shorter than the outbound queue's visibility timeout, so a crashed delivery's
 # claim has lapsed by the time SQS hands the message out again.
@@ -190,7 +190,8 @@ class MessagingService:
             return True
         if self._store.hold(pid, day, intent.intent_id, expires):
             count("RecipientDailyCapReached")
-            logger().warning("recipient reached the daily cap", extra={"patient_id": pid, "cap": self._daily_cap})
+            # Patient ids may be clinic-chosen (an MRN): logged as an opaque digest (F16).
+            logger().warning("recipient reached the daily cap", extra={"patient": opaque(pid), "cap": self._daily_cap})
         count("MessagesHeld")
         self._store.settle(intent.intent_id, "held", {"reason": "daily limit", "day": day})
         if intent.message_id and intent.params.get("message_at"):
