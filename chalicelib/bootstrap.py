@@ -269,6 +269,7 @@ class Container:
             self.readings,
             self.messaging,
             self.settings.clinic,
+            self.audit,
         )
         service.on_red_flag = self.alerts.red_flag
         service.on_taken = self.reminders.taken
@@ -343,7 +344,13 @@ class Container:
         from chalicelib.services.worklist import WorklistService
 
         return WorklistService(
-            self.patient_store, self.clinician_store, self.alerts, self.summary_store, self.clock, self.messaging_store
+            self.patient_store,
+            self.clinician_store,
+            self.alerts,
+            self.summary_store,
+            self.clock,
+            self.messaging_store,
+            self.audit,
         )
 
     @cached_property

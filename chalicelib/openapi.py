@@ -61,6 +61,10 @@ class AuditEntry(BaseModel):
     at: str
     request_id: str
     detail: dict[str, Any] | None = None
+    # The token's app client, the caller's IP and user agent (256 characters at most), when a request acted.
+    client_id: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 class ReadingSubmission(RootModel[ReadingIn]):

@@ -115,4 +115,7 @@ class CognitoTokenVerifier:
         role = role_from_groups(claims.get("cognito:groups") or [])
         if not isinstance(subject, str) or not subject or role is None:
             raise AuthenticationError("The token carries no Carewire role.")
-        return Principal(subject=subject, role=role, request_id=request_id)
+        client = claims.get("client_id")
+        return Principal(
+            subject=subject, role=role, request_id=request_id, client_id=client if isinstance(client, str) else ""
+        )

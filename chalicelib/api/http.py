@@ -9,6 +9,7 @@ turns any other exception into a 500 before middleware sees it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -135,13 +136,32 @@ def request_id_of(request: Any) -> str:
     return str(context.get("requestId") or uuid.uuid4())
 
 
+MAX_AUDIT_HEADER = 256
+
+
 def _authenticate(request: Any, request_id: str) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("A bearer token is required.")
     principal: Principal = bootstrap.container().token_verifier.verify(token.strip(), request_id)
-    return principal
+    # Who else the audit trail should name (F5): where the request came from and with what.
+    context = getattr(request, "context", None) or {}
+    identity = context.get("identity") if isinstance(context, dict) else None
+    source_ip = (identity or {}).get("sourceIp") if isinstance(identity, dict) else None
+    agent = request.headers.get("user-agent")
+    return dataclasses.replace(
+        principal,
+        source_ip=_printable(source_ip, 64),
+        user_agent=_printable(agent, MAX_AUDIT_HEADER),
+    )
+
+
+def _printable(value: Any, limit: int) -> str:
+    """A header or context value fit for the audit trail: a string, printable ASCII, at most ``limit`` characters."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(c if " " <= c <= "~" else "?" for c in value[:limit])
 
 
 def _read_body(request: Any, method: str) -> bytes:

@@ -44,6 +44,11 @@ class Principal:
     role: Role
     # The API request (or job invocation) acting; carried into the audit trail.
     request_id: str = ""
+    # Where the request came from, for the audit trail (F5): the token's app client, the caller's
+    # IP as API Gateway saw it and its user agent (truncated).  Empty for jobs.
+    client_id: str = ""
+    source_ip: str = ""
+    user_agent: str = ""
 
     @property
     def is_patient(self) -> bool:

@@ -53,6 +53,10 @@ class AuditTrail:
             "request_id": principal.request_id or "-",
             "seq": next(self._seq),
             "detail": detail,
+            # From where and through which client (F5); empty for jobs and inbound SMS.
+            "client_id": principal.client_id or None,
+            "source_ip": principal.source_ip or None,
+            "user_agent": principal.user_agent or None,
         }
 
 
@@ -119,5 +123,17 @@ class AuditQueries:
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:
-    keep = ("actor", "role", "action", "resource", "patient_id", "at", "request_id", "detail")
+    keep = (
+        "actor",
+        "role",
+        "action",
+        "resource",
+        "patient_id",
+        "at",
+        "request_id",
+        "detail",
+        "client_id",
+        "source_ip",
+        "user_agent",
+    )
     return {k: item.get(k) for k in keep}

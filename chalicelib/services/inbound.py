@@ -34,6 +34,7 @@ from chalicelib.domain.sms_commands import Command, SmsGlucose, parse, read_gluc
 from chalicelib.domain.templates import TEMPLATES, render
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import count
+from chalicelib.services.audit import AuditTrail
 from chalicelib.services.conversations import ConversationService
 from chalicelib.services.messaging import MessagingService
 from chalicelib.services.readings import ReadingService
@@ -62,7 +63,9 @@ class InboundSmsService:
         readings: ReadingService,
         messaging: MessagingService,
         clinic: dict[str, str],
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._patients = patients
         self._store = store
         self._sms = sms
@@ -105,13 +108,13 @@ class InboundSmsService:
         if command.kind == "opt_out":
             changed = [r for r in records if not r["sms_consent"].get("opted_out")]
             for record in changed:
-                self._set_sms_consent(record, granted=False, at=at)
+                self._set_sms_consent(record, granted=False, at=at, inbound_id=inbound_id)
             if changed:  # one confirmation only, then silence
                 self._reply(records, "opt_out_confirmation", at, inbound_id, ignore_opt_out=True)
             return
         if command.kind == "opt_in":
             for record in records:
-                self._set_sms_consent(record, granted=True, at=at)
+                self._set_sms_consent(record, granted=True, at=at, inbound_id=inbound_id)
             self._reply(records, "opt_in_confirmation", at, inbound_id)
             return
         if command.kind == "help":
@@ -139,11 +142,11 @@ class InboundSmsService:
     def _on_opt_out(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
         if record["sms_consent"].get("opted_out"):
             return  # one confirmation only, then silence
-        self._set_sms_consent(record, granted=False, at=at)
+        self._set_sms_consent(record, granted=False, at=at, inbound_id=inbound_id)
         self._reply([record], "opt_out_confirmation", at, inbound_id, ignore_opt_out=True)
 
     def _on_opt_in(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        self._set_sms_consent(record, granted=True, at=at)
+        self._set_sms_consent(record, granted=True, at=at, inbound_id=inbound_id)
         self._reply([record], "opt_in_confirmation", at, inbound_id)
 
     def _on_help(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
@@ -248,7 +251,8 @@ class InboundSmsService:
         items = self._store.contact_items(patient_id)
         return next((i for i in items if i["sk"] == "CONSENT#sms"), {})
 
-    def _set_sms_consent(self, record: dict[str, Any], granted: bool, at: datetime) -> None:
+    def _set_sms_consent(self, record: dict[str, Any], granted: bool, at: datetime, inbound_id: str) -> None:
+        """STOP / START: the patient's own consent change, by text; audited as theirs (F5)."""
         patient_id = record["patient_id"]
         consent = {
             "channel": "sms",
@@ -261,6 +265,9 @@ class InboundSmsService:
         }
         self._patients.put_consent(patient_id, consent)
         record["sms_consent"] = consent
+        principal = Principal(patient_id, Role.PATIENT, request_id=f"sms-{inbound_id}")
+        detail = {"channel": "sms", "granted": granted, "source": "sms", "inbound_message_id": inbound_id}
+        self._audit.record(principal, "update", "consent", patient_id, detail)
         # The timeline's consent_changed event follows from the table stream, as for every consent write.
 
     def _reply(

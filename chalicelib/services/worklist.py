@@ -10,7 +10,7 @@ A clinician nobody can page shows up as a configuration error; a patient whose
 stored targets break a hard limit of clinical.md names those thresholds in
 ``targets_outside_limits``; ``held_messages_today`` counts the messages held
 back today (the patient's local day) by the daily cap on sending (one more
-BatchGetItem).
+BatchGetItem).  Each patient shown gets an audit record (batched, as a list page's).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.targets import targets_outside_limits
 from chalicelib.domain.timeutil import parse_iso
+from chalicelib.services.audit import AuditTrail
 from chalicelib.services.patients import targets_of
 
 
@@ -39,7 +40,9 @@ class WorklistService:
         summaries: Any,
         clock: Callable[[], datetime],
         messaging: DynamoMessagingStore,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._summaries = summaries
         self._messaging = messaging
         self._patients = patients
@@ -102,6 +105,8 @@ class WorklistService:
                 r["device_days_last_30"],
             )
         )
+        # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5).
+        self._audit.record_many(principal, "list", "worklist", [(r["patient_id"], None) for r in rows])
         me = self._clinicians.get(principal.subject) or {}
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (

@@ -41,7 +41,9 @@ def _clinicians(api: Api, *names: str) -> list[str]:
 
 def _enrol(api: Api, care_team: list[str], **overrides: Any) -> str:
     pid = f"p-sec-{uuid.uuid4().hex[:8]}"
-    response = api.call("POST", "/patients", patient_body(pid, care_team=care_team, phone=None, **overrides), as_=ADMIN)
+    response = api.call(
+        "POST", "/patients", patient_body(pid, **{"care_team": care_team, "phone": None, **overrides}), as_=ADMIN
+    )
     assert response.status_code == 201, response.body
     return pid
 
@@ -409,3 +411,66 @@ def test_f13_an_appointment_time_sent_as_a_number_is_422(api: Api, f13: dict[str
     assert [e["field"] for e in body(patched)["errors"]] == ["starts_at"]
     assert booked.status_code == 422
     assert body(api.call("GET", f"{root}/v-f13", as_=me))["starts_at"] != "1970-01-01T00:00:00.000Z"
+
+
+# -- F5: the worklist, SMS consent changes, and where each request came from, in the audit trail ---
+
+
+def test_f5_the_worklist_writes_one_audit_record_per_patient_shown_in_batches(api: Api) -> None:
+    from chalicelib import bootstrap
+    from tests.integration.test_record import Requests
+
+    (me,) = _clinicians(api, "me")
+    panel = sorted(_enrol(api, [me]) for _ in range(3))
+
+    with Requests() as requests:
+        response = api.call("GET", "/worklist", as_=("clinician", me))
+
+    assert response.status_code == 200
+    assert sorted(r["patient_id"] for r in body(response)["items"]) == panel
+    assert requests.calls.count("PutItem") == 0 and requests.calls.count("TransactWriteItems") == 1
+    log = bootstrap.container().audit_table
+    for pid in panel:
+        entries = log.query_all("pk = :p", {":p": f"PATIENT#{pid}"}, consistent=True)
+        assert [(e["actor"], e["action"], e["resource"]) for e in entries if e["resource"] == "worklist"] == [
+            (me, "list", "worklist")
+        ]
+
+
+def test_f5_every_audit_record_names_the_tokens_client_the_source_ip_and_the_user_agent(api: Api) -> None:
+    from chalicelib import bootstrap
+
+    (me,) = _clinicians(api, "me")
+    pid = _enrol(api, [me])
+    agent = "CarewireConsole/2.1 " + "x" * 400 + "\u00e9"
+
+    api.call("GET", f"/patients/{pid}", as_=("clinician", me), headers={"User-Agent": agent})
+
+    (read,) = [e for e in _audit(pid) if e["action"] == "read" and e["actor"] == me]
+    s = bootstrap.container().settings
+    assert read["client_id"] in {*s.app_client_ids, *getattr(s, "staff_app_client_ids", [])}
+    assert read["source_ip"] == "127.0.0.1"
+    assert read["user_agent"] == agent[:256]
+    listed = body(api.call("GET", f"/audit?patient_id={pid}&actor={me}", as_=ADMIN))["items"]
+    assert {(e["client_id"], e["source_ip"], e["user_agent"]) for e in listed} == {
+        (read["client_id"], "127.0.0.1", agent[:256])
+    }
+
+
+def test_f5_a_consent_changed_by_sms_stop_or_start_is_audited_as_the_patients_own(api: Api) -> None:
+    from tests.integration.test_inbound_sms import _phone, _text
+
+    (me,) = _clinicians(api, "me")
+    phone = _phone()
+    pid = _enrol(api, [me], phone=phone, channels=["sms"], timezone="UTC")
+
+    assert _text(phone, "STOP", "in-stop-f5") == "opt_out"
+    assert _text(phone, "START", "in-start-f5") == "opt_in"
+
+    consent = [e for e in _audit(pid) if e["resource"] == "consent"]
+    assert [(e["actor"], e["role"], e["action"], e["request_id"]) for e in consent] == [
+        (pid, "patient", "update", "sms-in-stop-f5"),
+        (pid, "patient", "update", "sms-in-start-f5"),
+    ]
+    assert [e["detail"]["granted"] for e in consent] == [False, True]
+    assert {(e["detail"]["channel"], e["detail"]["source"]) for e in consent} == {("sms", "sms")}
