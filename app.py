@@ -140,6 +140,10 @@ def tick(event: Any) -> None:
 # The local-only routes exist in the local stage alone; every deployed stage
 # answers 404 for /_local/*.  Registered last so the runner sees every handler.
 if os.environ.get("CAREWIRE_STAGE") == "local":
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # `chalice deploy --stage local` would publish token minting, ticks and fake inbound SMS (F19):
+        # a function in AWS refuses to start rather than serve them.
+        raise RuntimeError("CAREWIRE_STAGE=local inside AWS Lambda: the local-only routes are never deployed.")
     from chalicelib.api import local
 
     app.register_blueprint(local.bp)
