@@ -144,7 +144,9 @@ def _authenticate(request: Any, request_id: str) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("A bearer token is required.")
-    principal: Principal = bootstrap.container().token_verifier.verify(token.strip(), request_id)
+    container = bootstrap.container()
+    principal: Principal = container.token_verifier.verify(token.strip(), request_id)
+    container.session_check.check(token.strip(), principal)  # a disabled or signed-out staff user: 401 (F15)
     # Who else the audit trail should name (F5): where the request came from and with what.
     context = getattr(request, "context", None) or {}
     identity = context.get("identity") if isinstance(context, dict) else None

@@ -474,3 +474,59 @@ def test_f5_a_consent_changed_by_sms_stop_or_start_is_audited_as_the_patients_ow
     ]
     assert [e["detail"]["granted"] for e in consent] == [False, True]
     assert {(e["detail"]["channel"], e["detail"]["source"]) for e in consent} == {("sms", "sms")}
+
+
+# -- F15: a disabled or signed-out staff user loses access within a minute -------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def session_clock(api: Api) -> Any:
+    """The app's session check on a clock the test moves (the window is a minute; nobody sleeps)."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.tokens import CognitoSessionCheck
+
+    c = bootstrap.container()
+    original = c.session_check
+    clock = _Clock()
+    c.session_check = CognitoSessionCheck(lambda t: c.client("cognito-idp").get_user(AccessToken=t), clock=clock)
+    yield clock
+    c.session_check = original
+
+
+def _staff_pool() -> str:
+    from chalicelib import bootstrap
+
+    s = bootstrap.container().settings
+    return str(getattr(s, "staff_user_pool_id", None) or s.user_pool_id)
+
+
+@pytest.mark.parametrize("revoke", ["admin_disable_user", "admin_user_global_sign_out"])
+def test_f15_a_staff_token_of_a_disabled_or_signed_out_user_is_401_within_the_minute(
+    api: Api, session_clock: _Clock, revoke: str
+) -> None:
+    from chalicelib import bootstrap
+
+    (me,) = _clinicians(api, "revoked")
+    pid = _enrol(api, [me])
+    token = api.issuer.token("clinician", me)
+    cognito = bootstrap.container().client("cognito-idp")
+    assert api.call("GET", f"/patients/{pid}", token=token).status_code == 200
+
+    getattr(cognito, revoke)(UserPoolId=_staff_pool(), Username=me)
+    session_clock.now += 30
+    within = api.call("GET", f"/patients/{pid}", token=token)
+    session_clock.now += 31
+    after = api.call("GET", f"/patients/{pid}", token=token)
+
+    assert within.status_code == 200  # the last answer stands for at most a minute
+    assert after.status_code == 401
+    assert body(after)["detail"] == "The session has been revoked."
+    assert api.call("GET", "/alerts", token=token).status_code == 401  # and stays so, without asking again
