@@ -57,6 +57,8 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy chalicelib
+	@# Security lint of what ships: fails on HIGH severity only (medium/low are reviewed, see README "Tests").
+	$(VENV)/bin/bandit -q -r chalicelib app.py -lll
 
 format: setup
 	$(VENV)/bin/ruff format .
