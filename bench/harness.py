@@ -159,7 +159,7 @@ def bench_clinic(app: Any) -> tuple[Any, str, str]:
     from chalicelib.adapters.local_identity import CognitoLocalIssuer
 
     c = bootstrap.container()
-    issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
+    issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")
     path_params = {"clinician_id": "c-bench"}
     body = {"given_name": "Bench", "email": "c@clinic.example"}

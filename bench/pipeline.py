@@ -27,7 +27,7 @@ INTENTS = 1000
 def _setup(app: Any, c: Any) -> tuple[Any, list[str]]:
     from chalicelib.adapters.local_identity import CognitoLocalIssuer
 
-    issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
+    issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")
     for cid in ("c-bench", "c-bench-2"):
         app(

@@ -113,20 +113,18 @@ class Container:
 
     @cached_property
     def token_verifier(self) -> Any:
-        from chalicelib.adapters.tokens import CognitoTokenVerifier
+        from chalicelib.adapters.tokens import CognitoTokenVerifier, UserPoolVerifiers
+        from chalicelib.domain.identity import Role
 
-        return CognitoTokenVerifier(
-            issuer=self.settings.issuer,
-            jwks_url=self.settings.resolved_jwks_url,
-            client_ids=self.settings.app_client_ids,
+        s = self.settings
+        if s.staff_user_pool_id is None:
+            return CognitoTokenVerifier(issuer=s.issuer, jwks_url=s.resolved_jwks_url, client_ids=s.app_client_ids)
+        # Two pools: a token is checked against the pool that issued it, for that pool's roles only.
+        patients = CognitoTokenVerifier(s.issuer, s.resolved_jwks_url, s.app_client_ids, roles={Role.PATIENT})
+        staff = CognitoTokenVerifier(
+            s.staff_issuer, s.resolved_staff_jwks_url, s.staff_app_client_ids, roles={Role.CLINICIAN, Role.ADMIN}
         )
-
-    @cached_property
-    def session_check(self) -> Any:
-        """Whether Cognito still honours a staff token (F15): GetUser, at most once a minute per token."""
-        from chalicelib.adapters.tokens import CognitoSessionCheck
-
-        return CognitoSessionCheck(lambda token: self.client("cognito-idp").get_user(AccessToken=token))
+        return UserPoolVerifiers({s.issuer: patients, s.staff_issuer: staff})
 
     @cached_property
     def cursors(self) -> Any:

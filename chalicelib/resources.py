@@ -117,4 +117,6 @@ QUEUES: dict[str, dict[str, Any]] = {
     "due-work": {"visibility_timeout": 60, "max_receive_count": 5},
 }
 TOPICS: tuple[str, ...] = ("inbound-sms", "delivery-events", "alerts-ops")
-USER_POOL_GROUPS: tuple[str, ...] = ("patients", "clinicians", "admins")
+# Two user pools: patients sign in to one, staff to the other (MFA required, 15-minute tokens); each
+# pool holds its own groups, and the app trusts a pool only for the roles of its groups.
+USER_POOLS: dict[str, tuple[str, ...]] = {"patients": ("patients",), "staff": ("clinicians", "admins")}

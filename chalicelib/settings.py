@@ -31,6 +31,12 @@ class Settings(BaseModel):
     # client of the pool (the issuer check still pins the pool).
     app_client_ids: list[str] = Field(default_factory=list)
     jwks_url: str | None = None
+    # Staff (clinicians, admins) sign in to a pool of their own: TOTP MFA required, 15-minute access
+    # tokens (api.md "Trust rules").  Each pool is trusted for its own roles only; unset, the one pool
+    # above may grant every role.
+    staff_user_pool_id: str | None = None
+    staff_app_client_ids: list[str] = Field(default_factory=list)
+    staff_jwks_url: str | None = None
     # Signs pagination cursors.  Exactly one of the two: the secret itself (local and test stages), or
     # the Secrets Manager ARN it is read from at first use (deployed stages: never in the environment).
     cursor_secret: SecretStr | None = None
@@ -66,7 +72,7 @@ class Settings(BaseModel):
 
         return calling_codes(value.split(",") if isinstance(value, str) else value)  # type: ignore[arg-type]
 
-    @field_validator("app_client_ids", mode="before")
+    @field_validator("app_client_ids", "staff_app_client_ids", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -91,6 +97,14 @@ class Settings(BaseModel):
     def resolved_jwks_url(self) -> str:
         return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
 
+    @property
+    def staff_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.staff_user_pool_id}"
+
+    @property
+    def resolved_staff_jwks_url(self) -> str:
+        return self.staff_jwks_url or f"{self.staff_issuer}/.well-known/jwks.json"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -102,6 +116,9 @@ class Settings(BaseModel):
             "user_pool_id": "CAREWIRE_USER_POOL_ID",
             "app_client_ids": "CAREWIRE_APP_CLIENT_IDS",
             "jwks_url": "CAREWIRE_JWKS_URL",
+            "staff_user_pool_id": "CAREWIRE_STAFF_USER_POOL_ID",
+            "staff_app_client_ids": "CAREWIRE_STAFF_APP_CLIENT_IDS",
+            "staff_jwks_url": "CAREWIRE_STAFF_JWKS_URL",
             "cursor_secret": "CAREWIRE_CURSOR_SECRET",
             "cursor_secret_arn": "CAREWIRE_CURSOR_SECRET_ARN",
             "apns_platform_arn": "CAREWIRE_APNS_PLATFORM_ARN",

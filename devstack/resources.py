@@ -56,10 +56,22 @@ def create_resources(dynamodb_url: str, aws_url: str) -> dict[str, str]:
     boto3.client("sesv2", endpoint_url=aws_url, **KEYS).create_email_identity(EmailIdentity="clinic.example")
 
     cognito = boto3.client("cognito-idp", endpoint_url=aws_url, **KEYS)
-    pool = cognito.create_user_pool(PoolName="carewire-local")["UserPool"]["Id"]
-    for group in resources.USER_POOL_GROUPS:
-        cognito.create_group(GroupName=group, UserPoolId=pool)
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="carewire-app", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    return {"user_pool_id": pool, "app_client_id": client, "apns_platform_arn": apns, "fcm_platform_arn": fcm}
+    # Two pools, as deployed: patients and staff.  The staff pool's MFA (required in AWS) stays off
+    # here: /_local/token signs in with a password alone.
+    pools: dict[str, str] = {}
+    for kind, groups in resources.USER_POOLS.items():
+        pool = cognito.create_user_pool(PoolName=f"carewire-local-{kind}")["UserPool"]["Id"]
+        for group in groups:
+            cognito.create_group(GroupName=group, UserPoolId=pool)
+        pools[f"{kind}_pool"] = pool
+        pools[f"{kind}_client"] = cognito.create_user_pool_client(
+            UserPoolId=pool, ClientName=f"carewire-{kind}", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+    return {
+        "user_pool_id": pools["patients_pool"],
+        "app_client_id": pools["patients_client"],
+        "staff_user_pool_id": pools["staff_pool"],
+        "staff_app_client_id": pools["staff_client"],
+        "apns_platform_arn": apns,
+        "fcm_platform_arn": fcm,
+    }

@@ -65,7 +65,7 @@ def local_token(call: Call) -> Any:
 
     request = call.body(TokenRequest)
     c = container()
-    issuer = CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
+    issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     return {"token": issuer.token(request.role, request.subject)}
 
 

@@ -31,6 +31,7 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         support_contact=ctx("support_contact") or "your care team",
         console_url=ctx("console_url"),
         deliver_concurrency=int(ctx("deliver_concurrency") or 5),
+        waf_requests_per_ip=int(ctx("waf_requests_per_ip") or 1000),
     )
     data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, env=env)
     api = StatelessStack(app, f"carewire-{stage}-stateless", stage=stage, data=data, channels=channels, env=env)

@@ -32,6 +32,8 @@ from infra.carewire_infra.nag import acknowledge
 
 TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
 BACKUP_DAYS = 35
+# Staff access (and ID) tokens: api.md "Trust rules".
+STAFF_TOKEN_MINUTES = 15
 # HIPAA keeps required documentation six years (45 CFR 164.316(b)(2)): the audit archive's Object Lock.
 AUDIT_ARCHIVE_DAYS = 6 * 365 + 2
 PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
@@ -213,34 +215,10 @@ class StatefulStack(Stack):
             ],
         )
 
-        self.users = cognito.UserPool(
-            self,
-            "Users",
-            user_pool_name=prefix,
-            self_sign_up_enabled=False,  # the clinic enrolls people
-            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(3),
-            ),
-            # Per-user opt-in (TOTP); clinicians are expected to enrol, see README "Deploy to AWS".
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            feature_plan=cognito.FeaturePlan.PLUS,
-            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-            deletion_protection=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        for group in resources.USER_POOL_GROUPS:
-            cognito.CfnUserPoolGroup(
-                self, f"Group{group.title()}", user_pool_id=self.users.user_pool_id, group_name=group
-            )
-        self.user_pools = [self.users]
+        # Two user pools (F9, F15): patients sign in to one (TOTP optional: many sign in on one phone),
+        # staff to the other, where TOTP MFA is required and access tokens live 15 minutes.  The app
+        # trusts each pool for its own roles only (chalicelib/adapters/tokens.py).
+        self.users = self._user_pool("Users", f"{prefix}-patients", cognito.Mfa.OPTIONAL, "patients")
         self.app_client = self.users.add_client(
             "App",
             auth_flows=cognito.AuthFlow(user_srp=True),
@@ -250,6 +228,18 @@ class StatefulStack(Stack):
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
         )
+        self.staff = self._user_pool("Staff", f"{prefix}-staff", cognito.Mfa.REQUIRED, "staff")
+        self.staff_client = self.staff.add_client(
+            "Console",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+            access_token_validity=Duration.minutes(STAFF_TOKEN_MINUTES),
+            id_token_validity=Duration.minutes(STAFF_TOKEN_MINUTES),
+            # One working day: a revoked refresh token (sign-out, a disabled user) ends the session.
+            refresh_token_validity=Duration.hours(12),
+        )
+        self.user_pools = [self.users, self.staff]
 
         # Daily backups kept 35 days, on top of point-in-time recovery.
         plan = backup.BackupPlan.daily35_day_retention(
@@ -287,8 +277,8 @@ class StatefulStack(Stack):
             self.users,
             {
                 "AwsSolutions-COG2": (
-                    "MFA is optional pool-wide so patients can sign in on a phone; clinicians and admins"
-                    " enrol TOTP (README: Deploy to AWS)"
+                    "The patients' pool: TOTP is optional so patients can sign in on a phone; staff sign in"
+                    " to their own pool, where MFA is required"
                 )
             },
         )
@@ -479,6 +469,33 @@ class StatefulStack(Stack):
                 ),
             },
         )
+
+    def _user_pool(self, construct_id: str, name: str, mfa: cognito.Mfa, kind: str) -> cognito.UserPool:
+        pool = cognito.UserPool(
+            self,
+            construct_id,
+            user_pool_name=name,
+            self_sign_up_enabled=False,  # the clinic enrolls people
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=mfa,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for group in resources.USER_POOLS[kind]:
+            cognito.CfnUserPoolGroup(self, f"Group{group.title()}", user_pool_id=pool.user_pool_id, group_name=group)
+        return pool
 
     def _logs_arn(self) -> str:
         return f"arn:{self.partition}:logs:{self.region}:{self.account}:*"

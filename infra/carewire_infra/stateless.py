@@ -164,6 +164,8 @@ class StatelessStack(Stack):
             "CAREWIRE_AUDIT_TABLE": data.audit_table.table_name,
             "CAREWIRE_USER_POOL_ID": data.users.user_pool_id,
             "CAREWIRE_APP_CLIENT_IDS": data.app_client.user_pool_client_id,
+            "CAREWIRE_STAFF_USER_POOL_ID": data.staff.user_pool_id,
+            "CAREWIRE_STAFF_APP_CLIENT_IDS": data.staff_client.user_pool_client_id,
             # The ARN, not the value (F8): the API reads the secret from Secrets Manager at first use.
             "CAREWIRE_CURSOR_SECRET_ARN": data.cursor_secret.secret_arn,
             # Plain physical names (chalice puts them inside Fn::Sub, where a token cannot go);
@@ -546,9 +548,7 @@ class StatelessStack(Stack):
         )
         acknowledge(
             association,
-            {
-                "CloudFormation-Validate::F1020": "SAM's reference to the stage it creates (RestAPI.Stage)"
-            },
+            {"CloudFormation-Validate::F1020": "SAM's reference to the stage it creates (RestAPI.Stage)"},
         )
         # Only what the firewall blocked or counted, without the token or the query string.
         waf_logs = logs.LogGroup(

@@ -689,16 +689,62 @@ def test_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) -> 
     assert no_usage_plan(unquoted) == ["the usage plan has no throttle or no quota"]
 
 
-def test_cognito_groups_password_policy_and_mfa(stateful: Template) -> None:
-    groups = sorted(p["GroupName"] for _, p in of_type(stateful, "AWS::Cognito::UserPoolGroup"))
-    assert groups == ["admins", "clinicians", "patients"]
-    pool = _first(stateful, "AWS::Cognito::UserPool")
-    policy = pool["Policies"]["PasswordPolicy"]
-    assert policy["MinimumLength"] >= 12 and all(
-        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+def staff_sign_in_weak(template: Template) -> list[str]:
+    """F9, F15: the staff pool requires TOTP MFA and its app clients' access tokens live at most 15 minutes."""
+    pools = {p["UserPoolName"]: (name, p) for name, p in of_type(template, "AWS::Cognito::UserPool")}
+    staff, pool = pools.get("carewire-test-staff", (None, {}))
+    found = []
+    if pool.get("MfaConfiguration") != "ON" or "SOFTWARE_TOKEN_MFA" not in (pool.get("EnabledMfas") or []):
+        found.append("the staff pool does not require TOTP MFA")
+    minutes = {"seconds": 1 / 60, "minutes": 1, "hours": 60, "days": 1440}
+    clients = [p for _, p in of_type(template, "AWS::Cognito::UserPoolClient") if staff and staff in json.dumps(p)]
+    for client in clients or [{}]:
+        unit = (client.get("TokenValidityUnits") or {}).get("AccessToken", "hours")
+        if client.get("AccessTokenValidity", 60) * minutes[unit] > 15:
+            found.append("a staff client's access tokens live longer than 15 minutes")
+    return found
+
+
+def test_staff_sign_in_with_mfa_and_their_access_tokens_live_15_minutes(stateful: Template) -> None:
+    assert staff_sign_in_weak(stateful) == []
+    staff = next(n for n, p in of_type(stateful, "AWS::Cognito::UserPool") if p["UserPoolName"].endswith("-staff"))
+    optional = _mutated(
+        stateful, lambda t: t["Resources"][staff]["Properties"].update({"MfaConfiguration": "OPTIONAL"})
     )
-    assert pool["MfaConfiguration"] == "OPTIONAL"
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    hour_long = _mutated(
+        stateful,
+        lambda t: [
+            p.update({"AccessTokenValidity": 60})
+            for _, p in of_type(t, "AWS::Cognito::UserPoolClient")
+            if staff in json.dumps(p)
+        ],
+    )
+
+    assert staff_sign_in_weak(optional) == ["the staff pool does not require TOTP MFA"]
+    assert staff_sign_in_weak(hour_long) == ["a staff client's access tokens live longer than 15 minutes"]
+
+
+def test_each_pool_holds_its_own_groups_with_strong_passwords(stateful: Template, stateless: Template) -> None:
+    names = {n: p["UserPoolName"] for n, p in of_type(stateful, "AWS::Cognito::UserPool")}
+    groups = {
+        (names[p["UserPoolId"]["Ref"]], p["GroupName"]) for _, p in of_type(stateful, "AWS::Cognito::UserPoolGroup")
+    }
+    assert groups == {
+        ("carewire-test-patients", "patients"),
+        ("carewire-test-staff", "clinicians"),
+        ("carewire-test-staff", "admins"),
+    }
+    for _, pool in of_type(stateful, "AWS::Cognito::UserPool"):
+        policy = pool["Policies"]["PasswordPolicy"]
+        assert policy["MinimumLength"] >= 12 and all(
+            policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+        )
+        assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # The gateway's authorizer trusts both pools, and the functions are told both.
+    authorizer = _first(stateless, "AWS::Serverless::Api")["DefinitionBody"]["securityDefinitions"]
+    assert len(authorizer["CognitoUserPools"]["x-amazon-apigateway-authorizer"]["providerARNs"]) == 2
+    variables = functions(stateless)["APIHandler"]["Environment"]["Variables"]
+    assert {"CAREWIRE_USER_POOL_ID", "CAREWIRE_STAFF_USER_POOL_ID", "CAREWIRE_STAFF_APP_CLIENT_IDS"} <= set(variables)
 
 
 def test_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template) -> None:

@@ -90,7 +90,7 @@ def issuer(app: Any) -> Any:
     from chalicelib.adapters.local_identity import CognitoLocalIssuer
 
     c = bootstrap.container()
-    return CognitoLocalIssuer(c.client("cognito-idp"), c.settings.user_pool_id, c.settings.app_client_ids[0])
+    return CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
 
 
 class Api:
