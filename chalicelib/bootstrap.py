@@ -127,6 +127,13 @@ class Container:
         return UserPoolVerifiers({s.issuer: patients, s.staff_issuer: staff})
 
     @cached_property
+    def session_check(self) -> Any:
+        """Whether Cognito still honours a staff token (F15): GetUser, at most once a minute per token."""
+        from chalicelib.adapters.tokens import CognitoSessionCheck
+
+        return CognitoSessionCheck(lambda token: self.client("cognito-idp").get_user(AccessToken=token))
+
+    @cached_property
     def cursors(self) -> Any:
         if self.settings.cursor_secret is not None:
             from chalicelib.domain.cursors import CursorCodec

@@ -10,6 +10,7 @@ pool by the token's issuer, and each pool is trusted for its own roles only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -17,12 +18,14 @@ import urllib.request
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from chalicelib.domain.errors import AuthenticationError
+from chalicelib.domain.errors import AuthenticationError, ThrottledError
 from chalicelib.domain.identity import Principal, Role, role_from_groups
 
 JWKS_TTL_SECONDS = 3600.0
 VERIFIED_CACHE_SIZE = 2048
 REFETCH_INTERVAL_SECONDS = 60.0
+# A staff session is confirmed with Cognito at most this often per token (F15).
+STAFF_RECHECK_SECONDS = 60.0
 
 
 def fetch_json(url: str) -> dict[str, Any]:
@@ -114,7 +117,8 @@ class CognitoTokenVerifier:
     def _principal(self, claims: dict[str, Any], request_id: str) -> Principal:
         if claims.get("token_use") != "access":
             raise AuthenticationError("An access token is required.")
-        if self._client_ids and claims.get("client_id") not in self._client_ids:
+        # No configured app client refuses every token (F15): never "any client of the pool".
+        if not self._client_ids or claims.get("client_id") not in self._client_ids:
             raise AuthenticationError("The token was issued to another client.")
         subject = claims.get("username")
         role = role_from_groups(claims.get("cognito:groups") or [])
@@ -149,3 +153,76 @@ class UserPoolVerifiers:
         if verifier is None:
             raise AuthenticationError("The token was issued by another issuer.")
         return verifier.verify(token, request_id)
+
+
+class CognitoSessionCheck:
+    """Staff sessions Cognito still honours: a disabled or signed-out user loses access within a minute (F15).
+
+    A verified signature only proves the token was issued; Cognito alone knows
+    whether the user was disabled, deleted or globally signed out since.  For a
+    clinician or admin, ``GetUser`` with the access token asks it, at most once
+    per ``recheck_seconds`` per token (the answer is cached either way).
+    ``NotAuthorizedException`` / ``UserNotFoundException`` is a 401.  When
+    Cognito cannot be asked (throttled, unreachable), the last good answer stands
+    for ``stale_seconds`` more, then the request is a 503: a revoked session is
+    never honoured on a guess for long.  Patients' tokens are not checked (their
+    pool, their risk: one patient's own record).
+    """
+
+    REVOKED = frozenset({"NotAuthorizedException", "UserNotFoundException"})
+
+    def __init__(
+        self,
+        get_user: Callable[[str], Any],
+        recheck_seconds: float = STAFF_RECHECK_SECONDS,
+        stale_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._get_user = get_user
+        self._recheck = recheck_seconds
+        self._stale = stale_seconds
+        self._clock = clock
+        # sha256(token) -> (when Cognito last answered, whether the session stood)
+        self._answers: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, token: str, principal: Principal) -> None:
+        if principal.role not in (Role.CLINICIAN, Role.ADMIN):
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = hashlib.sha256(token.encode()).hexdigest()
+        now = self._clock()
+        with self._lock:
+            answer = self._answers.get(key)
+        if answer is not None and now - answer[0] < self._recheck:
+            if not answer[1]:
+                raise AuthenticationError("The session has been revoked.")
+            return
+        try:
+            self._get_user(token)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in self.REVOKED:
+                self._remember(key, now, standing=False)
+                raise AuthenticationError("The session has been revoked.") from error
+            self._unanswered(answer, now, error)
+        except BotoCoreError as error:  # unreachable, timed out
+            self._unanswered(answer, now, error)
+        else:
+            self._remember(key, now, standing=True)
+
+    def _unanswered(self, answer: tuple[float, bool] | None, now: float, error: Exception) -> None:
+        from chalicelib.observability import count
+
+        count("SessionChecksUnanswered")
+        if answer is not None and answer[1] and now - answer[0] < self._recheck + self._stale:
+            return
+        raise ThrottledError(
+            "Sign-in could not be confirmed right now; retry shortly.", retry_after_seconds=5
+        ) from error
+
+    def _remember(self, key: str, now: float, standing: bool) -> None:
+        with self._lock:
+            if len(self._answers) >= VERIFIED_CACHE_SIZE:
+                self._answers.clear()
+            self._answers[key] = (now, standing)
