@@ -175,21 +175,29 @@ class DynamoAlertStore:
         raise ConflictError("Alert updates kept conflicting.")
 
     def upgrade(self, alert: dict[str, Any], kind: str, priority: str, escalate_at: datetime) -> bool:
-        """Make a routine alert critical (once: the condition refuses a second upgrade)."""
-        updated = {**alert, "kind": kind, "priority": priority}
+        """Make a routine alert critical (once: the condition refuses a second upgrade).
+
+        An acknowledged one is opened again, as a re-page does: the acknowledgment was
+        of a routine reading, and the crisis needs its own (escalation starts at 0).
+        """
+        updated = {**alert, "kind": kind, "priority": priority, "status": "open"}
         ops: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.table.name,
                     "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"ALERT#{alert['alert_id']}"}),
                     "UpdateExpression": "SET kind = :k, priority = :p, due_shard = :ds, due_at = :da, "
-                    "last_paged_at = :paged",
+                    "last_paged_at = :paged, #s = :open, escalation_level = :zero "
+                    "REMOVE acknowledged_by, acknowledged_at, unanswered",
                     "ConditionExpression": "priority = :routine",
+                    "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": serialize(
                         {
                             ":k": kind,
                             ":p": priority,
                             ":routine": "routine",
+                            ":open": "open",
+                            ":zero": 0,
                             ":ds": URGENT_SHARD,
                             ":da": iso(escalate_at),
                             ":paged": iso(escalate_at - ESCALATE_AFTER),
