@@ -283,7 +283,7 @@ class StatefulStack(Stack):
             },
         )
 
-        # Signs pagination cursors.  Read once at deploy time into the functions' environment.
+        # Signs pagination cursors.  The API reads it from Secrets Manager at first use (never in an environment).
         self.cursor_secret = secretsmanager.Secret(
             self,
             "CursorSecret",
@@ -297,7 +297,7 @@ class StatefulStack(Stack):
             dict.fromkeys(
                 ("AwsSolutions-SMG4", "HIPAA.Security-SecretsManagerRotationEnabled"),
                 "Signs pagination cursors only (no credential); rotating it just invalidates open"
-                " cursors, done by replacing the secret and redeploying",
+                " cursors, done by replacing the value (a warm container keeps the one it read)",
             ),
         )
 

@@ -3,8 +3,9 @@
 ``chalice.cdk.Chalice`` runs ``chalice package`` at synth and includes the SAM
 template; this stack then adds what Chalice's config cannot express: partial
 batch responses, bisect-on-error and an on-failure queue for the stream, API
-Gateway throttling, access logs and problem+json gateway responses, encrypted
-log groups, fixed function names and one least-privilege role per function.
+Gateway throttling, access logs and problem+json gateway responses, the edge
+(Cognito authorizer, AWS WAF, usage plan), encrypted log groups and
+environments, fixed function names and one least-privilege role per function.
 """
 
 from __future__ import annotations
