@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, cost, ingest, pipeline, record, tick
+from bench import cold_start, cost, escalation, ingest, page, pipeline, record, tick
 from bench.harness import quiet, table, write_result
 
 SCENARIOS = {
@@ -13,6 +13,8 @@ SCENARIOS = {
     "pipeline": pipeline.run,
     "tick": tick.run,
     "record": record.run,
+    "page": page.run,
+    "escalation": escalation.run,
     "cost": cost.run,  # last: prices the requests the scenarios above measured
 }
 
