@@ -457,18 +457,21 @@ class AlertService:
         count("AlertsEscalated")
         if not recipients:
             count("EscalationsNobodyToPage")
+        # A re-page starts the ladder again at level 0, so a level is reached once per
+        # round: the round's due time keeps each round's event and pages distinct.
+        round_tag = f"due-{item['due_at']}"
         self._events.put_event(
             pid,
             "alert_escalated",
             now,
-            f"alert-escalated-{item['alert_id']}-{level}",
+            f"alert-escalated-{item['alert_id']}-{level}-{round_tag}",
             f"Critical alert escalated to level {level}"
             + (" and marked unanswered" if unanswered else "")
             + f": {describe_pages(recipients)}",
             None,
             {"alert_id": item["alert_id"], "level": level},
         )
-        self._page(item, recipients, parse_iso(item["due_at"]), level=level)
+        self._page(item, recipients, parse_iso(item["due_at"]), level=level, origin=round_tag)
 
     def note_for_digest(self, reading: dict[str, Any], record: dict[str, Any]) -> None:
         """Rule 14: a stage 1 BP reading is counted in each care-team member's daily digest."""

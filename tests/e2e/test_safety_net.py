@@ -246,6 +246,28 @@ def test_rule_6_escalation_reaches_the_team_contacts_on_call_then_calls_and_mark
     assert all("nobody" not in s for s in summaries)
 
 
+def test_rule_6_a_reopened_alert_climbs_the_ladder_again_and_every_step_pages(http: Http) -> None:
+    """After an acknowledgment and a new crisis the ladder starts over; its steps are new pages, not repeats."""
+    doctor, body = clinician(http, phone=phone())
+    pid, _ = patient(http, [doctor])
+    now = stage_now(http)
+    post(http, pid, glucose(45), now - timedelta(minutes=1))
+    (alert,) = alerts(http, pid, doctor)
+    opened = parse_iso(alert["opened_at"])
+    travel(http, opened + timedelta(minutes=16))  # first round: level 1 pages the team again
+    http.call("POST", f"/alerts/{alert['alert_id']}/acknowledge", {}, as_=("clinician", doctor))
+    later = opened + timedelta(hours=3)
+    travel(http, later)
+
+    post(http, pid, glucose(38), later)  # re-pages and reopens: the ladder restarts at level 0
+    travel(http, later + timedelta(minutes=16))
+
+    # first page, level 1, re-page, level 1 of the second round
+    assert len(about(outbox(http, body["phone"]), alert["alert_id"])) == 4
+    level_1 = [s for s in timeline(http, pid, doctor, "alert_escalated") if "level 1" in s]
+    assert len(level_1) == 2 and all(f"care team {doctor}" in s for s in level_1)
+
+
 # -- rule 14 ---------------------------------------------------------------------------------------
 
 
