@@ -289,9 +289,11 @@ def _run() -> dict[str, Any]:
         pids = {"this process (tick + deliverer)": None, "DynamoDB Local": stack.processes[0].pid}
         pids["moto server"] = stack.processes[1].pid
         cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         found = c.scheduler.tick(minute)
         tick_seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         cpu = {name: round(_cpu_seconds(pid) - cpu_before[name], 1) for name, pid in pids.items()}
         page_at = publishes.first(CLINICIAN_PHONE, alert_id, mark)
         deadline = time.perf_counter() + TARGET_SECONDS
@@ -327,6 +329,8 @@ def _run() -> dict[str, Any]:
         "tick_calls": tick_calls,
         "tick_calls_total": sum(tick_calls.values()),
         "cpu_seconds_during_tick": cpu,
+        # The machine's 1-minute load average before and after the tick (2 cores; other work inflates times).
+        "load_average": [round(load_before, 1), round(load_after, 1)],
         # Seconds spent inside each kind of call, summed over the tick's threads (they overlap).
         "tick_call_seconds": calls.seconds_by_phase().get("tick", {}),
         "deliverer_calls": deliver_calls,
@@ -357,6 +361,7 @@ def _run() -> dict[str, Any]:
             ("  seconds inside them, summed over threads", json.dumps(result["tick_call_seconds"])),
             ("deliverer AWS calls (whole tick)", json.dumps(deliver_calls)),
             ("CPU seconds during the tick", json.dumps(cpu)),
+            ("machine load average before / after (2 cores)", f"{load_before:.1f} / {load_after:.1f}"),
             *result["checks"].items(),
         ],
     )

@@ -22,6 +22,7 @@ and the runner's polling (the event-source mapping's work in AWS).
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import threading
@@ -255,6 +256,7 @@ def run() -> dict[str, Any]:
         # -- sequential: one reading, then drain -------------------------------------------
         sequential = people[:READINGS]
         samples: list[dict[str, Any]] = []
+        load_before = os.getloadavg()[0]
         started_all = time.perf_counter()
         for pid, phone in sequential:
             reading_id = f"r-{uuid.uuid4().hex[:16]}"
@@ -271,6 +273,7 @@ def run() -> dict[str, Any]:
                 {"request": t0, "put": put_done.get(reading_id), "page": paged, "drained": drained, "pid": pid}
             )
         sequential_seconds = time.perf_counter() - started_all
+        load_after = os.getloadavg()[0]
         seq_calls = PhasedCalls()
         seq_calls.calls = Counter(calls.calls)
         seq_calls.seconds = Counter(calls.seconds)
@@ -336,6 +339,8 @@ def run() -> dict[str, Any]:
             for phase, ops in seq_calls.seconds_by_phase().items()
         },
         "sequential_seconds": round(sequential_seconds, 1),
+        # The machine's 1-minute load average before and after the sequential run (2 cores).
+        "load_average": [round(load_before, 1), round(load_after, 1)],
         "aws_requests_per_critical_reading": seq_calls.total(per=n),
         "aws_requests_per_critical_reading_app": seq_calls.total(per=n, phases=app_phases),
         "aws_requests_per_critical_reading_runner_polling": seq_calls.total(per=n, phases={"runner polling"}),
@@ -370,6 +375,7 @@ def run() -> dict[str, Any]:
         ("request -> clinician SMS published", f"p50 {rt['p50']} ms, p99 {rt['p99']} ms, max {rt['max']} ms"),
         ("reading PutItem -> clinician SMS published", f"p50 {pt['p50']} ms, p99 {pt['p99']} ms, max {pt['max']} ms"),
         ("request -> runner idle again", f"p50 {result['request_to_drained_ms']['p50']} ms"),
+        ("machine load average before / after (2 cores)", f"{load_before:.1f} / {load_after:.1f}"),
         (
             "request -> page p50, first 20 / last 20",
             f"{result['request_to_page_p50_first_20_ms']} / {result['request_to_page_p50_last_20_ms']} ms",
