@@ -50,7 +50,7 @@ def _get(http: Http, path: str) -> Any:
     return response.json()
 
 
-def test_a_patient_who_types_another_persons_number_gets_none_of_their_texts_and_cannot_verify_it(
+def test_f2_a_patient_who_types_another_persons_number_gets_none_of_their_texts_and_cannot_verify_it(
     http: Http, clinic: dict[str, Any]
 ) -> None:
     victim_phone = _phone()

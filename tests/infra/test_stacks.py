@@ -481,7 +481,7 @@ def test_tables_have_pitr_deletion_protection_and_the_shared_indexes(stateful: T
     assert all(name in backed_up for name, _ in of_type(stateful, "AWS::DynamoDB::Table"))
 
 
-def test_the_audit_trail_cannot_expire_and_is_archived_under_object_lock(stateful: Template) -> None:
+def test_f4_the_audit_trail_cannot_expire_and_is_archived_under_object_lock(stateful: Template) -> None:
     assert audit_trail_erasable_at_rest(stateful) == []
 
     def audit(template: Template) -> dict[str, Any]:
@@ -548,7 +548,7 @@ def test_no_wildcard_iam_beyond_what_aws_requires(stateless: Template) -> None:
     assert len(wildcard_iam(widened)) == 2
 
 
-def test_the_audit_trail_is_append_only_for_every_role(stateless: Template) -> None:
+def test_f4_the_audit_trail_is_append_only_for_every_role(stateless: Template) -> None:
     assert audit_trail_mutable(stateless) == []
     writer = next(r for r in role_statements(stateless) if r.startswith("OnTableChange"))
 
@@ -576,7 +576,7 @@ def test_the_audit_trail_is_append_only_for_every_role(stateless: Template) -> N
     ]
 
 
-def test_sms_and_push_senders_cannot_publish_to_topics(stateless: Template) -> None:
+def test_f10_sms_and_push_senders_cannot_publish_to_topics(stateless: Template) -> None:
     assert sns_publish_reaches_topics(stateless) == []
     deliverer = next(r for r in role_statements(stateless) if r.startswith("DeliverMessages"))
 
@@ -600,7 +600,7 @@ def test_sms_and_push_senders_cannot_publish_to_topics(stateless: Template) -> N
                for r in _listed(st.get("Resource", [])) if st["Effect"] == "Allow")  # fmt: skip
 
 
-def test_the_cursor_secret_is_read_from_secrets_manager_not_the_environment(stateless: Template) -> None:
+def test_f8_the_cursor_secret_is_read_from_secrets_manager_not_the_environment(stateless: Template) -> None:
     assert secrets_in_the_environment(stateless) == []
     leaked = _mutated(
         stateless,
@@ -648,7 +648,7 @@ def test_api_gateway_answers_unknown_paths_404_and_its_own_refusals_in_problem_j
     assert responses(stateless)["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
 
 
-def test_api_gateway_authenticates_every_route_but_health_and_openapi(stateless: Template) -> None:
+def test_f7_api_gateway_authenticates_every_route_but_health_and_openapi(stateless: Template) -> None:
     assert unauthenticated_routes(stateless) == []
 
     def paths(template: Template) -> dict[str, Any]:
@@ -663,7 +663,7 @@ def test_api_gateway_authenticates_every_route_but_health_and_openapi(stateless:
     assert unauthenticated_routes(id_tokens) == ["GET /alerts takes ID tokens, not the app's access tokens"]
 
 
-def test_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) -> None:
+def test_f7_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) -> None:
     assert no_firewall(stateless) == [] and no_usage_plan(stateless) == []
     acl = next(name for name, _ in of_type(stateless, "AWS::WAFv2::WebACL"))
 
@@ -705,7 +705,7 @@ def staff_sign_in_weak(template: Template) -> list[str]:
     return found
 
 
-def test_staff_sign_in_with_mfa_and_their_access_tokens_live_15_minutes(stateful: Template) -> None:
+def test_f9_staff_sign_in_with_mfa_and_their_access_tokens_live_15_minutes(stateful: Template) -> None:
     assert staff_sign_in_weak(stateful) == []
     staff = next(n for n, p in of_type(stateful, "AWS::Cognito::UserPool") if p["UserPoolName"].endswith("-staff"))
     optional = _mutated(
@@ -747,7 +747,7 @@ def test_each_pool_holds_its_own_groups_with_strong_passwords(stateful: Template
     assert {"CAREWIRE_USER_POOL_ID", "CAREWIRE_STAFF_USER_POOL_ID", "CAREWIRE_STAFF_APP_CLIENT_IDS"} <= set(variables)
 
 
-def test_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template) -> None:
+def test_f11_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template) -> None:
     assert email_without_tls(stateful) == []
     plaintext = _mutated(stateful, lambda t: _first(t, "AWS::SES::ConfigurationSet").pop("DeliveryOptions"))
     assert email_without_tls(plaintext) == ["configuration set carewire-test does not require TLS"]

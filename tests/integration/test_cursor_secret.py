@@ -10,7 +10,7 @@ from chalicelib.domain.cursors import CursorCodec
 from chalicelib.settings import Settings
 
 
-def test_a_container_given_the_secret_arn_signs_cursors_with_that_secret_fetched_once(
+def test_f8_a_container_given_the_secret_arn_signs_cursors_with_that_secret_fetched_once(
     environment: dict[str, str],
 ) -> None:
     value = secrets.token_hex(32)

@@ -108,7 +108,7 @@ def _verify(api: Api, patient: dict[str, Any], code: str, channel: str = "sms", 
 # -- contact changes are verified (F2, F3) ----------------------------------------------------------
 
 
-def test_a_phone_the_patient_changes_is_held_as_pending_and_a_code_is_texted_to_it(
+def test_f2_a_phone_the_patient_changes_is_held_as_pending_and_a_code_is_texted_to_it(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -124,7 +124,7 @@ def test_a_phone_the_patient_changes_is_held_as_pending_and_a_code_is_texted_to_
     assert _code([text]) not in json.dumps(challenge) and challenge["salt"] and challenge["code_hash"]
 
 
-def test_the_right_code_makes_the_pending_phone_current_and_moves_the_inbound_lookup(
+def test_f2_the_right_code_makes_the_pending_phone_current_and_moves_the_inbound_lookup(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -142,7 +142,7 @@ def test_the_right_code_makes_the_pending_phone_current_and_moves_the_inbound_lo
     assert any((e.get("detail") or {}).get("verified") for e in _audit(enrolled["pid"], "patient"))
 
 
-def test_a_wrong_code_is_422_naming_code_and_five_wrong_tries_use_the_code_up(
+def test_f2_a_wrong_code_is_422_naming_code_and_five_wrong_tries_use_the_code_up(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -162,7 +162,7 @@ def test_a_wrong_code_is_422_naming_code_and_five_wrong_tries_use_the_code_up(
     assert (patient["phone"], patient["phone_pending"]) == (enrolled["phone"], new)
 
 
-def test_an_expired_code_is_409_and_changing_the_phone_again_sends_a_new_one(
+def test_f2_an_expired_code_is_409_and_changing_the_phone_again_sends_a_new_one(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     from chalicelib import bootstrap
@@ -198,7 +198,7 @@ def test_an_expired_code_is_409_and_changing_the_phone_again_sends_a_new_one(
     assert _verify(api, enrolled, fresh).status_code == 200
 
 
-def test_a_repeated_phone_change_within_a_minute_sends_no_second_code(
+def test_f2_a_repeated_phone_change_within_a_minute_sends_no_second_code(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -210,7 +210,7 @@ def test_a_repeated_phone_change_within_a_minute_sends_no_second_code(
     assert len(_sms_to(new)) == 1
 
 
-def test_nothing_is_sent_to_a_pending_phone_until_it_is_verified(
+def test_f2_nothing_is_sent_to_a_pending_phone_until_it_is_verified(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], clinic: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -223,7 +223,7 @@ def test_nothing_is_sent_to_a_pending_phone_until_it_is_verified(
     assert any("new message from your care team" in t for t in _sms_to(enrolled["phone"]))
 
 
-def test_a_staff_change_of_phone_applies_at_once_supersedes_a_pending_one_and_is_audited(
+def test_f2_a_staff_change_of_phone_applies_at_once_supersedes_a_pending_one_and_is_audited(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], clinic: dict[str, Any]
 ) -> None:
     pending, in_clinic = _phone(), _phone()
@@ -241,7 +241,7 @@ def test_a_staff_change_of_phone_applies_at_once_supersedes_a_pending_one_and_is
     assert any("phone" in (e.get("detail") or {}).get("fields", []) for e in staff)
 
 
-def test_an_email_the_patient_changes_is_verified_by_a_code_emailed_to_it(
+def test_f2_an_email_the_patient_changes_is_verified_by_a_code_emailed_to_it(
     api: Api, stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     new = f"new-{uuid.uuid4().hex[:8]}@example.org"
@@ -256,7 +256,7 @@ def test_an_email_the_patient_changes_is_verified_by_a_code_emailed_to_it(
     assert verified.status_code == 200 and body(verified)["email"] == new and body(verified)["email_pending"] is None
 
 
-def test_only_the_patient_verifies_a_contact_change(
+def test_f2_only_the_patient_verifies_a_contact_change(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], clinic: dict[str, Any]
 ) -> None:
     new = _phone()
@@ -269,7 +269,7 @@ def test_only_the_patient_verifies_a_contact_change(
     assert (by_care_team.status_code, by_another_patient.status_code) == (403, 404)
 
 
-def test_a_contact_verification_whose_answer_was_lost_is_applied_once(
+def test_f2_a_contact_verification_whose_answer_was_lost_is_applied_once(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], lost_answers: LandThenTimeOut
 ) -> None:
     new = _phone()
@@ -287,7 +287,7 @@ def test_a_contact_verification_whose_answer_was_lost_is_applied_once(
 # -- SMS goes only to the allowed country calling codes ---------------------------------------------
 
 
-def test_a_plus_882_number_is_refused_at_enrolment_patch_and_clinician_registration(
+def test_f3_a_plus_882_number_is_refused_at_enrolment_patch_and_clinician_registration(
     api: Api, clinic: dict[str, Any], enrolled: dict[str, Any]
 ) -> None:
     enrol = api.call("POST", "/patients", patient_body(None, phone=PREMIUM, care_team=["c-1"]), as_=clinic["c1"])
@@ -301,7 +301,7 @@ def test_a_plus_882_number_is_refused_at_enrolment_patch_and_clinician_registrat
     assert _sms_to(PREMIUM) == []
 
 
-def test_the_messaging_engine_refuses_to_text_a_stored_number_outside_the_allowed_countries(
+def test_f3_the_messaging_engine_refuses_to_text_a_stored_number_outside_the_allowed_countries(
     stream_runner: Any, enrolled: dict[str, Any]
 ) -> None:
     from chalicelib import bootstrap
@@ -334,7 +334,7 @@ def test_the_messaging_engine_refuses_to_text_a_stored_number_outside_the_allowe
 # -- sending is bounded (F3) ----------------------------------------------------------------------------
 
 
-def test_a_21st_reminder_is_422_naming_reminder_id_and_deleted_ones_do_not_count(
+def test_f3_a_21st_reminder_is_422_naming_reminder_id_and_deleted_ones_do_not_count(
     api: Api, enrolled: dict[str, Any]
 ) -> None:
     pid, me = enrolled["pid"], enrolled["me"]
@@ -356,7 +356,7 @@ def test_a_21st_reminder_is_422_naming_reminder_id_and_deleted_ones_do_not_count
     assert after_delete.status_code == 201
 
 
-def test_the_21st_routine_message_of_a_day_is_held_and_the_worklist_counts_it(
+def test_f3_the_21st_routine_message_of_a_day_is_held_and_the_worklist_counts_it(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], clinic: dict[str, Any]
 ) -> None:
     pid = enrolled["pid"]
@@ -373,7 +373,7 @@ def test_the_21st_routine_message_of_a_day_is_held_and_the_worklist_counts_it(
     assert next(r for r in rows if r["patient_id"] == pid)["held_messages_today"] == 1
 
 
-def test_safety_messages_are_not_held_by_the_daily_cap(stream_runner: Any, enrolled: dict[str, Any]) -> None:
+def test_f3_safety_messages_are_not_held_by_the_daily_cap(stream_runner: Any, enrolled: dict[str, Any]) -> None:
     from chalicelib import bootstrap
     from chalicelib.domain.messages import Intent, Recipient
 
@@ -399,7 +399,7 @@ def test_safety_messages_are_not_held_by_the_daily_cap(stream_runner: Any, enrol
     assert any("fast sugar" in t for t in _sms_to(enrolled["phone"]))
 
 
-def test_a_redelivered_or_retried_intent_takes_one_slot_of_the_day(
+def test_f3_a_redelivered_or_retried_intent_takes_one_slot_of_the_day(
     enrolled: dict[str, Any], lost_answers: LandThenTimeOut
 ) -> None:
     from chalicelib import bootstrap
@@ -420,7 +420,7 @@ def test_a_redelivered_or_retried_intent_takes_one_slot_of_the_day(
 
 
 @pytest.mark.parametrize(("author", "shown"), [("patient", False), ("clinician", True)])
-def test_a_reminder_label_reaches_the_sms_only_when_the_care_team_wrote_it(
+def test_f3_a_reminder_label_reaches_the_sms_only_when_the_care_team_wrote_it(
     api: Api, stream_runner: Any, enrolled: dict[str, Any], clinic: dict[str, Any], author: str, shown: bool
 ) -> None:
     from chalicelib import bootstrap

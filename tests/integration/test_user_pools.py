@@ -18,7 +18,7 @@ def _pool_issuer(pool: str, client: str) -> Any:
     return CognitoLocalIssuer(bootstrap.container().client("cognito-idp"), pool, client, staff=(pool, client))
 
 
-def test_a_staff_role_signed_in_to_the_patients_pool_is_refused(api: Api, clinic: dict[str, Any]) -> None:
+def test_f9_a_staff_role_signed_in_to_the_patients_pool_is_refused(api: Api, clinic: dict[str, Any]) -> None:
     from chalicelib import bootstrap
 
     s = bootstrap.container().settings
@@ -32,7 +32,7 @@ def test_a_staff_role_signed_in_to_the_patients_pool_is_refused(api: Api, clinic
     assert "user pool" in body(response)["detail"]
 
 
-def test_a_patient_signed_in_to_the_staff_pool_is_refused(api: Api, clinic: dict[str, Any]) -> None:
+def test_f9_a_patient_signed_in_to_the_staff_pool_is_refused(api: Api, clinic: dict[str, Any]) -> None:
     from chalicelib import bootstrap
 
     s = bootstrap.container().settings
@@ -46,7 +46,7 @@ def test_a_patient_signed_in_to_the_staff_pool_is_refused(api: Api, clinic: dict
     assert "user pool" in body(response)["detail"]
 
 
-def test_each_role_signs_in_to_its_own_pool(api: Api, clinic: dict[str, Any]) -> None:
+def test_f9_each_role_signs_in_to_its_own_pool(api: Api, clinic: dict[str, Any]) -> None:
     assert api.call("GET", "/patients/p-1", as_=clinic["p1"]).status_code == 200
     assert api.call("GET", "/patients/p-1", as_=clinic["c1"]).status_code == 200
     assert api.call("GET", "/audit?patient_id=p-1", as_=clinic["admin"]).status_code == 200
