@@ -25,9 +25,14 @@ ConsentSource = Literal["app", "paper", "sms", "web", "verbal"]
 Platform = Literal["apns", "fcm"]
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-# Deliberately modest: one @, no spaces, a dotted domain.  Deliverability is
-# proven by SES bounces, not by a regex.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+# Deliberately modest: an RFC 5322 dot-atom local part (so nothing a mail
+# system could read as a list, a display name or a quoted string: no `,` `<`
+# `>` `"` `;` or spaces), one @, a dotted domain.  Deliverability is proven by
+# SES bounces, not by a regex.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$"
+)
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
@@ -38,7 +43,7 @@ def _phone(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or len(value.partition("@")[0]) > 64 or not _EMAIL.match(value):
         raise ValueError("must be a valid email address")
     return value
 

@@ -530,3 +530,32 @@ def test_f15_a_staff_token_of_a_disabled_or_signed_out_user_is_401_within_the_mi
     assert after.status_code == 401
     assert body(after)["detail"] == "The session has been revoked."
     assert api.call("GET", "/alerts", token=token).status_code == 401  # and stays so, without asking again
+
+
+# -- F19: an email address a mail system could read as a list or a display name is refused --------
+
+
+@pytest.mark.parametrize(
+    "email", ['a,b<x>"@b.example', "a;b@b.example", '"quoted"@b.example', "Ana <a@b.example>", "a..b@b.example"]
+)
+def test_f19_an_email_a_mail_system_could_read_as_a_list_or_display_name_is_422_naming_email(
+    api: Api, email: str
+) -> None:
+    (me,) = _clinicians(api, "mail")
+    pid = _enrol(api, [me])
+
+    response = api.call("PATCH", f"/patients/{pid}", {"email": email}, as_=("clinician", me))
+
+    assert response.status_code == 422, response.body
+    assert [e["field"] for e in body(response)["errors"]] == ["email"]
+    assert email.encode() not in response.body  # the value is not echoed back
+
+
+@pytest.mark.parametrize("email", ["ana.silva+rpm@clinic.example", "o'brien@b.example", "x_y-z@mail.b.example"])
+def test_f19_ordinary_addresses_including_an_apostrophe_are_accepted(api: Api, email: str) -> None:
+    (me,) = _clinicians(api, "mail")
+    pid = _enrol(api, [me])
+
+    response = api.call("PATCH", f"/patients/{pid}", {"email": email}, as_=("clinician", me))
+
+    assert response.status_code == 200, response.body
