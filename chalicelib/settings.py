@@ -27,8 +27,8 @@ class Settings(BaseModel):
     table_name: str = "carewire"
     audit_table_name: str = "carewire-audit"
     user_pool_id: str
-    # The app clients whose access tokens are accepted; empty accepts any
-    # client of the pool (the issuer check still pins the pool).
+    # The app clients whose access tokens are accepted; empty accepts none
+    # (fails closed, F15): every deployed stage names its clients.
     app_client_ids: list[str] = Field(default_factory=list)
     jwks_url: str | None = None
     # Staff (clinicians, admins) sign in to a pool of their own: TOTP MFA required, 15-minute access

@@ -124,6 +124,8 @@ class Channels:
     sms_origination_number: str | None = None
     sms_sender_id: str | None = None
     voice_origination_identity: str | None = None
+    # Country calling codes SMS and voice may reach ("+1,+351"); every other number is refused (api.md "Trust rules").
+    sms_countries: str = "+1"
     platform_application_arns: tuple[str, ...] = field(default_factory=tuple)
     clinic_name: str = "Carewire Clinic"
     # The clinic's support phone, named in every patient safety message (clinical.md "Safety net" rule 11).
@@ -178,6 +180,7 @@ class StatelessStack(Stack):
             "CAREWIRE_SES_CONFIGURATION_SET": data.email.configuration_set_name,
             "CAREWIRE_CLINIC_NAME": channels.clinic_name,
             "CAREWIRE_SUPPORT_CONTACT": channels.support_contact,
+            "CAREWIRE_SMS_COUNTRIES": channels.sms_countries,
             "POWERTOOLS_SERVICE_NAME": "carewire",
             "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
         }

@@ -614,6 +614,15 @@ def test_f8_the_cursor_secret_is_read_from_secrets_manager_not_the_environment(s
     assert secrets_in_the_environment(plain) == ["Tick's environment is not encrypted with the data key"]
 
 
+def test_f3_every_function_knows_the_countries_sms_and_voice_may_reach(stateless: Template) -> None:
+    """The allow-list is the operator's (``-c sms_countries=+1,+351``), in every function's environment."""
+    countries = {
+        name: f["Environment"]["Variables"].get("CAREWIRE_SMS_COUNTRIES") for name, f in functions(stateless).items()
+    }
+
+    assert countries and set(countries.values()) == {"+1"}, countries
+
+
 def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
     assert miswired(stateless) == []
     unbisected = _mutated(
