@@ -4,6 +4,11 @@ Nothing here runs at import time.  The first request (or job) that needs a
 service builds it and everything beneath it; later requests in the same Lambda
 container reuse them.  Tests build their own :class:`Container` (for example
 with a different clock) and install it with :func:`use`.
+
+Every builder names what it returns, imported for the type checker only, so a
+cold start imports nothing more than before and mypy checks each
+``container().x.y()`` call.  The root wires; it decides nothing: what follows
+what (a red flag texted → a critical alert) is ``services/reactions.py``.
 """
 
 from __future__ import annotations
@@ -13,9 +18,39 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from chalicelib.adapters.channels import Channel
+    from chalicelib.adapters.dynamo import DynamoTable
+    from chalicelib.adapters.messaging import DynamoMessagingStore
+    from chalicelib.adapters.push import SnsPushRegistry
+    from chalicelib.adapters.readings import DynamoReadingStore
+    from chalicelib.adapters.stores import DynamoAuditLog, DynamoClinicianStore, DynamoPatientStore
+    from chalicelib.adapters.summaries import DynamoSummaryStore
+    from chalicelib.adapters.tokens import CognitoSessionCheck, CognitoTokenVerifier, UserPoolVerifiers
+    from chalicelib.domain.cursors import CursorCodec
+    from chalicelib.jobs.changes import ChangeHandler
+    from chalicelib.services.alerts import AlertService
+    from chalicelib.services.appointments import AppointmentService
+    from chalicelib.services.audit import AuditQueries, AuditTrail
+    from chalicelib.services.billing import BillingService
+    from chalicelib.services.clinic import ClinicService
+    from chalicelib.services.contacts import ContactVerificationService
+    from chalicelib.services.conversations import ConversationService
+    from chalicelib.services.inbound import InboundSmsService
+    from chalicelib.services.messaging import MessagingService
+    from chalicelib.services.patients import ClinicianService, PatientService
+    from chalicelib.services.reactions import Reactions
+    from chalicelib.services.readings import ReadingService
+    from chalicelib.services.record import PatientRecordService
+    from chalicelib.services.reminders import ReminderService
+    from chalicelib.services.scheduler import Scheduler
+    from chalicelib.services.worklist import WorklistService
 
 
 def utc_now() -> datetime:
@@ -51,9 +86,9 @@ class Container:
 
     # -- AWS clients -----------------------------------------------------------
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str) -> BaseClient:
         with self._lock:
-            cache: dict[str, Any] = self.__dict__.setdefault("_clients", {})
+            cache: dict[str, BaseClient] = self.__dict__.setdefault("_clients", {})
             if service not in cache:
                 import boto3
                 from botocore.config import Config
@@ -74,37 +109,37 @@ class Container:
     # -- adapters ----------------------------------------------------------------
 
     @cached_property
-    def table(self) -> Any:
+    def table(self) -> DynamoTable:
         from chalicelib.adapters.dynamo import DynamoTable
 
         return DynamoTable(self.client("dynamodb"), self.settings.table_name)
 
     @cached_property
-    def audit_table(self) -> Any:
+    def audit_table(self) -> DynamoTable:
         from chalicelib.adapters.dynamo import DynamoTable
 
         return DynamoTable(self.client("dynamodb"), self.settings.audit_table_name)
 
     @cached_property
-    def patient_store(self) -> Any:
+    def patient_store(self) -> DynamoPatientStore:
         from chalicelib.adapters.stores import DynamoPatientStore
 
         return DynamoPatientStore(self.table)
 
     @cached_property
-    def clinician_store(self) -> Any:
+    def clinician_store(self) -> DynamoClinicianStore:
         from chalicelib.adapters.stores import DynamoClinicianStore
 
         return DynamoClinicianStore(self.table)
 
     @cached_property
-    def audit_log(self) -> Any:
+    def audit_log(self) -> DynamoAuditLog:
         from chalicelib.adapters.stores import DynamoAuditLog
 
         return DynamoAuditLog(self.audit_table)
 
     @cached_property
-    def push_registry(self) -> Any:
+    def push_registry(self) -> SnsPushRegistry:
         from chalicelib.adapters.push import SnsPushRegistry
 
         return SnsPushRegistry(
@@ -112,7 +147,7 @@ class Container:
         )
 
     @cached_property
-    def token_verifier(self) -> Any:
+    def token_verifier(self) -> CognitoTokenVerifier | UserPoolVerifiers:
         from chalicelib.adapters.tokens import CognitoTokenVerifier, UserPoolVerifiers
         from chalicelib.domain.identity import Role
 
@@ -127,14 +162,14 @@ class Container:
         return UserPoolVerifiers({s.issuer: patients, s.staff_issuer: staff})
 
     @cached_property
-    def session_check(self) -> Any:
+    def session_check(self) -> CognitoSessionCheck:
         """Whether Cognito still honours a staff token (F15): GetUser, at most once a minute per token."""
         from chalicelib.adapters.tokens import CognitoSessionCheck
 
         return CognitoSessionCheck(lambda token: self.client("cognito-idp").get_user(AccessToken=token))
 
     @cached_property
-    def cursors(self) -> Any:
+    def cursors(self) -> CursorCodec:
         if self.settings.cursor_secret is not None:
             from chalicelib.domain.cursors import CursorCodec
 
@@ -149,19 +184,19 @@ class Container:
     # -- services ----------------------------------------------------------------
 
     @cached_property
-    def audit(self) -> Any:
+    def audit(self) -> AuditTrail:
         from chalicelib.services.audit import AuditTrail
 
         return AuditTrail(self.audit_log, self.clock)
 
     @cached_property
-    def audit_queries(self) -> Any:
+    def audit_queries(self) -> AuditQueries:
         from chalicelib.services.audit import AuditQueries
 
         return AuditQueries(self.audit_log, self.cursors, self.clock)
 
     @cached_property
-    def patients(self) -> Any:
+    def patients(self) -> PatientService:
         from chalicelib.services.patients import PatientService
 
         return PatientService(
@@ -176,7 +211,7 @@ class Container:
         )
 
     @cached_property
-    def contacts(self) -> Any:
+    def contacts(self) -> ContactVerificationService:
         from chalicelib.adapters.contacts import DynamoContactStore
         from chalicelib.services.contacts import ContactVerificationService
 
@@ -190,13 +225,13 @@ class Container:
         )
 
     @cached_property
-    def reading_store(self) -> Any:
+    def reading_store(self) -> DynamoReadingStore:
         from chalicelib.adapters.readings import DynamoReadingStore
 
         return DynamoReadingStore(self.table)
 
     @cached_property
-    def readings(self) -> Any:
+    def readings(self) -> ReadingService:
         from chalicelib.services.readings import ReadingService
 
         return ReadingService(
@@ -210,7 +245,7 @@ class Container:
         )
 
     @cached_property
-    def changes(self) -> Any:
+    def changes(self) -> ChangeHandler:
         from chalicelib.jobs.changes import ChangeHandler
 
         return ChangeHandler(
@@ -224,17 +259,17 @@ class Container:
         )
 
     @cached_property
-    def messaging_store(self) -> Any:
+    def messaging_store(self) -> DynamoMessagingStore:
         from chalicelib.adapters.messaging import DynamoMessagingStore
 
         return DynamoMessagingStore(self.table)
 
     @cached_property
-    def channels(self) -> dict[str, Any]:
+    def channels(self) -> dict[str, Channel]:
         from chalicelib.adapters import channels
 
         s = self.settings
-        built: dict[str, Any] = {
+        built: dict[str, Channel] = {
             "sms": channels.SnsSmsChannel(self.client("sns"), s.sms_origination_number, s.sms_sender_id),
             "email": channels.SesEmailChannel(self.client("sesv2"), s.email_sender, s.ses_configuration_set),
             "push": channels.SnsPushChannel(self.client("sns")),
@@ -244,11 +279,22 @@ class Container:
         return built
 
     @cached_property
-    def messaging(self) -> Any:
+    def reactions(self) -> Reactions:
+        from chalicelib.services.reactions import Reactions
+
+        return Reactions(
+            alerts=lambda: self.alerts,
+            messaging=lambda: self.messaging,
+            reminders=lambda: self.reminders,
+            appointments=lambda: self.appointments,
+        )
+
+    @cached_property
+    def messaging(self) -> MessagingService:
         from chalicelib.adapters.messaging import SqsOutbound
         from chalicelib.services.messaging import MessagingService
 
-        service = MessagingService(
+        return MessagingService(
             self.messaging_store,
             self.patient_store,
             self.clinician_store,
@@ -256,13 +302,12 @@ class Container:
             self.channels,
             self.clock,
             self.settings.clinic,
+            self.reactions.publish,
             self.settings.sms_countries,
         )
-        service.on_unreachable = lambda pid, origin: self.alerts.unreachable(pid, origin)
-        return service
 
     @cached_property
-    def conversations(self) -> Any:
+    def conversations(self) -> ConversationService:
         from chalicelib.services.conversations import ConversationService
 
         return ConversationService(
@@ -270,10 +315,10 @@ class Container:
         )
 
     @cached_property
-    def inbound(self) -> Any:
+    def inbound(self) -> InboundSmsService:
         from chalicelib.services.inbound import InboundSmsService
 
-        service = InboundSmsService(
+        return InboundSmsService(
             self.patient_store,
             self.messaging_store,
             self.channels["sms"],
@@ -282,18 +327,15 @@ class Container:
             self.messaging,
             self.settings.clinic,
             self.audit,
+            self.reactions.publish,
         )
-        service.on_red_flag = self.alerts.red_flag
-        service.on_taken = self.reminders.taken
-        service.on_appointment_reply = self.appointments.reply
-        return service
 
     @cached_property
-    def appointments(self) -> Any:
+    def appointments(self) -> AppointmentService:
         from chalicelib.adapters.appointments import DynamoAppointmentStore
         from chalicelib.services.appointments import AppointmentService
 
-        service = AppointmentService(
+        return AppointmentService(
             DynamoAppointmentStore(self.table),
             self.patients,
             self.patient_store,
@@ -302,18 +344,15 @@ class Container:
             self.audit,
             self.clock,
             new_id,
+            self.reactions.publish,
         )
-        service.on_reschedule_request = lambda pid, task_id, now: self.messaging.create_task(
-            pid, task_id, "reschedule_appointment", "the patient asked to reschedule by SMS", now
-        )
-        return service
 
     @cached_property
-    def reminders(self) -> Any:
+    def reminders(self) -> ReminderService:
         from chalicelib.adapters.reminders import DynamoReminderStore
         from chalicelib.services.reminders import ReminderService
 
-        service = ReminderService(
+        return ReminderService(
             DynamoReminderStore(self.table),
             self.patients,
             self.patient_store,
@@ -322,19 +361,11 @@ class Container:
             self.audit,
             self.clock,
             new_id,
+            self.reactions.publish,
         )
-        service.on_unanswered = self.unanswered_reminders
-        service.on_missed = lambda pid, origin, now: self.alerts.raise_alert(
-            pid, "missed_readings", "routine", origin, now
-        )
-        return service
-
-    def unanswered_reminders(self, patient_id: str, origin: str, now: datetime) -> None:
-        """Three reminders in a row without an answer: a human calls (task + routine alert)."""
-        self.messaging.hand_to_human(patient_id, f"unanswered-{origin}", "three reminders in a row unanswered", now)
 
     @cached_property
-    def alerts(self) -> Any:
+    def alerts(self) -> AlertService:
         from chalicelib.adapters.alerts import DynamoAlertStore
         from chalicelib.services.alerts import AlertService
 
@@ -352,7 +383,7 @@ class Container:
         )
 
     @cached_property
-    def worklist(self) -> Any:
+    def worklist(self) -> WorklistService:
         from chalicelib.services.worklist import WorklistService
 
         return WorklistService(
@@ -366,13 +397,13 @@ class Container:
         )
 
     @cached_property
-    def summary_store(self) -> Any:
+    def summary_store(self) -> DynamoSummaryStore:
         from chalicelib.adapters.summaries import DynamoSummaryStore
 
         return DynamoSummaryStore(self.table)
 
     @cached_property
-    def record(self) -> Any:
+    def record(self) -> PatientRecordService:
         from chalicelib.services.record import PatientRecordService
 
         return PatientRecordService(
@@ -380,7 +411,7 @@ class Container:
         )
 
     @cached_property
-    def billing(self) -> Any:
+    def billing(self) -> BillingService:
         from chalicelib.services.billing import BillingService
 
         return BillingService(
@@ -388,12 +419,12 @@ class Container:
         )
 
     @cached_property
-    def scheduler(self) -> Any:
+    def scheduler(self) -> Scheduler:
         from chalicelib.adapters.messaging import SqsWorkQueue
         from chalicelib.services.scheduler import Scheduler
 
         scheduler = Scheduler(self.table, SqsWorkQueue(self.client("sqs"), self.settings.due_work_queue))
-        scheduler.register("deferred_message", self.release_deferred)
+        scheduler.register("deferred_message", self.messaging.release_deferred)
         scheduler.register("alert", self.alerts.escalate_due)
         scheduler.register("digest", self.alerts.send_digest)
         scheduler.register("reminder", self.reminders.fire)
@@ -401,19 +432,14 @@ class Container:
         scheduler.register("appointment", self.appointments.remind_due)
         return scheduler
 
-    def release_deferred(self, item: dict[str, Any], now: datetime) -> None:
-        intent = self.messaging_store.take_deferred(item)
-        if intent is not None:
-            self.messaging.enqueue(intent)
-
     @cached_property
-    def clinic(self) -> Any:
+    def clinic(self) -> ClinicService:
         from chalicelib.services.clinic import ClinicService
 
         return ClinicService(self.clinician_store, self.clock)
 
     @cached_property
-    def clinicians(self) -> Any:
+    def clinicians(self) -> ClinicianService:
         from chalicelib.services.patients import ClinicianService
 
         return ClinicianService(self.clinician_store, self.clock, self.settings.sms_countries)

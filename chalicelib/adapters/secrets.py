@@ -30,16 +30,16 @@ class SecretsManagerSecret:
         return self._value
 
 
-class SecretCursorCodec:
+class SecretCursorCodec(CursorCodec):
     """A :class:`CursorCodec` whose key is a Secrets Manager secret, read when a cursor is first signed or checked."""
 
-    def __init__(self, secret: SecretsManagerSecret) -> None:
-        self._secret = secret
+    def __init__(self, secret: SecretsManagerSecret) -> None:  # no key yet: it is fetched on first use
+        self._source = secret
         self._codec: CursorCodec | None = None
 
     def _codec_now(self) -> CursorCodec:
         if self._codec is None:
-            self._codec = CursorCodec(self._secret.value())
+            self._codec = CursorCodec(self._source.value())
         return self._codec
 
     def encode(self, scope: str, position: Any) -> str | None:

@@ -18,6 +18,7 @@ from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch, reminder_times
 from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from chalicelib.domain.events import Publish, RescheduleRequested
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
@@ -45,6 +46,7 @@ class AppointmentService:
         audit: AuditTrail,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
+        publish: Publish,
     ) -> None:
         self._store = store
         self._patients = patients
@@ -54,7 +56,7 @@ class AppointmentService:
         self._audit = audit
         self._clock = clock
         self._new_id = new_id
-        self.on_reschedule_request: Callable[[str, str, datetime], None] | None = None
+        self._publish = publish
 
     def _reminders(self, record: dict[str, Any], starts_at: datetime, offsets: list[str]) -> list[dict[str, Any]]:
         quiet = record.get("quiet_hours") or {"start": "21:00", "end": "08:00"}
@@ -178,8 +180,8 @@ class AppointmentService:
         updated = {**item, "status": status, "updated_at": iso(at)}
         self._save(updated, item)
         self._note(patient_id, updated, f"patient replied by SMS: {status.replace('_', ' ')}")
-        if status == "reschedule_requested" and self.on_reschedule_request:
-            self.on_reschedule_request(patient_id, f"reschedule-{item['appointment_id']}-{inbound_id}", at)
+        if status == "reschedule_requested":
+            self._publish(RescheduleRequested(patient_id, f"reschedule-{item['appointment_id']}-{inbound_id}", at))
 
     def remind_due(self, item: dict[str, Any], now: datetime) -> None:
         """Send every reminder of this appointment that is due (once), then wait for the next one."""

@@ -18,7 +18,6 @@ number, so to every one of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from chalicelib.adapters.channels import Channel, SendError
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain.errors import CarewireError
+from chalicelib.domain.events import AppointmentAnswered, DoseTakenTexted, Publish, RedFlagTexted
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.sms_commands import Command, SmsGlucose, parse, read_glucose
@@ -38,8 +38,6 @@ from chalicelib.services.audit import AuditTrail
 from chalicelib.services.conversations import ConversationService
 from chalicelib.services.messaging import MessagingService
 from chalicelib.services.readings import ReadingService
-
-Hook = Callable[[str, datetime, str], Any]
 
 # Why each sharing patient's care team gets a task (no PHI: no text, no value, no name).
 SHARED_TASK_REASONS: dict[str, str] = {
@@ -64,6 +62,7 @@ class InboundSmsService:
         messaging: MessagingService,
         clinic: dict[str, str],
         audit: AuditTrail,
+        publish: Publish,
     ) -> None:
         self._audit = audit
         self._patients = patients
@@ -73,10 +72,7 @@ class InboundSmsService:
         self._readings = readings
         self._messaging = messaging
         self._clinic = clinic
-        # Wired by the composition root once alerts and reminders exist.
-        self.on_red_flag: Hook | None = None
-        self.on_taken: Hook | None = None
-        self.on_appointment_reply: Callable[[str, datetime, str, str], Any] | None = None
+        self._publish = publish
 
     def handle(self, sender: str, body: str, inbound_id: str, at: datetime) -> str:
         """Process one inbound SMS; returns what it was taken for (for logs and tests)."""
@@ -122,8 +118,7 @@ class InboundSmsService:
             return
         if command.kind == "red_flag":
             for record in records:  # whoever it is about, each of them may need help now
-                if self.on_red_flag:
-                    self.on_red_flag(record["patient_id"], at, inbound_id)
+                self._publish(RedFlagTexted(record["patient_id"], at, inbound_id))
         reason = SHARED_TASK_REASONS[command.kind]
         for record in records:
             # The task id comes from the inbound message: a redelivered SMS creates none twice.
@@ -153,24 +148,20 @@ class InboundSmsService:
         self._reply([record], "help", at, inbound_id, ignore_opt_out=True)  # HELP is answered even after STOP
 
     def _on_taken(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        if self.on_taken:
-            self.on_taken(record["patient_id"], at, inbound_id)
+        self._publish(DoseTakenTexted(record["patient_id"], at, inbound_id))
 
     def _on_confirm(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        if self.on_appointment_reply:
-            self.on_appointment_reply(record["patient_id"], at, inbound_id, "confirm")
+        self._publish(AppointmentAnswered(record["patient_id"], at, inbound_id, "confirm"))
 
     def _on_reschedule(
         self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime
     ) -> None:
-        if self.on_appointment_reply:
-            self.on_appointment_reply(record["patient_id"], at, inbound_id, "reschedule")
+        self._publish(AppointmentAnswered(record["patient_id"], at, inbound_id, "reschedule"))
 
     # -- content -------------------------------------------------------------------
 
     def _on_red_flag(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:
-        if self.on_red_flag:
-            self.on_red_flag(record["patient_id"], at, inbound_id)
+        self._publish(RedFlagTexted(record["patient_id"], at, inbound_id))
         self._reply([record], "red_flag_patient", at, inbound_id)
 
     def _on_reading(self, record: dict[str, Any], command: Command, body: str, inbound_id: str, at: datetime) -> None:

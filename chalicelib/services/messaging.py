@@ -29,6 +29,7 @@ from chalicelib.adapters.channels import Channel, SendError
 from chalicelib.adapters.messaging import DynamoMessagingStore, SqsOutbound
 from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
+from chalicelib.domain.events import PatientUnreachable, Publish
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
 from chalicelib.domain.templates import TEMPLATES, fields_of, render
@@ -78,6 +79,7 @@ class MessagingService:
         channels: dict[str, Channel],
         clock: Callable[[], datetime],
         clinic: dict[str, str],
+        publish: Publish,
         sms_countries: tuple[str, ...] = ("+1",),
         daily_cap: int = DAILY_CAP,
     ) -> None:
@@ -90,14 +92,19 @@ class MessagingService:
         self._clinic = clinic
         self._sms_countries = sms_countries
         self._daily_cap = daily_cap
-        # Wired by the composition root: what to do when no channel reaches a patient.
-        self.on_unreachable: Callable[[str, str], None] | None = None
+        self._publish = publish
 
     # -- producers -----------------------------------------------------------------
 
     def enqueue(self, *intents: Intent) -> None:
         if intents:
             self._outbound.enqueue(list(intents))
+
+    def release_deferred(self, item: dict[str, Any], now: datetime) -> None:
+        """The tick: a message held back by quiet hours is due; whoever wins its release sends it."""
+        intent = self._store.take_deferred(item)
+        if intent is not None:
+            self.enqueue(intent)
 
     # -- delivery --------------------------------------------------------------------
 
@@ -230,9 +237,9 @@ class MessagingService:
         self, patient_id: str, task_id: str, reason: str, now: datetime, tried: list[str] | None = None
     ) -> None:
         """A task on the worklist for a person to call the patient, and a routine unreachable_patient alert."""
-        if self.create_task(patient_id, task_id, "call_patient", reason, now, tried) and self.on_unreachable:
+        if self.create_task(patient_id, task_id, "call_patient", reason, now, tried):
             count("PatientsHandedToHumans")
-            self.on_unreachable(patient_id, task_id[:120])
+            self._publish(PatientUnreachable(patient_id, task_id[:120], now))
 
     def create_task(
         self, patient_id: str, task_id: str, kind: str, reason: str, now: datetime, tried: list[str] | None = None

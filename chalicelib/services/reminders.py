@@ -27,6 +27,7 @@ from chalicelib.domain.errors import (
     MalformedRequestError,
     NotFoundError,
 )
+from chalicelib.domain.events import Publish, ReadingsMissed, RemindersUnanswered
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
@@ -57,6 +58,7 @@ class ReminderService:
         audit: AuditTrail,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
+        publish: Publish,
     ) -> None:
         self._store = store
         self._patients = patients
@@ -66,9 +68,7 @@ class ReminderService:
         self._audit = audit
         self._clock = clock
         self._new_id = new_id
-        # Wired by the composition root: three unanswered reminders in a row; a 7-day gap in readings.
-        self.on_unanswered: Callable[[str, str, datetime], None] | None = None
-        self.on_missed: Callable[[str, str, datetime], None] | None = None
+        self._publish = publish
 
     # -- the API -----------------------------------------------------------------------
 
@@ -235,8 +235,8 @@ class ReminderService:
         )
         count("RemindersFired")
         # The three reminders before this one all went unanswered: hand over once per streak.
-        if int(item.get("unanswered", 0)) == rules.UNANSWERED_LIMIT and self.on_unanswered:
-            self.on_unanswered(pid, f"{rid}:{iso(occurrence)}", now)
+        if int(item.get("unanswered", 0)) == rules.UNANSWERED_LIMIT:
+            self._publish(RemindersUnanswered(pid, f"{rid}:{iso(occurrence)}", now))
 
     def _reschedule(self, item: dict[str, Any]) -> None:
         now = self._clock()
@@ -317,8 +317,8 @@ class ReminderService:
             )
             count("MissedReadingNudges")
             return
-        if self._store.missed_step(item, 2, None) and self.on_missed:
-            self.on_missed(pid, f"missed:{item['anchor']}", now)
+        if self._store.missed_step(item, 2, None):
+            self._publish(ReadingsMissed(pid, f"missed:{item['anchor']}", now))
 
     def reading_arrived(self, reading: dict[str, Any]) -> None:
         """A reading restarts the missed-readings watch and completes a measurement dose due within 2 h."""

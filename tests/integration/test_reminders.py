@@ -166,11 +166,19 @@ def test_a_medication_reminder_held_back_by_quiet_hours_says_when_the_dose_was_d
         c.audit,
         c.clock,
         str,  # type: ignore[arg-type]
+        c.reactions.publish,
     )
 
     def messaging_at(moment: Any) -> MessagingService:
         return MessagingService(
-            c.messaging_store, c.patient_store, c.clinician_store, queued, c.channels, lambda: moment, c.settings.clinic
+            c.messaging_store,
+            c.patient_store,
+            c.clinician_store,
+            queued,
+            c.channels,
+            lambda: moment,
+            c.settings.clinic,
+            c.reactions.publish,
         )
 
     reminders.fire(item, due)
