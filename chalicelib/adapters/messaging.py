@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
+from chalicelib.adapters.queues import SqsQueue
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -353,67 +353,36 @@ class SqsWorkQueue:
     ITEMS_PER_MESSAGE = 10
 
     def __init__(self, sqs: Any, queue_name: str) -> None:
-        self._sqs = sqs
-        self._queue_name = queue_name
-        self._url: str | None = None
+        self._queue = SqsQueue(sqs, queue_name)
 
     def send(self, items: list[dict[str, Any]], now: datetime) -> None:
-        if self._url is None:
-            self._url = str(self._sqs.get_queue_url(QueueName=self._queue_name)["QueueUrl"])
         size = self.ITEMS_PER_MESSAGE
         bodies = [
             json.dumps({"now": iso(now), "items": items[start : start + size]}, default=str)
             for start in range(0, len(items), size)
         ]
-        for start in range(0, len(bodies), 10):
-            entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[start : start + 10])]
-            for attempt in range(4):
-                failed = {
-                    f["Id"] for f in self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed", [])
-                }
-                entries = [e for e in entries if e["Id"] in failed]
-                if not entries:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            if entries:
-                raise RuntimeError(f"{len(entries)} due-work messages could not be queued")
+        self._queue.send([{"MessageBody": body} for body in bodies], "due-work messages")
 
 
 class SqsOutbound:
     """Producers put intents on the outbound queue; the deliver handler takes them off."""
 
     def __init__(self, sqs: Any, queue_name: str) -> None:
-        self._sqs = sqs
-        self._queue_name = queue_name
-        self._url: str | None = None
+        self._queue = SqsQueue(sqs, queue_name)
 
     @property
     def url(self) -> str:
-        if self._url is None:
-            self._url = str(self._sqs.get_queue_url(QueueName=self._queue_name)["QueueUrl"])
-        return self._url
+        return self._queue.url
 
     def enqueue(self, intents: list[Intent]) -> None:
-        for start in range(0, len(intents), 10):
-            chunk = intents[start : start + 10]
-            entries = [
-                {
-                    "Id": str(index),
-                    "MessageBody": intent.model_dump_json(),
-                    "MessageAttributes": {
-                        "correlation_id": {"DataType": "String", "StringValue": intent.correlation_id or "-"},
-                        "priority": {"DataType": "String", "StringValue": intent.priority},
-                    },
-                }
-                for index, intent in enumerate(chunk)
-            ]
-            pending = entries
-            for attempt in range(4):
-                response = self._sqs.send_message_batch(QueueUrl=self.url, Entries=pending)
-                failed = {f["Id"] for f in response.get("Failed", [])}
-                pending = [e for e in pending if e["Id"] in failed]
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            if pending:
-                raise RuntimeError(f"{len(pending)} intents could not be queued")
+        entries = [
+            {
+                "MessageBody": intent.model_dump_json(),
+                "MessageAttributes": {
+                    "correlation_id": {"DataType": "String", "StringValue": intent.correlation_id or "-"},
+                    "priority": {"DataType": "String", "StringValue": intent.priority},
+                },
+            }
+            for intent in intents
+        ]
+        self._queue.send(entries, "intents")
