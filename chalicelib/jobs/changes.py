@@ -19,13 +19,21 @@ changes nothing twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo import deserialize
 from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
 from chalicelib.observability import log_unexpected
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.messaging import DynamoMessagingStore
+    from chalicelib.adapters.stores import DynamoAuditLog, DynamoPatientStore
+    from chalicelib.adapters.summaries import DynamoSummaryStore
+    from chalicelib.services.alerts import AlertService
+    from chalicelib.services.messaging import MessagingService
+    from chalicelib.services.reminders import ReminderService
 
 
 def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +53,14 @@ def reading_audit_entry(image: dict[str, Any]) -> dict[str, Any]:
 
 class ChangeHandler:
     def __init__(
-        self, audit_log: Any, alerts: Any, events: Any, messaging: Any, patients: Any, reminders: Any, summaries: Any
+        self,
+        audit_log: DynamoAuditLog,
+        alerts: AlertService,
+        events: DynamoMessagingStore,
+        messaging: MessagingService,
+        patients: DynamoPatientStore,
+        reminders: ReminderService,
+        summaries: DynamoSummaryStore,
     ) -> None:
         self._summaries = summaries
         self._reminders = reminders
