@@ -34,7 +34,8 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         deliver_concurrency=int(ctx("deliver_concurrency") or 5),
         waf_requests_per_ip=int(ctx("waf_requests_per_ip") or 1000),
     )
-    data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, env=env)
+    ops_emails = tuple(filter(None, (ctx("ops_emails") or "").split(",")))
+    data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, ops_emails=ops_emails, env=env)
     api = StatelessStack(app, f"carewire-{stage}-stateless", stage=stage, data=data, channels=channels, env=env)
     for stack in (data, api):
         cdk.Tags.of(stack).add("app", "carewire")

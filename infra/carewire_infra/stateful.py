@@ -24,6 +24,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -92,7 +93,9 @@ def build_table(
 
 
 class StatefulStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: str, ops_emails: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.stage = stage
         prefix = f"carewire-{stage}"
@@ -192,6 +195,10 @@ class StatefulStack(Stack):
             )
             for name in resources.TOPICS
         }
+        # Alarms (dead letters, escalations nobody could take, send caps) reach a person only if
+        # someone is subscribed: the operator's addresses (-c ops_emails=a@x,b@y) confirm by email.
+        for address in ops_emails:
+            self.topics["alerts-ops"].add_subscription(subscriptions.EmailSubscription(address))
 
         self.email = ses.ConfigurationSet(
             self,

@@ -25,7 +25,7 @@ WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamo
 # A push platform application configured, so the deliverer's grant to its endpoints is synthesized too.
 PUSH_APP = "arn:aws:sns:us-east-1:123456789012:app/APNS/carewire-test"
 A_TOPIC = "arn:aws:sns:us-east-1:123456789012:carewire-test-inbound-sms"
-PUSH_CONTEXT = ("-c", f"platform_application_arns={PUSH_APP}")
+PUSH_CONTEXT = ("-c", f"platform_application_arns={PUSH_APP}", "-c", "ops_emails=oncall@clinic.example")
 AN_ENDPOINT = "arn:aws:sns:us-east-1:123456789012:endpoint/APNS/carewire-test/0f1e2d3c"
 # Every gateway response type AWS documents (supported-gateway-response-types): a type without its own
 # response falls back on DEFAULT_4XX/5XX, whose fixed status would replace its own.
@@ -621,6 +621,17 @@ def test_f3_every_function_knows_the_countries_sms_and_voice_may_reach(stateless
     }
 
     assert countries and set(countries.values()) == {"+1"}, countries
+
+
+def test_f19_the_operators_addresses_are_subscribed_to_the_alarm_topic(stateful: Template) -> None:
+    """Alarms publish to alerts-ops; without a subscription they would reach nobody."""
+    topics = {name: p["TopicName"] for name, p in of_type(stateful, "AWS::SNS::Topic")}
+    subscribed = [
+        (p["Protocol"], p["Endpoint"], topics.get(p["TopicArn"]["Ref"]))
+        for _, p in of_type(stateful, "AWS::SNS::Subscription")
+    ]
+
+    assert subscribed == [("email", "oncall@clinic.example", "carewire-test-alerts-ops")]
 
 
 def test_event_sources_schedule_and_limits_are_wired(stateless: Template) -> None:
