@@ -32,7 +32,7 @@ class Settings(BaseModel):
     app_client_ids: list[str] = Field(default_factory=list)
     jwks_url: str | None = None
     # Staff (clinicians, admins) sign in to a pool of their own: TOTP MFA required, 15-minute access
-    # tokens (api.md "Trust rules").  Each pool is trusted for its own roles only; unset, the one pool
+    # tokens (docs/api.md "Trust rules").  Each pool is trusted for its own roles only; unset, the one pool
     # above may grant every role.
     staff_user_pool_id: str | None = None
     staff_app_client_ids: list[str] = Field(default_factory=list)
@@ -45,7 +45,7 @@ class Settings(BaseModel):
     fcm_platform_arn: str | None = None
     clinic_name: str = "Carewire Clinic"
     # The clinic's support phone (E.164, e.g. "+15551230000"; CAREWIRE_SUPPORT_CONTACT). Every patient
-    # safety message and HELP reply says "call {support}" (clinical.md "Safety net" rule 11), so set it
+    # safety message and HELP reply says "call {support}" (docs/clinical.md "Safety net" rule 11), so set it
     # per deployment; the default only keeps local runs readable ("call your care team").
     support_contact: str = "your care team"
     # Where clinicians open an alert; pages carry "<console_url>/alerts/<opaque id>", never a patient id.
@@ -62,7 +62,7 @@ class Settings(BaseModel):
     sms_sender_id: str | None = None
     # Voice needs an End User Messaging origination identity; off unless configured.
     voice_origination_identity: str | None = None
-    # Country calling codes SMS and voice may go to (CAREWIRE_SMS_COUNTRIES="+1,+351"); api.md "Trust rules".
+    # Country calling codes SMS and voice may go to (CAREWIRE_SMS_COUNTRIES="+1,+351"); docs/api.md "Trust rules".
     sms_countries: tuple[str, ...] = ("+1",)
 
     @field_validator("sms_countries", mode="before")

@@ -239,7 +239,7 @@ class DynamoMessagingStore:
         page = self.table.query("pk = :p", {":p": f"PHONE#{phone}"}, consistent=True)
         return [i["patient_id"] for i in page.items]
 
-    # -- the daily cap per recipient (api.md "Trust rules", F3) ---------------------
+    # -- the daily cap per recipient (docs/api.md "Trust rules", F3) ---------------------
     # PATIENT#<pid> / SENDS#<local day>: ``sent`` and the intents that took a slot, ``held`` and the
     # intents held.  The intent sets make a redelivered or retried intent take no second slot.
 

@@ -1,8 +1,8 @@
-"""US remote patient monitoring (RPM) billing support, per clinical.md.
+"""US remote patient monitoring (RPM) billing support, per docs/clinical.md.
 
 Device supply (per patient and period): distinct *local* days with at least one
 reading from a device — source ``device``, or ``app`` with a device id —
-received within 24 hours of being measured (api.md "Trust rules", F6: a
+received within 24 hours of being measured (docs/api.md "Trust rules", F6: a
 back-dated reading is history, not transmitted monitoring data); manual, SMS
 and clinic entries do not count.  Only readings from a device *registered* to
 the patient should count: registered meters are a separate issue, and until

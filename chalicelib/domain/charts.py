@@ -1,7 +1,7 @@
 """The trend chart: an SVG drawn by pygal, readable on a phone, that never hides a low.
 
 Each local day shows its lowest and highest value, never only the mean: a day
-with 40 and 200 mg/dL has a mean of 120 (clinical.md "Safety net" rule 13).
+with 40 and 200 mg/dL has a mean of 120 (docs/clinical.md "Safety net" rule 13).
 The patient's own target band is shaded (their effective targets, so a
 profile or a clinician's override moves it), and markers flag every day with a
 reading below 70 and, larger and labelled with the value, below 54 (the
@@ -35,7 +35,7 @@ SYSTOLIC, DIASTOLIC = "#1565c0", "#6a1b9a"
 BELOW_70, BELOW_54, ABOVE = "#e53935", "#7f0000", "#ef6c00"
 # Consensus hypoglycaemia levels 1 and 2: marked whatever the patient's targets say.
 LEVEL_1_LOW, LEVEL_2_LOW = 70, 54
-# Where a meter's LO and HI sit on the scale: the edges of the plausible range (clinical.md).
+# Where a meter's LO and HI sit on the scale: the edges of the plausible range (docs/clinical.md).
 METER_LO_AT, METER_HI_AT = 10, 600
 LEGEND_COLUMNS = 3
 

@@ -1,11 +1,11 @@
-"""The classification engine: clinical.md's default model as exact rules.
+"""The classification engine: docs/clinical.md's default model as exact rules.
 
 Pure functions of a reading's values, the patient's effective targets and, for
 glucose, whether the reading completes the "two readings >= 300 mg/dL within
 6 h" trend.  Boundaries are exact (54.0 is not critical, 53.9 is) and each
 personal threshold keeps the comparison of the default rule it replaces.
 
-The hard limits of clinical.md's "Per-patient targets" are applied first,
+The hard limits of docs/clinical.md's "Per-patient targets" are applied first,
 whatever the targets say: targets stored before the limits existed may lie
 outside them (they keep working, and the worklist names them), but < 54 mg/dL
 is still critical_low, >= 400 critical_high, > 250 at least high, < 63 at

@@ -2,7 +2,7 @@
 
 Critical pages go to the on-call list in place of a care-team member who has
 no real-time channel (or of an empty care team), and every escalation from
-level 2 adds it (clinical.md "Safety net" rules 5 and 6).
+level 2 adds it (docs/clinical.md "Safety net" rules 5 and 6).
 """
 
 from __future__ import annotations

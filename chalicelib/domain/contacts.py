@@ -1,6 +1,6 @@
 """Contact details a patient changes, proven before use, and where a text may go (pure).
 
-api.md "Trust rules" (security review F2, F3): a phone or email a *patient*
+docs/api.md "Trust rules" (security review F2, F3): a phone or email a *patient*
 types is held as pending and a 6-digit code is sent to it; it becomes the
 patient's address only when that code comes back.  So a number typed by one
 patient can neither capture another person's texts (F2) nor become a relay to

@@ -17,7 +17,7 @@ from typing import Literal
 
 @dataclass(frozen=True, slots=True)
 class RedFlagTexted:
-    """A patient's SMS named a red-flag symptom (clinical.md safety net, rule 10)."""
+    """A patient's SMS named a red-flag symptom (docs/clinical.md safety net, rule 10)."""
 
     patient_id: str
     at: datetime

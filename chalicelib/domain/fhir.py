@@ -1,6 +1,6 @@
 """FHIR R4 export: the patient and every reading as standard Observations.
 
-Codes per clinical.md: BP panel 85354-9 (with the ``bp`` profile) whose
+Codes per docs/clinical.md: BP panel 85354-9 (with the ``bp`` profile) whose
 components are systolic 8480-6 and diastolic 8462-4 in ``mm[Hg]``; heart rate
 8867-4 in ``/min`` as its own Observation; capillary glucose 41653-7 (mg/dL)
 or 14743-9 (mmol/L), in the unit the patient submitted.  Interpretation uses

@@ -1,14 +1,14 @@
 """Short, safe guidance for the patient after a reading, in four languages.
 
 Guidance tells the patient what to do, never a diagnosis.  Critical values
-always carry the emergency advice of clinical.md.  The text is chosen by key
+always carry the emergency advice of docs/clinical.md.  The text is chosen by key
 and language, so a stored reading renders the same guidance on every replay.
 """
 
 from __future__ import annotations
 
 GUIDANCE: dict[str, dict[str, str]] = {
-    # A reading measured hours before it arrived (clinical.md "Safety net" rule 4): no advice to act now.
+    # A reading measured hours before it arrived (docs/clinical.md "Safety net" rule 4): no advice to act now.
     "late_reading": {
         "en": "This reading is from some hours ago; it is recorded and your care team will review it. "
         "If you feel unwell now, measure again.",

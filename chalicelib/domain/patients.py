@@ -2,7 +2,7 @@
 
 Pydantic models here are the API's request and response shapes (the OpenAPI
 document is generated from them) and the domain's records.  Validation rules
-follow api.md: E.164 phones, IANA zones, four languages, four channels.
+follow docs/api.md: E.164 phones, IANA zones, four languages, four channels.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class PatientIn(Strict):
     language: Language = "en"
     conditions: list[Condition] = Field(default_factory=list, max_length=20)
     glucose_profile: GlucoseProfile = "standard"
-    # The unit the patient reads and texts in: a unitless SMS glucose is read in it (clinical.md rule 8).
+    # The unit the patient reads and texts in: a unitless SMS glucose is read in it (docs/clinical.md rule 8).
     glucose_unit: GlucoseUnit = "mg/dL"
     care_team: list[Identifier] = Field(default_factory=list, max_length=50)
     channels: Channels = Field(default_factory=lambda: list[Channel](["sms"]))
@@ -156,7 +156,7 @@ class Patient(PatientIn):
     patient_id: Identifier
     created_at: UtcTime
     updated_at: UtcTime
-    # A phone or email the patient changed, waiting for the code sent to it (api.md "Trust rules"):
+    # A phone or email the patient changed, waiting for the code sent to it (docs/api.md "Trust rules"):
     # nothing is sent to it, and no text from it is attributed to the patient, until it is verified.
     phone_pending: Phone | None = None
     email_pending: Email | None = None

@@ -1,4 +1,4 @@
-"""Readings as patients submit them: shapes, units and plausibility (clinical.md).
+"""Readings as patients submit them: shapes, units and plausibility (docs/clinical.md).
 
 A submission is validated against a clock passed in the validation context
 (``{"now": datetime}``), so "not in the future" and "not older than a year"
@@ -62,7 +62,7 @@ class _ReadingBase(BaseModel):
     @field_validator("source")
     @classmethod
     def _clinic_only_from_staff(cls, value: str, info: ValidationInfo) -> str:
-        # Provenance is the server's (api.md "Trust rules", F6): "clinic" says the care team entered it,
+        # Provenance is the server's (docs/api.md "Trust rules", F6): "clinic" says the care team entered it,
         # so only a staff caller (``{"staff": True}`` in the context) may send it.
         if value == "clinic" and not (info.context or {}).get("staff"):
             raise ValueError("clinic is for readings the care team enters; use app, device, manual or sms")

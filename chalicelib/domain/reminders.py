@@ -26,7 +26,7 @@ READING_WINDOW = timedelta(hours=2)
 MISSED_NUDGE_AFTER = timedelta(days=3)
 MISSED_ALERT_AFTER = timedelta(days=7)
 UNANSWERED_LIMIT = 3
-# Reminders a patient may have (deleted ones do not count): api.md "Trust rules", security review F3.
+# Reminders a patient may have (deleted ones do not count): docs/api.md "Trust rules", security review F3.
 MAX_REMINDERS = 20
 READING_TYPE_OF = {"measure_glucose": "blood_glucose", "measure_bp": "blood_pressure"}
 TEMPLATE_OF = {

@@ -1,6 +1,6 @@
 """What an inbound SMS asks for (pure): keywords, readings by text, red flags.
 
-Keywords are whole-message and case-insensitive (clinical.md).  Readings by
+Keywords are whole-message and case-insensitive (docs/clinical.md).  Readings by
 text are tolerant of case and spacing: ``BP 142/91``, ``142/91``, ``GLU 110``,
 ``GLU 6.1 mmol``, ``GLU HI``; a glucose without a unit is read in the patient's
 unit by :func:`read_glucose`.  Red flags in en, es, pt-BR and zh-CN escalate at
@@ -37,7 +37,7 @@ TAKEN = {"TAKEN", "DONE"}
 CONFIRM = {"C", "CONFIRM"}
 RESCHEDULE = {"R", "RESCHEDULE"}
 
-# Red flags (clinical.md safety net rule 10), matched on folded text (see ``fold``):
+# Red flags (docs/clinical.md safety net rule 10), matched on folded text (see ``fold``):
 # lower case, no accents, straight apostrophes, single spaces.  Patterns are
 # deliberately broad; a false positive pages a human, which is the safe side.
 _EN = (
@@ -321,7 +321,7 @@ def parse(body: str) -> Command:
     return Command("text")
 
 
-# -- a texted glucose, in the patient's unit (clinical.md safety net rule 8) -----------------
+# -- a texted glucose, in the patient's unit (docs/clinical.md safety net rule 8) -----------------
 
 
 @dataclass(frozen=True)

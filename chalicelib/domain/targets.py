@@ -1,7 +1,7 @@
 """Per-patient targets: guideline defaults, clinician overrides, their rules.
 
-The defaults are clinical.md's default model.  A clinician may move targets
-within the guideline's order and inside the hard limits of clinical.md's
+The defaults are docs/clinical.md's default model.  A clinician may move targets
+within the guideline's order and inside the hard limits of docs/clinical.md's
 "Per-patient targets" table (:data:`HARD_LIMITS`); a value outside its range is
 refused naming the field and the limit.  Targets may tighten the critical
 rules, never loosen them: ``override_critical`` is still accepted (and its
@@ -9,7 +9,7 @@ reason audited) but moves no limit.  Targets stored before the limits existed
 keep loading; :func:`targets_outside_limits` names what they break, and the
 classification engine applies the limits whatever the stored targets say.
 
-Each threshold keeps the comparison of its default rule (api.md): glucose
+Each threshold keeps the comparison of its default rule (docs/api.md): glucose
 ``low``/``critical_low`` are "below", ``critical_high`` is "at or above", the
 context highs are "above" (or "at or above" under the pregnancy profile, whose
 ADA targets are written that way); BP highs are "at or above", BP critical
@@ -94,7 +94,7 @@ class Targets(BaseModel):
     updated_by: str | None = None
 
 
-# (fasting/before_meal, after_meal, bedtime, inclusive) per profile: clinical.md.
+# (fasting/before_meal, after_meal, bedtime, inclusive) per profile: docs/clinical.md.
 PROFILE_HIGHS: dict[str, tuple[float, float, float, bool]] = {
     "standard": (130, 180, 180, False),
     "pregnancy": (95, 140, 140, True),
@@ -138,7 +138,7 @@ def effective_targets(profile: str, overrides: TargetsIn | None, **meta: object)
 
 @dataclass(frozen=True)
 class HardLimit:
-    """The range one threshold must stay in, whatever the clinician asks (clinical.md)."""
+    """The range one threshold must stay in, whatever the clinician asks (docs/clinical.md)."""
 
     field: str
     minimum: float | None
@@ -160,7 +160,7 @@ class HardLimit:
         return f"must be at most {self.maximum:g} {self.unit} (hard limit)"
 
 
-# clinical.md, "Per-patient targets": the "below"/"above" halves of each range
+# docs/clinical.md, "Per-patient targets": the "below"/"above" halves of each range
 # are the order rules validate_targets checks next to these.
 GLUCOSE_ALWAYS_CRITICAL_BELOW = 54.0  # < 54 mg/dL (and LO) is critical_low
 GLUCOSE_ALWAYS_LOW_BELOW = 63.0  # < 63 is at least low

@@ -2,12 +2,12 @@
 
 SMS, email and push bodies carry no readings, diagnoses or drug names unless
 the patient's consent for that channel has ``full_content``: they name the
-clinic, say what to do and how to reach the team (clinical.md).  Templates
+clinic, say what to do and how to reach the team (docs/clinical.md).  Templates
 whose name ends in ``_full`` are the opted-in variants.  Parameters are only
 ever ids, the clinic's name and support phone, the recipient's first name,
 times, links and a verification code; clinician messages name no patient at
 all (an opaque link instead).  Text a patient typed is never a parameter
-(api.md "Trust rules"): the ``_full`` variants carry the server's guidance, a
+(docs/api.md "Trust rules"): the ``_full`` variants carry the server's guidance, a
 clinician's message text or a reminder label the care team wrote.  A unit
 test renders every template and checks no value leaks.
 """
@@ -49,7 +49,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Aja agora sobre sua medição", "{clinic}: {guidance}"),
         "zh-CN": ("请立即处理您的读数", "{clinic}：{guidance}"),
     },
-    # Safety messages per condition (clinical.md "Safety net" rule 11): what to do now, when to call
+    # Safety messages per condition (docs/clinical.md "Safety net" rule 11): what to do now, when to call
     # emergency services, and the clinic's support phone; no value, diagnosis or drug name.  The alert
     # service sends ``safety_<condition>`` with ``condition`` and ``guidance`` (the reading's own advice,
     # shown only by the ``_full`` variant to a patient who opted in to full content).
@@ -96,7 +96,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{clinic}：如可以请检测酮体，并立即致电 {support}。如出现呕吐、意识混乱或呼吸困难，请立即就医急救。",
         ),
     },
-    # The one safety SMS that takes two segments: every crisis symptom clinical.md lists, and the phone.
+    # The one safety SMS that takes two segments: every crisis symptom docs/clinical.md lists, and the phone.
     "safety_bp_high": {
         "en": (
             "Please act now",
@@ -186,7 +186,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "{clinic}：我们正在通知您的护理团队。如为紧急情况，请拨打急救电话。您也可以致电 {support}。",
         ),
     },
-    # Full content: the reading's own guidance (it carries the emergency advice of clinical.md).
+    # Full content: the reading's own guidance (it carries the emergency advice of docs/clinical.md).
     **{
         f"safety_{condition}_full": {
             "en": ("Please act now", "{clinic}: {guidance} Questions: call {support}"),
@@ -208,7 +208,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Medição recebida", "{clinic}: medição recebida. {guidance}"),
         "zh-CN": ("已收到读数", "{clinic}：已收到读数。{guidance}"),
     },
-    # A glucose texted without a unit: the reply says which unit it was read in (clinical.md rule 8).
+    # A glucose texted without a unit: the reply says which unit it was read in (docs/clinical.md rule 8).
     "sms_glucose_received": {
         "en": (
             "Reading received",
@@ -317,7 +317,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "pt-BR": ("Mensagem da sua equipe", "{clinic}: {text}"),
         "zh-CN": ("护理团队的消息", "{clinic}：{text}"),
     },
-    # Clinician messages name no patient (clinical.md "Safety net" rule 14; a patient id may be an MRN):
+    # Clinician messages name no patient (docs/clinical.md "Safety net" rule 14; a patient id may be an MRN):
     # the clinic, the priority, what happened in general terms and, for pages, the opaque ``{link}``
     # the alert service builds.  ``CLINICIAN_TEMPLATES`` below lists them; a unit test holds the rule.
     "patient_message_clinician": {
@@ -463,7 +463,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("护理团队提醒", "{clinic}：{label} 的时间到了。服用后请回复 TAKEN。"),
     },
     # Delivered over an hour after its time (held back by quiet hours): never "take it now", which could
-    # mean a mistimed or doubled dose (clinical.md "Safety net" rule 12).  ``scheduled`` is HH:MM local.
+    # mean a mistimed or doubled dose (docs/clinical.md "Safety net" rule 12).  ``scheduled`` is HH:MM local.
     "reminder_medication_late": {
         "en": (
             "About your scheduled dose",
@@ -572,7 +572,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "zh-CN": ("预约已取消", "{clinic}：您 {when} 的预约已取消。护理团队会与您联系。"),
     },
-    # A code proving a phone or email the patient changed (api.md "Trust rules"): the clinic, the code and
+    # A code proving a phone or email the patient changed (docs/api.md "Trust rules"): the clinic, the code and
     # how long it lasts, nothing about the patient (it goes to an address not yet proven to be theirs).
     "contact_verification_sms": {
         "en": (

@@ -50,7 +50,7 @@ class NoteIn(BaseModel):
     # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
     note_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     text: FreeText = Field(min_length=1, max_length=4000)
-    # Notes are for the care team (api.md "Trust rules", F18); the patient sees one only when shared.
+    # Notes are for the care team (docs/api.md "Trust rules", F18); the patient sees one only when shared.
     share_with_patient: bool = Field(default=False, strict=True)
 
 

@@ -4,7 +4,7 @@ The stream files every reading into a bucket per patient, type and *local*
 day (``DAY#<type>#<yyyy-mm-dd>``), keyed inside the bucket by reading id, so a
 redelivered record rewrites the same value.  A trend of ``days`` days is then
 one Query of at most ``days`` small items, whatever the history size, and
-this module turns those buckets into the numbers of api.md.
+this module turns those buckets into the numbers of docs/api.md.
 
 Glucose ranges follow the international consensus on time in range (Battelino
 et al., Diabetes Care 2019): 70-180 in range, < 70 and < 54 below, > 180 and

@@ -1,4 +1,4 @@
-"""Contact changes are verified (api.md "Trust rules"; security review F2, F3).
+"""Contact changes are verified (docs/api.md "Trust rules"; security review F2, F3).
 
 A phone or email a patient types into ``PATCH /patients/{pid}`` is held as
 ``phone_pending`` / ``email_pending``, and a 6-digit code goes to it through the

@@ -7,7 +7,7 @@ number gets nothing back: no data leaves for a number we cannot tie to a
 patient.
 
 A glucose texted without a unit is read in the patient's ``glucose_unit``
-(clinical.md rule 8, :func:`read_glucose`), and a reading by text is recorded
+(docs/clinical.md rule 8, :func:`read_glucose`), and a reading by text is recorded
 through the same :class:`ReadingService` as the API's.  A number several
 patients share (a family phone) is never guessed (rule 9): readings, TAKEN,
 appointment replies and free text from it are attributed to nobody, the sender
@@ -96,7 +96,7 @@ class InboundSmsService:
         count(f"Inbound_{command.kind}")
         return command.kind
 
-    # -- a number several patients share (clinical.md rule 9) ----------------------
+    # -- a number several patients share (docs/clinical.md rule 9) ----------------------
 
     def _from_shared_number(
         self, records: list[dict[str, Any]], command: Command, inbound_id: str, at: datetime

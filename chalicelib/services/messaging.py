@@ -8,7 +8,7 @@ and tries each channel in turn: a permanent failure falls back to the next,
 a transient one is retried by the queue.  When nothing reaches a patient, a
 human gets a task to call them.  Every attempt lands in the patient timeline.
 
-Sending is bounded (api.md "Trust rules", security review F3): SMS and voice go
+Sending is bounded (docs/api.md "Trust rules", security review F3): SMS and voice go
 only to the clinic's country calling codes, and a patient gets at most
 ``DAILY_CAP`` non-safety messages a local day; the rest are *held* (not sent,
 shown on the worklist).  A contact-verification code goes only to the pending
@@ -42,7 +42,7 @@ CLAIM_LEASE = timedelta(seconds=50)
 ANSWER_WINDOW = timedelta(hours=2)
 # A reminder delivered later than this after its due time says a dose was scheduled, not "take it now".
 LATE_REMINDER = timedelta(minutes=60)
-# Channels that wake a person; email is only ever in addition (clinical.md "Safety net" rule 5).
+# Channels that wake a person; email is only ever in addition (docs/clinical.md "Safety net" rule 5).
 REALTIME = frozenset({"push", "sms", "voice"})
 # Non-safety messages a patient may get a local day (F3); safety messages are exempt (the alert
 # engine already sends at most one per condition per 15 minutes).

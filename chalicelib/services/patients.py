@@ -56,7 +56,7 @@ def patient_of(record: dict[str, Any]) -> Patient:
 
 
 def _require_a_care_team(care_team: list[str]) -> None:
-    """clinical.md safety net rule 7: a patient nobody looks after has nobody to page."""
+    """docs/clinical.md safety net rule 7: a patient nobody looks after has nobody to page."""
     if not care_team:
         raise InvalidInputError(
             "Every patient needs a care team.", [FieldError("care_team", "must name at least one clinician")]
@@ -175,7 +175,7 @@ class PatientService:
             if forbidden:
                 raise ForbiddenError(f"A patient may not change {', '.join(forbidden)}.")
         if "care_team" in changes:
-            if not principal.is_admin:  # api.md "Trust rules" (F12): nobody else may move a patient's care
+            if not principal.is_admin:  # docs/api.md "Trust rules" (F12): nobody else may move a patient's care
                 raise ForbiddenError("Only an admin may change a patient's care team.")
             changes["care_team"] = list(dict.fromkeys(changes["care_team"]))
             _require_a_care_team(changes["care_team"])

@@ -198,7 +198,7 @@ class PatientRecordService:
 
 
 def as_patient_sees(item: dict[str, Any]) -> dict[str, Any] | None:
-    """A timeline event as the patient sees it (api.md "Trust rules", F18), or None.
+    """A timeline event as the patient sees it (docs/api.md "Trust rules", F18), or None.
 
     A clinician's note is staff-only unless written with ``share_with_patient``;
     a task shows that it exists, not the internal reason (``"<kind>: <reason>"``).

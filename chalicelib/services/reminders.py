@@ -215,7 +215,7 @@ class ReminderService:
                 # due_at lets delivery tell a reminder held back by quiet hours from an on-time one, and
                 # scheduled is what the late variant says (rule 12: a late dose reminder is not "take it now").
                 params={
-                    # Never text a patient typed (api.md "Trust rules"): only the care team's label.
+                    # Never text a patient typed (docs/api.md "Trust rules"): only the care team's label.
                     "label": rules.sendable_label(item),
                     "scheduled": wall_clock(occurrence, zone),
                     "due_at": iso(occurrence),

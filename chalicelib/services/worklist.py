@@ -7,7 +7,7 @@ Query), the profiles (BatchGetItem: they carry ``open_tasks`` and
 ``last_reading_at``, kept by the stream), the clinician's open alert entries
 (two Queries) and this and last month's RPM items (BatchGetItem).
 A clinician nobody can page shows up as a configuration error; a patient whose
-stored targets break a hard limit of clinical.md names those thresholds in
+stored targets break a hard limit of docs/clinical.md names those thresholds in
 ``targets_outside_limits``; ``held_messages_today`` counts the messages held
 back today (the patient's local day) by the daily cap on sending (one more
 BatchGetItem).  Each patient shown gets an audit record (batched, as a list page's).
@@ -90,7 +90,7 @@ class WorklistService:
                     "device_days_last_30": device_days[p["patient_id"]],
                     # Targets stored before the hard limits: reported here, never silently changed.
                     "targets_outside_limits": targets_outside_limits(targets_of(p)),
-                    # Over the daily cap on sending (api.md "Trust rules"): not sent, someone may call instead.
+                    # Over the daily cap on sending (docs/api.md "Trust rules"): not sent, someone may call instead.
                     "held_messages_today": held.get(p["patient_id"], 0),
                 }
             )

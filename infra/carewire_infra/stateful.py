@@ -33,7 +33,7 @@ from infra.carewire_infra.nag import acknowledge
 
 TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER, "B": dynamodb.AttributeType.BINARY}
 BACKUP_DAYS = 35
-# Staff access (and ID) tokens: api.md "Trust rules".
+# Staff access (and ID) tokens: docs/api.md "Trust rules".
 STAFF_TOKEN_MINUTES = 15
 # HIPAA keeps required documentation six years (45 CFR 164.316(b)(2)): the audit archive's Object Lock.
 AUDIT_ARCHIVE_DAYS = 6 * 365 + 2

@@ -124,11 +124,11 @@ class Channels:
     sms_origination_number: str | None = None
     sms_sender_id: str | None = None
     voice_origination_identity: str | None = None
-    # Country calling codes SMS and voice may reach ("+1,+351"); every other number is refused (api.md "Trust rules").
+    # Calling codes SMS and voice may reach ("+1,+351"); every other number is refused (docs/api.md "Trust rules").
     sms_countries: str = "+1"
     platform_application_arns: tuple[str, ...] = field(default_factory=tuple)
     clinic_name: str = "Carewire Clinic"
-    # The clinic's support phone, named in every patient safety message (clinical.md "Safety net" rule 11).
+    # The clinic's support phone, named in every patient safety message (docs/clinical.md "Safety net" rule 11).
     support_contact: str = "your care team"
     # Where a page's opaque alert link points (the clinician console).
     console_url: str | None = None

@@ -120,7 +120,7 @@ def test_readme_first_session_enrols_a_patient_and_pages_the_care_team_on_a_crit
     assert any(o.get("severity") == "critical_low" and o.get("interpretation") == "LL" for o in objects)
     assert {"reading", "alert_opened"} <= {o.get("kind") for o in objects}
     assert isinstance(outbox, list)
-    # The page names the clinic and links the alert, never the patient (clinical.md "Safety net" rule 14).
+    # The page names the clinic and links the alert, never the patient (docs/clinical.md "Safety net" rule 14).
     pages = [message["body"] for message in outbox if "CRITICAL alert" in (message["body"] or "")]
     assert pages, outbox
     encoded_id = base64.urlsafe_b64encode(patient_id.encode()).decode().rstrip("=")

@@ -1,4 +1,4 @@
-"""The safety net (clinical.md "Safety net"), rule by rule, over HTTP through the real stream and queues.
+"""The safety net (docs/clinical.md "Safety net"), rule by rule, over HTTP through the real stream and queues.
 
 Each test is named after the rule it shows and drives the local stack as
 people do: a patient posts readings from the app, the stream and the queues

@@ -1,4 +1,4 @@
-"""api.md "Trust rules" over HTTP: the phone hijack of security review F2 no longer works.
+"""docs/api.md "Trust rules" over HTTP: the phone hijack of security review F2 no longer works.
 
 Patient B types patient A's number as their own.  The number is only held as
 B's ``phone_pending``, and a code goes to A's phone, which B cannot read.  Until

@@ -10,7 +10,7 @@ alert; changing the care team (never to empty: that is 422); STOP and START
 by text; and the clock moving on.  What was sent is read from moto's SNS and
 SES outbox, what was stored from DynamoDB through the container's stores.
 
-After every step (clinical.md "Safety net"):
+After every step (docs/clinical.md "Safety net"):
 
 - a current critical reading pages in the same drain (an SMS naming its alert
   to each care-team member with a phone, and to the on-call list in place of a
@@ -78,7 +78,7 @@ ROLES = ("care team by email only", "escalation contact", "care team", "on-call"
 
 @dataclass(frozen=True)
 class Sample:
-    """A reading the patient may post, and what clinical.md says it is."""
+    """A reading the patient may post, and what docs/clinical.md says it is."""
 
     name: str
     fields: dict[str, Any]
@@ -325,7 +325,7 @@ class SafetyNet(RuleBasedStateMachine):
         return {self.ids[n] for n in names}
 
     def _expected_sms(self, level: int) -> set[str]:
-        """Who a page at ``level`` wakes by SMS (clinical.md rules 5 and 6)."""
+        """Who a page at ``level`` wakes by SMS (docs/clinical.md rules 5 and 6)."""
         woken = {n for n in self.team if n in self.phones}
         if level >= 1 and "ana" in self.team:
             woken.add("eve")  # ana's escalation contact

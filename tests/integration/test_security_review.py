@@ -1,6 +1,6 @@
 """The security review's findings (reviews/security-2026-12.md), one test (or a few) per finding, named after it.
 
-api.md "Trust rules": alerts follow the patient's *current* care team (F1), care
+docs/api.md "Trust rules": alerts follow the patient's *current* care team (F1), care
 teams are managed by admins (F12), provenance is the server's (F6, F17), notes
 are staff-only (F18), ids and numbers are validated (F13), audit records say
 who, from where and through which client (F5), staff tokens can be revoked

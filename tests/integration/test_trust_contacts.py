@@ -1,4 +1,4 @@
-"""api.md "Trust rules" against the emulators: contact changes are verified, SMS stays in the allowed countries,
+"""docs/api.md "Trust rules" against the emulators: contact changes are verified, SMS stays in the allowed countries,
 and sending is bounded (security review F2, F3).
 
 Codes are read back from what moto's SNS and SES received, as the person holding

@@ -1,4 +1,4 @@
-"""Alert rules: slots, upgrades, and the two trend rules of clinical.md."""
+"""Alert rules: slots, upgrades, and the two trend rules of docs/clinical.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""clinical.md's rules, boundary by boundary, in both glucose units."""
+"""docs/clinical.md's rules, boundary by boundary, in both glucose units."""
 
 from __future__ import annotations
 

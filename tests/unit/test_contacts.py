@@ -1,4 +1,4 @@
-"""Contact verification and the country allow-list (api.md "Trust rules"; security review F2, F3): pure rules."""
+"""Contact verification and the country allow-list (docs/api.md "Trust rules"; security review F2, F3): pure rules."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ docs/safety/hazard-log.md lists hazards (what could harm a patient), their
 causes and their controls; under each control a ``verified by:`` line names
 the pytest node ids that show it.  This test fails when a control has no
 test, when a named test does not exist (renamed or deleted), or when one of
-clinical.md's safety-net rules (1-14) or the targets' hard limits is covered
+docs/clinical.md's safety-net rules (1-14) or the targets' hard limits is covered
 by no hazard.
 """
 

@@ -1,4 +1,4 @@
-"""What a submission must look like before it is judged (clinical.md, Plausibility)."""
+"""What a submission must look like before it is judged (docs/clinical.md, Plausibility)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-patient targets: order, the hard limits no target moves, and what stored targets break (clinical.md)."""
+"""Per-patient targets: order, the hard limits no target moves, and what stored targets break (docs/clinical.md)."""
 
 from __future__ import annotations
 

@@ -34,8 +34,8 @@ PARAMS = {
 }
 PATIENT_TEMPLATES = [t for t in TEMPLATES if t not in CLINICIAN_TEMPLATES]
 SAFETY_CONDITIONS = ("glucose_low", "glucose_high", "bp_high", "bp_low", "pulse", "red_flag")
-# Allowed a second segment, and why (clinical.md: "≤ 160 characters where possible").
-TWO_SEGMENTS = {"safety_bp_high": "every crisis symptom of clinical.md and the support phone"}
+# Allowed a second segment, and why (docs/clinical.md: "≤ 160 characters where possible").
+TWO_SEGMENTS = {"safety_bp_high": "every crisis symptom of docs/clinical.md and the support phone"}
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -179,7 +179,7 @@ def test_a_late_medication_reminder_says_when_the_dose_was_due_and_not_to_double
     assert SECRET_TEXT in render("reminder_medication_late_full", "en", PARAMS).text  # the drug only when opted in
 
 
-# -- api.md "Trust rules": contact verification, and no text a patient typed ---------------------
+# -- docs/api.md "Trust rules": contact verification, and no text a patient typed ---------------------
 
 
 @pytest.mark.parametrize("template", ["contact_verification_sms", "contact_verification_email"])
