@@ -23,7 +23,7 @@ TARGET_RATIO = 1.3
 
 def sample(stmt: str, runs: int) -> tuple[float, int]:
     # Bytecode caches are written by the warm-up and then used, as for the installed
-    # libraries of the floor: ship the package with its .pyc files (see README).
+    # libraries of the floor: ship the package with its .pyc files (see docs/design.md "Cold start").
     env = {**os.environ, "CAREWIRE_STAGE": "dev"}
     times, rss = [], []
     for _ in range(runs):

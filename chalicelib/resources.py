@@ -4,7 +4,7 @@ Both the local bootstrap (devstack/) and the CDK app (infra/) read these
 structures, so a key, index or queue is declared exactly once.  Shapes follow
 the DynamoDB ``CreateTable`` API so the local bootstrap can pass them through.
 
-Key design (single table, see README "Data model"):
+Key design (single table, see docs/design.md "Data model"):
 
 =====================  ===================================  ==========================================
 item                   pk / sk                               indexes

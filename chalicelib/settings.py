@@ -51,7 +51,7 @@ class Settings(BaseModel):
     # Where clinicians open an alert; pages carry "<console_url>/alerts/<opaque id>", never a patient id.
     console_url: str = "http://127.0.0.1:8000/console"
     # Seconds a warm Lambda may reuse a patient's profile and targets when the
-    # patient posts their own readings; see README "Request cost".
+    # patient posts their own readings; see docs/design.md "Request cost".
     patient_cache_seconds: float = 60.0
     outbound_queue: str = "outbound"
     due_work_queue: str = "due-work"

@@ -1,6 +1,6 @@
 """CDK entry point for the CLI: ``npx aws-cdk@latest deploy --all -c stage=prod`` from infra/.
 
-See README "Deploy to AWS".  ``make package`` (python -m infra.synth) builds the
+See docs/deploy.md.  ``make package`` (python -m infra.synth) builds the
 same app without the CLI.
 """
 

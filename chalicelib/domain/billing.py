@@ -14,8 +14,8 @@ bill when the month includes an interactive communication with the patient:
 10-19 minutes → 99470 (new for 2026); 20 or more → 99457, and each further
 full 20 minutes → one 99458.
 
-The period is the calendar month in the patient's time zone (see README:
-"Billing periods").  This module only counts; whether a claim is made is the
+The period is the calendar month in the patient's time zone (see docs/design.md,
+"Billing period").  This module only counts; whether a claim is made is the
 practice's decision.
 """
 

@@ -2,7 +2,7 @@
 
 The request path of a patient's own reading is one DynamoDB request: the
 patient's profile and targets come from a short per-container cache (see
-README "Request cost"), classification is pure, and one conditional put both
+docs/design.md "Request cost"), classification is pure, and one conditional put both
 stores a new reading and returns the stored one on a replay.  The audit record
 of the write is derived from the table stream (the item carries the actor).
 """
