@@ -23,6 +23,7 @@ and their ``care_team`` in the patient's own transaction
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,8 @@ from chalicelib.adapters.stores import clinician_pk, patient_pk
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.resources import URGENT_DUE_SHARD
+from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
+from chalicelib.services.ports import TimelineEntry
 
 ADMIN_LIST = "ALERTS"
 # Escalations sit on their own partition of the due index: the tick reads it first and acts on it
@@ -47,12 +49,45 @@ def _inverted(at: str) -> str:
     return f"{9_999_999_999_999 - int(parse_iso(at).timestamp() * 1000):013d}"
 
 
+def _key(alert: dict[str, Any]) -> dict[str, str]:
+    """An alert's own key, from its ids (a record from any port implementation carries them)."""
+    return {"pk": patient_pk(alert["patient_id"]), "sk": f"ALERT#{alert['alert_id']}"}
+
+
+def _event_item(event: TimelineEntry) -> dict[str, Any]:
+    """The timeline's item for ``event``, written in the alert's own transaction.
+
+    The same item as ``DynamoMessagingStore.event_item`` builds (a contract test
+    holds them equal): importing the messaging adapter here would close an import
+    cycle through ``stores.py``.
+    """
+    at = iso(event.at)
+    return {
+        "pk": patient_pk(event.patient_id),
+        "sk": f"EVENT#{at}#{event.event_id}",
+        "lsi1sk": f"EVENT#{event.kind}#{at}#{event.event_id}",
+        "entity": "event",
+        "kind": event.kind,
+        "at": at,
+        "channel": event.channel,
+        "summary": event.summary,
+        "ref": dict(event.ref),
+    }
+
+
+def _due_shard(key: str) -> str:
+    """An ordinary due-index shard for ``key``, as ``messaging.due_shard`` (a contract test holds them equal)."""
+    return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
+
+
 def list_sk(alert: dict[str, Any]) -> str:
     rank = PRIORITY_RANK[alert["priority"]]
     return f"ALERT#{alert['status']}#{rank}#{_inverted(alert['opened_at'])}#{alert['alert_id']}"
 
 
 class DynamoAlertStore:
+    """The ``AlertStore`` port (services/ports.py) on the single table."""
+
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
@@ -76,7 +111,7 @@ class DynamoAlertStore:
     # -- opening and joining -------------------------------------------------------
 
     def open(
-        self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None, event: dict[str, Any]
+        self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
     ) -> dict[str, Any] | None:
         """Open ``alert`` (with its timeline event) if its slot is free; else return the slot's holder.
 
@@ -104,7 +139,7 @@ class DynamoAlertStore:
         }
         slot_op = self.table.put_op(slot, condition="attribute_not_exists(pk)")
         slot_op["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        ops = [slot_op, self.table.put_op(item), self.table.put_op(event)]
+        ops = [slot_op, self.table.put_op(item), self.table.put_op(_event_item(event))]
         ops += [self.table.put_op(e) for e in self._entries(alert, care_team)]
         if "." not in alert["alert_id"]:  # an opaque id: its patient is found through a reference item
             ops.append(self.table.put_op({"pk": f"ALERTREF#{alert['alert_id']}", "sk": "REF", "patient_id": pid}))
@@ -128,7 +163,7 @@ class DynamoAlertStore:
         )
         return {item["sk"].removeprefix("OPEN#"): item for item in page.items}
 
-    def join_many(self, patient_id: str, events: dict[str, dict[str, Any]], reading_id: str, at: str) -> set[str]:
+    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
         """Count ``reading_id`` on each open alert named in ``events`` (with its timeline event), in one transaction.
 
         Returns the alerts it was counted on now.  An alert that already counted it (a
@@ -156,7 +191,7 @@ class DynamoAlertStore:
                         }
                     }
                 )
-                ops.append(self.table.put_op(event))
+                ops.append(self.table.put_op(_event_item(event)))
             try:
                 self.table.transact(ops)
                 return set(pending)
@@ -185,7 +220,7 @@ class DynamoAlertStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": patient_pk(alert["patient_id"]), "sk": f"ALERT#{alert['alert_id']}"}),
+                    "Key": serialize(_key(alert)),
                     "UpdateExpression": "SET kind = :k, priority = :p, due_shard = :ds, due_at = :da, "
                     "last_paged_at = :paged, #s = :open, escalation_level = :zero "
                     "REMOVE acknowledged_by, acknowledged_at, unanswered",
@@ -264,7 +299,7 @@ class DynamoAlertStore:
             update = {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "Key": serialize(_key(alert)),
                     "UpdateExpression": "SET care_team = :team",
                     "ConditionExpression": "#s = :s AND priority = :p",
                     "ExpressionAttributeNames": {"#s": "status"},
@@ -312,7 +347,7 @@ class DynamoAlertStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "Key": serialize(_key(alert)),
                     "UpdateExpression": update,
                     "ConditionExpression": "#s = :old",
                     "ExpressionAttributeNames": names,
@@ -323,7 +358,7 @@ class DynamoAlertStore:
         ops += self._move_entries(alert, after, care_team)
         if changes["status"] == "resolved":
             slot = f"OPEN#{slot_of(alert['kind'], alert.get('condition'))}"
-            ops.append(self.table.delete_op(alert["pk"], slot))
+            ops.append(self.table.delete_op(patient_pk(alert["patient_id"]), slot))
         try:
             self.table.transact(ops)
         except ClientError as error:
@@ -359,7 +394,7 @@ class DynamoAlertStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "Key": serialize(_key(alert)),
                     "UpdateExpression": expression,
                     "ConditionExpression": "#s = :open AND escalation_level = :prev AND due_at = :due",
                     "ExpressionAttributeNames": {"#s": "status"},
@@ -402,7 +437,7 @@ class DynamoAlertStore:
             {
                 "Update": {
                     "TableName": self.table.name,
-                    "Key": serialize({"pk": alert["pk"], "sk": alert["sk"]}),
+                    "Key": serialize(_key(alert)),
                     "UpdateExpression": "SET last_paged_at = :now, #s = :open, due_shard = :ds, due_at = :da, "
                     "escalation_level = :zero REMOVE acknowledged_by, acknowledged_at, unanswered",
                     "ConditionExpression": "#s = :old AND "
@@ -451,10 +486,25 @@ class DynamoAlertStore:
             expression += " DELETE stage1_readings :counted"
             values[":counted"] = {"SS": counted}
         return self.table.update_if(
-            {"pk": item["pk"], "sk": item["sk"]},
+            {"pk": clinician_pk(item["clinician_id"]), "sk": "DIGEST"},
             UpdateExpression=expression,
             ConditionExpression="due_at = :d",
             ExpressionAttributeValues=values,
+        )
+
+    def schedule_digest(self, clinician_id: str, timezone: str, last_digest_at: datetime, due_at: datetime) -> None:
+        """``CLINICIAN#<cid> / DIGEST`` on an ordinary due shard (a put: the readings noted so far start over)."""
+        self.table.put(
+            {
+                "pk": clinician_pk(clinician_id),
+                "sk": "DIGEST",
+                "entity": "digest",
+                "clinician_id": clinician_id,
+                "timezone": timezone,
+                "last_digest_at": iso(last_digest_at),
+                "due_shard": _due_shard(f"digest:{clinician_id}"),
+                "due_at": iso(due_at),
+            }
         )
 
     def note_stage1(self, clinician_id: str, reading_id: str) -> None:
@@ -486,3 +536,21 @@ class DynamoAlertStore:
         return self.table.query_all(
             "pk = :o AND begins_with(sk, :p)", {":o": clinician_pk(clinician_id), ":p": f"ALERT#{status}#"}
         )
+
+    def list_page(
+        self, clinician_id: str | None, status: str, limit: int, start_key: Any, priority: str | None
+    ) -> Page:
+        """One Query of the clinician's list entries (``None``: the admins' list)."""
+        owner = ADMIN_LIST if clinician_id is None else clinician_pk(clinician_id)
+        return self.page_for(owner, status, limit, start_key, priority)
+
+    def many(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The alerts of ``(patient_id, alert_id)`` pairs, in one BatchGetItem per 100."""
+        return self.batch([(patient_pk(pid), f"ALERT#{alert_id}") for pid, alert_id in keys])
+
+    def due_escalations(self, now: datetime) -> list[dict[str, Any]]:
+        """The alerts due for escalation by ``now``, as the tick reads them (the urgent shard of the due index)."""
+        items = self.table.query_all(
+            "due_shard = :s AND due_at <= :now", {":s": URGENT_SHARD, ":now": iso(now)}, index="due"
+        )
+        return [i for i in items if i.get("entity") == "alert"]

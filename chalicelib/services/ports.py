@@ -1,0 +1,213 @@
+"""The ports the alert service depends on: what it needs of storage, people, the timeline and the outbox.
+
+Services import these ``Protocol``s, never an adapter: the DynamoDB
+repositories satisfy them structurally (mypy checks that where
+``bootstrap.py`` wires them), and ``tests/fakes.py`` holds faithful
+in-memory fakes of each, so the alert lifecycle is tested in milliseconds.
+Every key format (partition and sort keys, the due index, list entries,
+reference items) stays behind the adapters: a port speaks ids, times and the
+records the service reasons about.
+
+A *record* here is a plain dict of an aggregate's fields as stored (an
+alert's ``alert_id``, ``status``, ``priority``, ``reading_ids``...): the
+shape ``chalicelib.domain.alerts.Alert`` validates for the API.  A record a
+port hands out may carry storage attributes too; callers ignore them and hand
+the record back unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.identity import Principal
+from chalicelib.domain.messages import Intent
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An event for the patient's timeline, written together with the change that caused it."""
+
+    patient_id: str
+    kind: str
+    at: datetime
+    event_id: str
+    summary: str
+    channel: str | None = None
+    ref: dict[str, Any] = field(default_factory=dict)
+
+
+class Page(Protocol):
+    """One page of a list, and where the next one starts (None: the list is done; opaque, JSON-safe)."""
+
+    @property
+    def items(self) -> list[Record]: ...
+
+    @property
+    def last_key(self) -> Any: ...
+
+
+class AlertStore(Protocol):
+    """Alerts, one open per patient and slot (condition or kind), with their list entries and digests.
+
+    Every write that can race is conditional and says what it does when it loses:
+    a method answers False (or the winner) rather than raising, except
+    ``transition``, which raises ``ConflictError`` when the alert changed since it was read.
+    """
+
+    def open(
+        self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
+    ) -> Record | None:
+        """Open ``alert`` with its timeline event if its slot is free: None; else the slot's holder.
+
+        The holder names the open alert (``alert_id``), its ``priority`` and ``since``
+        (when the story it tells began).  With ``escalate_at`` the alert is due for
+        escalation then.  Its list entries go to ``care_team`` and the admins.
+        """
+        ...
+
+    def open_slots(self, patient_id: str) -> dict[str, Record]:
+        """The patient's open (or acknowledged) alerts by slot: slot name -> holder."""
+        ...
+
+    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
+        """Count ``reading_id`` on each alert named in ``events`` (writing its event); the alerts it was counted on.
+
+        An alert that already counted the reading, is resolved, or does not exist is left out.
+        """
+        ...
+
+    def get(self, patient_id: str, alert_id: str) -> Record | None: ...
+
+    def upgrade(self, alert: Record, kind: str, priority: str, escalate_at: datetime) -> bool:
+        """Make a routine alert critical and open again, due for escalation; False if it is not routine."""
+        ...
+
+    def repage(self, alert: Record, now: datetime, cutoff: datetime, escalate_at: datetime) -> bool:
+        """Page again (reopening; escalation restarts at 0) if still as read and last paged by ``cutoff``."""
+        ...
+
+    def escalate(self, alert: Record, level: int, next_due: datetime | None, unanswered: bool) -> bool:
+        """Raise an open alert from ``level - 1`` for the due time it carries; False if anyone acted first."""
+        ...
+
+    def transition(
+        self, alert: Record, changes: Record, note: Record | None, care_team: list[str] | None = None
+    ) -> Record:
+        """Apply ``changes`` (a new status and who/when) if the status is still the one read; the alert after.
+
+        Leaves the due index; a resolved alert frees its slot.  ``care_team`` is the
+        patient's current team, whose members get the list entries.
+        """
+        ...
+
+    def claim_safety_message(
+        self, patient_id: str, condition: str, reading_id: str, at: datetime, cutoff: datetime
+    ) -> str | None:
+        """The reading that holds the right to the safety message for ``condition`` (a newer one after ``cutoff``)."""
+        ...
+
+    def patient_of(self, alert_id: str) -> str | None:
+        """The patient of an opaque alert id."""
+        ...
+
+    def of_patient(self, patient_id: str) -> list[Record]:
+        """Every alert of the patient (any status)."""
+        ...
+
+    def many(self, keys: list[tuple[str, str]]) -> list[Record]:
+        """The alerts found for ``(patient_id, alert_id)`` pairs, in no particular order."""
+        ...
+
+    def list_page(
+        self, clinician_id: str | None, status: str, limit: int, start_key: Any, priority: str | None
+    ) -> Page:
+        """A clinician's list (None: the admins' list of every alert) in one status: critical first, then newest.
+
+        Its items are list entries (``alert_id``, ``patient_id``, ``priority``,
+        ``status``, ``opened_at``, ``kind``, ``unanswered``), not whole alerts.
+        """
+        ...
+
+    def clinician_entries(self, clinician_id: str, status: str) -> list[Record]:
+        """Every list entry of the clinician in ``status``, in list order."""
+        ...
+
+    def schedule_digest(self, clinician_id: str, timezone: str, last_digest_at: datetime, due_at: datetime) -> None:
+        """(Re)start the clinician's daily digest: due at ``due_at``, counting from ``last_digest_at``."""
+        ...
+
+    def note_stage1(self, clinician_id: str, reading_id: str) -> None:
+        """Count a stage 1 BP reading in the clinician's next digest (once per reading; none without a digest)."""
+        ...
+
+    def advance_digest(self, digest: Record, new_due: datetime, now: datetime) -> bool:
+        """Move a due digest to ``new_due``, removing the stage 1 readings it counted; False if another tick did."""
+        ...
+
+
+class AlertReadings(Protocol):
+    """What the trend rules read of a patient's readings (stored reading records)."""
+
+    def glucose_between(self, patient_id: str, start: str, end: str) -> list[Record]:
+        """Glucose readings measured in [start, end] (UTC ISO strings), oldest first."""
+        ...
+
+    def page(self, patient_id: str, reading_type: str, start: str, end: str, limit: int, start_key: Any) -> Page:
+        """Readings of one type measured in [start, end], newest first."""
+        ...
+
+
+class Patients(Protocol):
+    """Patient records (``care_team``, ``timezone``, contact preferences...)."""
+
+    def get(self, patient_id: str) -> Record | None: ...
+
+    def many(self, patient_ids: list[str]) -> dict[str, Record]: ...
+
+
+class Clinicians(Protocol):
+    """Clinician profiles (``phone``, ``email``, ``escalation_contacts``) and the clinic's on-call list."""
+
+    def many(self, clinician_ids: list[str]) -> dict[str, Record]: ...
+
+    def on_call(self) -> Record | None:
+        """The on-call record: ``clinician_ids`` in paging order."""
+        ...
+
+
+class Timeline(Protocol):
+    """The patient's timeline: an event is written once per ``event_id`` (a repeat overwrites it)."""
+
+    def put_event(
+        self,
+        patient_id: str,
+        kind: str,
+        at: datetime,
+        event_id: str,
+        summary: str,
+        channel: str | None = None,
+        ref: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+class Outbox(Protocol):
+    """Message intents leave here for delivery (deduplicated by ``intent_id`` downstream)."""
+
+    def enqueue(self, *intents: Intent) -> None: ...
+
+
+class Audit(Protocol):
+    """Who touched which patient's data."""
+
+    def record(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        patient_id: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...

@@ -1,0 +1,465 @@
+"""In-memory fakes of the ports in ``chalicelib/services/ports.py``, faithful to the DynamoDB adapters.
+
+Each fake keeps what the table would keep and refuses what its conditional
+writes would refuse: opening an alert whose slot is taken hands back the
+holder; joining skips a reading already counted or a resolved alert; an
+upgrade, re-page or escalation that lost its race answers False; a
+transition from a status the alert is no longer in raises ``ConflictError``.
+Reads come back in the order the real Queries give them (a clinician's list:
+critical first, then newest), as copies, so a caller cannot change what is
+stored.  ``tests/contract`` runs the same suite on each fake and on its
+DynamoDB adapter against DynamoDB Local, which is what keeps them honest.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
+from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.messages import Intent
+from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.services.ports import TimelineEntry
+
+Record = dict[str, Any]
+
+
+@dataclass
+class FakePage:
+    items: list[Record]
+    last_key: Any
+
+
+def _copy(item: Record | None) -> Record | None:
+    return copy.deepcopy(item) if item is not None else None
+
+
+def as_read(value: Any) -> Any:
+    """``value`` as a later read returns it: DynamoDB keeps no null attributes, and sets come back as lists."""
+    if isinstance(value, dict):
+        return {k: as_read(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [as_read(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(as_read(v) for v in value)
+    return value
+
+
+class FakeClock:
+    """A clock the test moves: ``clock()`` is now."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class FakeTimeline:
+    """The ``Timeline`` port: one event per (patient, time, event id); writing it again overwrites it."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str, str], Record] = {}
+
+    def put_event(
+        self,
+        patient_id: str,
+        kind: str,
+        at: datetime,
+        event_id: str,
+        summary: str,
+        channel: str | None = None,
+        ref: dict[str, Any] | None = None,
+    ) -> None:
+        self.put(TimelineEntry(patient_id, kind, at, event_id, summary, channel, dict(ref or {})))
+
+    def put(self, entry: TimelineEntry) -> None:
+        event = {**asdict(entry), "at": iso(entry.at)}
+        self._events[(entry.patient_id, event["at"], entry.event_id)] = event
+
+    def of(self, patient_id: str, kind: str | None = None) -> list[Record]:
+        """The patient's events, oldest first (as the timeline's sort key orders them)."""
+        return [
+            copy.deepcopy(e)
+            for key, e in sorted(self._events.items())
+            if key[0] == patient_id and (kind is None or e["kind"] == kind)
+        ]
+
+
+class FakeOutbox:
+    """The ``Outbox`` port: every intent enqueued, in order (delivery dedupes by intent id; so does ``sent``)."""
+
+    def __init__(self) -> None:
+        self.intents: list[Intent] = []
+
+    def enqueue(self, *intents: Intent) -> None:
+        self.intents.extend(intents)
+
+    def sent(self) -> list[Intent]:
+        """What delivery would send: each intent id once."""
+        return list({i.intent_id: i for i in self.intents}.values())
+
+    def take(self) -> list[Intent]:
+        """What was enqueued since the last ``take`` (deduplicated by intent id)."""
+        taken = list({i.intent_id: i for i in self.intents}.values())
+        self.intents.clear()
+        return taken
+
+
+class FakeAuditLog:
+    """The ``AuditLog`` port of ``services/audit.py``."""
+
+    def __init__(self) -> None:
+        self.entries: list[Record] = []
+
+    def append(self, entry: Record) -> None:
+        self.entries.append(dict(entry))
+
+    def append_many(self, entries: list[Record]) -> None:
+        self.entries.extend(dict(e) for e in entries)
+
+
+class FakePatients:
+    """The ``Patients`` port: patient records by id."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+
+    def put(self, record: Record) -> None:
+        self.records[record["patient_id"]] = copy.deepcopy(record)
+
+    def get(self, patient_id: str) -> Record | None:
+        return _copy(self.records.get(patient_id))
+
+    def many(self, patient_ids: list[str]) -> dict[str, Record]:
+        return {pid: copy.deepcopy(self.records[pid]) for pid in patient_ids if pid in self.records}
+
+
+class FakeClinicians:
+    """The ``Clinicians`` port: profiles by id and the clinic's on-call record."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Record] = {}
+        self.on_call_record: Record | None = None
+
+    def put(self, record: Record) -> None:
+        self.records[record["clinician_id"]] = copy.deepcopy(record)
+
+    def put_on_call(self, record: Record) -> None:
+        self.on_call_record = copy.deepcopy(record)
+
+    def many(self, clinician_ids: list[str]) -> dict[str, Record]:
+        return {cid: copy.deepcopy(self.records[cid]) for cid in dict.fromkeys(clinician_ids) if cid in self.records}
+
+    def on_call(self) -> Record | None:
+        return _copy(self.on_call_record)
+
+
+class FakeReadings:
+    """The ``AlertReadings`` port: stored reading records, in measured-time order per type."""
+
+    def __init__(self) -> None:
+        self._readings: dict[tuple[str, str], Record] = {}
+
+    def put(self, reading: Record) -> None:
+        self._readings[(reading["patient_id"], reading["reading_id"])] = copy.deepcopy(reading)
+
+    def _between(self, patient_id: str, reading_type: str, start: str, end: str) -> list[Record]:
+        found = [
+            r
+            for (pid, _), r in self._readings.items()
+            if pid == patient_id and r["type"] == reading_type and start <= r["measured_at"] <= end
+        ]
+        return [copy.deepcopy(r) for r in sorted(found, key=lambda r: (r["measured_at"], r["reading_id"]))]
+
+    def glucose_between(self, patient_id: str, start: str, end: str) -> list[Record]:
+        return self._between(patient_id, "blood_glucose", start, end)
+
+    def page(self, patient_id: str, reading_type: str, start: str, end: str, limit: int, start_key: Any) -> FakePage:
+        newest_first = list(reversed(self._between(patient_id, reading_type, start, end)))
+        if start_key is not None:
+            after = (start_key["measured_at"], start_key["reading_id"])
+            newest_first = [r for r in newest_first if (r["measured_at"], r["reading_id"]) < after]
+        chosen = newest_first[:limit]
+        last = chosen[-1] if chosen and len(chosen) == limit else None
+        return FakePage(
+            chosen, {"measured_at": last["measured_at"], "reading_id": last["reading_id"]} if last else None
+        )
+
+
+def _inverted(at: str) -> str:
+    return f"{9_999_999_999_999 - int(parse_iso(at).timestamp() * 1000):013d}"
+
+
+def _entry_key(alert: Record) -> str:
+    """Where a list entry sorts: status, then critical first, then newest (the adapter's sort key)."""
+    return f"{alert['status']}#{PRIORITY_RANK[alert['priority']]}#{_inverted(alert['opened_at'])}#{alert['alert_id']}"
+
+
+ADMINS = None  # the owner of the admins' list
+
+
+class FakeAlertStore:
+    """The ``AlertStore`` port in memory, with the same races lost the same way as ``DynamoAlertStore``.
+
+    ``timeline`` receives the events the adapter writes in its own transactions
+    (opening, joining).
+    """
+
+    def __init__(self, timeline: FakeTimeline | None = None) -> None:
+        self.timeline = timeline or FakeTimeline()
+        self.alerts: dict[tuple[str, str], Record] = {}
+        self.slots: dict[tuple[str, str], Record] = {}
+        self.refs: dict[str, str] = {}
+        self.entries: dict[str | None, dict[str, Record]] = {}
+        self.safety: dict[tuple[str, str], Record] = {}
+        self.digests: dict[str, Record] = {}
+
+    # -- list entries ------------------------------------------------------------
+
+    @staticmethod
+    def _summary(alert: Record) -> Record:
+        summary = {k: alert[k] for k in ("alert_id", "patient_id", "priority", "status", "opened_at", "kind")}
+        if alert.get("unanswered"):
+            summary["unanswered"] = True
+        return summary
+
+    def _owners(self, care_team: list[str]) -> list[str | None]:
+        return [*care_team, ADMINS]
+
+    def _put_entries(self, alert: Record, care_team: list[str]) -> None:
+        for owner in self._owners(care_team):
+            self.entries.setdefault(owner, {})[_entry_key(alert)] = self._summary(alert)
+
+    def _delete_entries(self, alert: Record, care_team: list[str]) -> None:
+        for owner in self._owners(care_team):
+            self.entries.get(owner, {}).pop(_entry_key(alert), None)
+
+    def _move_entries(self, before: Record, after: Record, team: list[str] | None = None) -> None:
+        old = list(before.get("care_team", []))
+        new = old if team is None else list(team)
+        self._delete_entries(before, list(dict.fromkeys(old + new)))
+        self._put_entries(after, new)
+
+    # -- opening and joining -------------------------------------------------------
+
+    def open(
+        self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
+    ) -> Record | None:
+        pid = alert["patient_id"]
+        slot_key = (pid, slot_of(alert["kind"], alert.get("condition")))
+        if slot_key in self.slots:
+            return copy.deepcopy(self.slots[slot_key])
+        self.slots[slot_key] = {
+            "alert_id": alert["alert_id"],
+            "priority": alert["priority"],
+            "since": alert.get("since", alert["opened_at"]),
+        }
+        item = as_read({**alert, "care_team": list(care_team)})
+        if escalate_at is not None:
+            item["due_at"] = iso(escalate_at)
+        self.alerts[(pid, alert["alert_id"])] = item
+        self.timeline.put(event)
+        self._put_entries(alert, list(care_team))
+        if "." not in alert["alert_id"]:
+            self.refs[alert["alert_id"]] = pid
+        return None
+
+    def open_slots(self, patient_id: str) -> dict[str, Record]:
+        return {slot: copy.deepcopy(h) for (pid, slot), h in sorted(self.slots.items()) if pid == patient_id}
+
+    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
+        joined: set[str] = set()
+        for alert_id, event in events.items():
+            alert = self.alerts.get((patient_id, alert_id))
+            if alert is None or reading_id in alert["reading_ids"] or alert["status"] == "resolved":
+                continue
+            alert["occurrences"] += 1
+            alert["reading_ids"].append(reading_id)
+            alert["last_event_at"] = at
+            self.timeline.put(event)
+            joined.add(alert_id)
+        return joined
+
+    def get(self, patient_id: str, alert_id: str) -> Record | None:
+        return _copy(self.alerts.get((patient_id, alert_id)))
+
+    def upgrade(self, alert: Record, kind: str, priority: str, escalate_at: datetime) -> bool:
+        stored = self.alerts.get((alert["patient_id"], alert["alert_id"]))
+        if stored is None or stored.get("priority") != "routine":
+            return False
+        updated = {**alert, "kind": kind, "priority": priority, "status": "open"}
+        for gone in ("acknowledged_by", "acknowledged_at", "unanswered"):
+            stored.pop(gone, None)
+        stored.update(
+            kind=kind,
+            priority=priority,
+            status="open",
+            escalation_level=0,
+            due_at=iso(escalate_at),
+            last_paged_at=iso(escalate_at - ESCALATE_AFTER),
+        )
+        self._move_entries(alert, updated)
+        # An update of the slot's priority (an upsert, as DynamoDB's UpdateItem is).
+        self.slots.setdefault((alert["patient_id"], slot_of(kind, alert.get("condition"))), {})["priority"] = priority
+        return True
+
+    def repage(self, alert: Record, now: datetime, cutoff: datetime, escalate_at: datetime) -> bool:
+        stored = self.alerts.get((alert["patient_id"], alert["alert_id"]))
+        if stored is None or stored.get("status") != alert["status"]:
+            return False
+        last = stored.get("last_paged_at")
+        if last is not None and last > iso(cutoff):
+            return False
+        for gone in ("acknowledged_by", "acknowledged_at", "unanswered"):
+            stored.pop(gone, None)
+        stored.update(last_paged_at=iso(now), status="open", due_at=iso(escalate_at), escalation_level=0)
+        if alert["status"] != "open":
+            self._move_entries(alert, {**alert, "status": "open"})
+        return True
+
+    def escalate(self, alert: Record, level: int, next_due: datetime | None, unanswered: bool) -> bool:
+        stored = self.alerts.get((alert["patient_id"], alert["alert_id"]))
+        if (
+            stored is None
+            or stored.get("status") != "open"
+            or stored.get("escalation_level") != level - 1
+            or stored.get("due_at") != alert.get("due_at")
+        ):
+            return False
+        if unanswered:
+            owners = self._owners(list(alert.get("care_team", [])))
+            key = _entry_key(alert)
+            if any(key not in self.entries.get(owner, {}) for owner in owners):
+                return False  # each entry's update is conditional on the entry existing
+            for owner in owners:
+                self.entries[owner][key]["unanswered"] = True
+            stored["unanswered"] = True
+        stored.update(escalation_level=level, last_paged_at=alert["due_at"])
+        if next_due is None:
+            stored.pop("due_at", None)
+        else:
+            stored["due_at"] = iso(next_due)
+        return True
+
+    def transition(
+        self, alert: Record, changes: Record, note: Record | None, care_team: list[str] | None = None
+    ) -> Record:
+        stored = self.alerts.get((alert["patient_id"], alert["alert_id"]))
+        if stored is None or stored.get("status") != alert["status"]:
+            raise ConflictError("The alert changed meanwhile; fetch it and retry.")
+        if care_team is not None and list(care_team) != list(alert.get("care_team", [])):
+            changes = {**changes, "care_team": list(care_team)}
+        after = {**alert, **changes}
+        stored.update(as_read(changes))
+        if note:
+            stored["notes"] = [*stored.get("notes", []), as_read(note)]
+        stored.pop("due_at", None)
+        self._move_entries(alert, after, care_team)
+        if changes["status"] == "resolved":
+            self.slots.pop((alert["patient_id"], slot_of(alert["kind"], alert.get("condition"))), None)
+        if note:
+            after["notes"] = [*alert.get("notes", []), note]
+        return after
+
+    def claim_safety_message(
+        self, patient_id: str, condition: str, reading_id: str, at: datetime, cutoff: datetime
+    ) -> str | None:
+        held = self.safety.get((patient_id, condition))
+        if held is None or held["sent_at"] <= iso(cutoff) or held["reading_id"] == reading_id:
+            self.safety[(patient_id, condition)] = {"reading_id": reading_id, "sent_at": iso(at)}
+            return reading_id
+        return str(held["reading_id"])
+
+    def patient_of(self, alert_id: str) -> str | None:
+        return self.refs.get(alert_id)
+
+    # -- reading back --------------------------------------------------------------
+
+    def of_patient(self, patient_id: str) -> list[Record]:
+        mine = [a for (pid, _), a in self.alerts.items() if pid == patient_id]
+        return [copy.deepcopy(a) for a in sorted(mine, key=lambda a: a["alert_id"], reverse=True)]
+
+    def many(self, keys: list[tuple[str, str]]) -> list[Record]:
+        return [copy.deepcopy(self.alerts[k]) for k in dict.fromkeys(keys) if k in self.alerts]
+
+    def _listed(self, owner: str | None, status: str, priority: str | None) -> list[tuple[str, Record]]:
+        prefix = f"{status}#" + (f"{PRIORITY_RANK[priority]}#" if priority else "")
+        return sorted((k, e) for k, e in self.entries.get(owner, {}).items() if k.startswith(prefix))
+
+    def list_page(
+        self, clinician_id: str | None, status: str, limit: int, start_key: Any, priority: str | None
+    ) -> FakePage:
+        listed = self._listed(clinician_id, status, priority)
+        if start_key is not None:
+            listed = [(k, e) for k, e in listed if k > start_key["position"]]
+        chosen = listed[:limit]
+        # DynamoDB hands back a LastEvaluatedKey whenever the page is full, even if nothing follows.
+        last = {"position": chosen[-1][0]} if chosen and len(chosen) == limit else None
+        return FakePage([copy.deepcopy(e) for _, e in chosen], last)
+
+    def clinician_entries(self, clinician_id: str, status: str) -> list[Record]:
+        return [copy.deepcopy(e) for _, e in self._listed(clinician_id, status, None)]
+
+    def due_escalations(self, now: datetime) -> list[Record]:
+        """The alerts due for escalation by ``now``, soonest first (what the tick reads)."""
+        due = [a for a in self.alerts.values() if "due_at" in a and a["due_at"] <= iso(now)]
+        return [copy.deepcopy(a) for a in sorted(due, key=lambda a: a["due_at"])]
+
+    # -- digests -------------------------------------------------------------------
+
+    def schedule_digest(self, clinician_id: str, timezone: str, last_digest_at: datetime, due_at: datetime) -> None:
+        self.digests[clinician_id] = {
+            "clinician_id": clinician_id,
+            "timezone": timezone,
+            "last_digest_at": iso(last_digest_at),
+            "due_at": iso(due_at),
+        }
+
+    def note_stage1(self, clinician_id: str, reading_id: str) -> None:
+        digest = self.digests.get(clinician_id)
+        if digest is not None:
+            digest.setdefault("stage1_readings", set()).add(reading_id)
+
+    def advance_digest(self, digest: Record, new_due: datetime, now: datetime) -> bool:
+        stored = self.digests.get(digest["clinician_id"])
+        if stored is None or stored.get("due_at") != digest["due_at"]:
+            return False
+        stored.update(due_at=iso(new_due), last_digest_at=iso(now))
+        left = set(stored.get("stage1_readings") or set()) - set(digest.get("stage1_readings") or [])
+        if left:
+            stored["stage1_readings"] = left
+        else:
+            stored.pop("stage1_readings", None)  # DynamoDB removes a set it empties
+        return True
+
+    def digest(self, clinician_id: str) -> Record | None:
+        found = self.digests.get(clinician_id)
+        return as_read(found) if found is not None else None
+
+    def due_digests(self, now: datetime) -> list[Record]:
+        return [as_read(d) for d in self.digests.values() if d["due_at"] <= iso(now)]
+
+
+@dataclass
+class AlertWorld:
+    """The alert service's ports, faked, sharing one timeline (as they share one table)."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    timeline: FakeTimeline = field(default_factory=FakeTimeline)
+    readings: FakeReadings = field(default_factory=FakeReadings)
+    patients: FakePatients = field(default_factory=FakePatients)
+    clinicians: FakeClinicians = field(default_factory=FakeClinicians)
+    outbox: FakeOutbox = field(default_factory=FakeOutbox)
+    audit_log: FakeAuditLog = field(default_factory=FakeAuditLog)
+    alerts: FakeAlertStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alerts = FakeAlertStore(self.timeline)
