@@ -15,7 +15,7 @@ its list entries, so two stream batches racing for the same patient cannot
 open two alerts.  Joining is one conditional update that refuses a reading
 already counted, so a redelivered stream record changes nothing.
 
-The list entries follow the patient's *current* care team (api.md "Trust
+The list entries follow the patient's *current* care team (docs/api.md "Trust
 rules"): a care-team change moves the open and acknowledged alerts' entries
 and their ``care_team`` in the patient's own transaction
 (:func:`care_team_moves`, used by ``DynamoPatientStore.replace``).

@@ -1,7 +1,7 @@
 """Alert rules (pure): which reading opens which alert, what is worse, what may follow what.
 
 One alert may be open (or acknowledged) per patient and *condition*
-(clinical.md "Safety net" rule 1): glucose low, glucose high, BP high, BP
+(docs/clinical.md "Safety net" rule 1): glucose low, glucose high, BP high, BP
 low, pulse.  A low and a critical low are the same story getting worse, so a
 critical reading upgrades an open routine alert (and pages) instead of
 opening a second one; a BP crisis never joins a glucose alert.  Trend alerts

@@ -63,7 +63,7 @@ class AlertEscalation(AlertParts):
         """08:00 local: routine alerts opened and stage 1 BP readings since the last digest, counts only.
 
         Nothing is sent when there are none.  Stage 1 readings raise no alert
-        (clinical.md: digest only); the stream files them on the digest.
+        (docs/clinical.md: digest only); the stream files them on the digest.
         """
         due_at = item["due_at"]
         since = item.get("last_digest_at", "")

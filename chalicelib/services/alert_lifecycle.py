@@ -1,6 +1,6 @@
 """The alert lifecycle: a stored reading (or a red flag, an unreachable patient) opens, joins, upgrades or re-pages.
 
-Rules 1-4 of clinical.md "Safety net": one alert per condition; a critical
+Rules 1-4 of docs/clinical.md "Safety net": one alert per condition; a critical
 reading joining an alert last paged an hour ago or more pages again (and
 reopens an acknowledged one); every current critical reading sends the
 patient a safety message, at most one per condition per 15 minutes; late

@@ -1,6 +1,6 @@
 """The alert API: read one alert, list a clinician's (or every) alert, acknowledge and resolve.
 
-Who may see an alert is decided on the patient's *current* care team (api.md
+Who may see an alert is decided on the patient's *current* care team (docs/api.md
 "Trust rules", F1): anyone else gets the same 404 as for an alert that does
 not exist.  Every read is audited per patient.
 """

@@ -5,7 +5,7 @@ messaging engine (an unreachable patient) and by the minute tick
 (escalations, daily digests).  Pages go out as message intents whose ids make
 them idempotent: a replayed stream record or a repeated tick pages nobody twice.
 
-The safety net (clinical.md): one alert per condition; a critical reading
+The safety net (docs/clinical.md): one alert per condition; a critical reading
 joining an alert last paged an hour ago or more pages again (and reopens an
 acknowledged alert); every current critical reading sends the patient a
 safety message (at most one per condition per 15 minutes); late readings are

@@ -1,6 +1,6 @@
 """The alert lifecycle on the fakes: open, join, upgrade, re-page after 60 minutes, late readings never page.
 
-clinical.md "Safety net" rules 1-4, as the stream drives them (``on_reading``)
+docs/clinical.md "Safety net" rules 1-4, as the stream drives them (``on_reading``)
 and as inbound messages do (``red_flag``, ``unreachable``).
 """
 
