@@ -23,8 +23,8 @@ SAMPLE = 1_000
 
 
 def _seed(c: Any, due_at: datetime) -> None:
+    from chalicelib.adapters.due_index import due_shard
     from chalicelib.adapters.dynamo import serialize
-    from chalicelib.adapters.messaging import due_shard
     from chalicelib.adapters.stores import patient_pk
     from chalicelib.domain.timeutil import iso
 

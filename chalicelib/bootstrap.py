@@ -420,10 +420,13 @@ class Container:
 
     @cached_property
     def scheduler(self) -> Scheduler:
+        from chalicelib.adapters.due_index import DynamoDueIndex
         from chalicelib.adapters.messaging import SqsWorkQueue
         from chalicelib.services.scheduler import Scheduler
 
-        scheduler = Scheduler(self.table, SqsWorkQueue(self.client("sqs"), self.settings.due_work_queue))
+        scheduler = Scheduler(
+            DynamoDueIndex(self.table), SqsWorkQueue(self.client("sqs"), self.settings.due_work_queue)
+        )
         scheduler.register("deferred_message", self.messaging.release_deferred)
         scheduler.register("alert", self.alerts.escalate_due)
         scheduler.register("digest", self.alerts.send_digest)

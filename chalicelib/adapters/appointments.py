@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import DynamoTable
-from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
 

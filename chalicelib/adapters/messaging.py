@@ -18,26 +18,21 @@ daily sends (cap)           PATIENT#<pid> / SENDS#<local day>           expires 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.queues import SqsQueue
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.resources import DUE_SHARDS
 
 CLAIM_TTL = timedelta(days=30)
 CHANNELS = ("push", "sms", "email", "voice")
-
-
-def due_shard(key: str) -> str:
-    return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
 
 
 class DynamoMessagingStore:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable, serialize, throttling_as_503
-from chalicelib.adapters.messaging import due_shard
 from chalicelib.adapters.stores import patient_pk
 
 

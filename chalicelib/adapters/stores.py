@@ -352,5 +352,18 @@ class DynamoAuditLog:
     def _put(self, entry: dict[str, Any]) -> dict[str, Any]:
         return self.table.put_op(self.item(entry), "attribute_not_exists(pk)")
 
-    def page(self, key_condition: str, values: dict[str, Any], index: str | None, limit: int, start_key: Any) -> Page:
-        return self.table.query(key_condition, values, index=index, limit=limit, start_key=start_key, forward=False)
+    # Newest first, one Query page each: by patient (the table's key), by actor, by UTC day (indexes).
+    def of_patient(self, patient_id: str, limit: int, start_key: Any) -> tuple[list[dict[str, Any]], Any]:
+        return self._newest_first("pk = :k", {":k": patient_pk(patient_id)}, None, limit, start_key)
+
+    def of_actor(self, actor: str, limit: int, start_key: Any) -> tuple[list[dict[str, Any]], Any]:
+        return self._newest_first("actor_pk = :k", {":k": f"ACTOR#{actor}"}, "by_actor", limit, start_key)
+
+    def of_day(self, day: str, limit: int, start_key: Any) -> tuple[list[dict[str, Any]], Any]:
+        return self._newest_first("day_pk = :d", {":d": f"DAY#{day}"}, "by_day", limit, start_key)
+
+    def _newest_first(
+        self, key_condition: str, values: dict[str, Any], index: str | None, limit: int, start_key: Any
+    ) -> tuple[list[dict[str, Any]], Any]:
+        page = self.table.query(key_condition, values, index=index, limit=limit, start_key=start_key, forward=False)
+        return page.items, page.last_key

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.timeutil import iso
 
@@ -15,6 +16,20 @@ class AuditLog(Protocol):
     def append(self, entry: dict[str, Any]) -> None: ...
 
     def append_many(self, entries: list[dict[str, Any]]) -> None: ...
+
+
+# One page of records, newest first, and where the next page starts (None: no more).
+AuditPage = tuple[list[dict[str, Any]], Any]
+
+
+class AuditRecords(Protocol):
+    """The audit log read back (admins): by patient, by actor, by UTC day (YYYY-MM-DD)."""
+
+    def of_patient(self, patient_id: str, limit: int, start_key: Any) -> AuditPage: ...
+
+    def of_actor(self, actor: str, limit: int, start_key: Any) -> AuditPage: ...
+
+    def of_day(self, day: str, limit: int, start_key: Any) -> AuditPage: ...
 
 
 class AuditTrail:
@@ -68,7 +83,7 @@ class AuditQueries:
     DAYS_PER_REQUEST = 31
     MAX_DAYS_BACK = 400
 
-    def __init__(self, log: Any, cursors: Any, clock: Callable[[], datetime]) -> None:
+    def __init__(self, log: AuditRecords, cursors: CursorCodec, clock: Callable[[], datetime]) -> None:
         self._log = log
         self._cursors = cursors
         self._clock = clock
@@ -82,17 +97,15 @@ class AuditQueries:
         scope = f"audit:{patient_id or ''}:{actor or ''}"
         position = self._cursors.decode(scope, cursor) or {}
         if patient_id or actor:
-            if patient_id:
-                condition, values, index = "pk = :k", {":k": f"PATIENT#{patient_id}"}, None
-            else:
-                condition, values, index = "actor_pk = :k", {":k": f"ACTOR#{actor}"}, "by_actor"
             items: list[dict[str, Any]] = []
             start = position.get("key")
             # Filtering by actor within a patient's partition may need several pages.
             while True:
-                page = self._log.page(condition, values, index, limit - len(items), start)
-                items += [i for i in page.items if not actor or i.get("actor") == actor]
-                start = page.last_key
+                if patient_id:
+                    found, start = self._log.of_patient(patient_id, limit - len(items), start)
+                else:
+                    found, start = self._log.of_actor(str(actor), limit - len(items), start)
+                items += [i for i in found if not actor or i.get("actor") == actor]
                 if not start or len(items) >= limit or not (patient_id and actor):
                     break
             return [_public(i) for i in items], self._cursors.encode(scope, {"key": start} if start else None)
@@ -110,10 +123,10 @@ class AuditQueries:
         for _ in range(self.DAYS_PER_REQUEST):
             if (today - day).days > self.MAX_DAYS_BACK:
                 return [_public(i) for i in items], None
-            page = self._log.page("day_pk = :d", {":d": f"DAY#{day.isoformat()}"}, "by_day", limit - len(items), start)
-            items += page.items
-            if page.last_key:
-                start = page.last_key
+            found, last_key = self._log.of_day(day.isoformat(), limit - len(items), start)
+            items += found
+            if last_key:
+                start = last_key
             else:
                 day, start = day - timedelta(days=1), None
             if len(items) >= limit:

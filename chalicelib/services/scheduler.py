@@ -20,10 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.adapters.dynamo import DynamoTable
-from chalicelib.domain.timeutil import iso
 from chalicelib.observability import count, logger
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
 
@@ -33,9 +31,17 @@ PARALLEL_SHARDS = 8
 DueHandler = Callable[[dict[str, Any], datetime], None]
 
 
+class DueIndex(Protocol):
+    def due_pages(self, shard: int | str, now: datetime) -> Iterator[list[dict[str, Any]]]: ...
+
+
+class WorkQueue(Protocol):
+    def send(self, items: list[dict[str, Any]], now: datetime) -> None: ...
+
+
 class Scheduler:
-    def __init__(self, table: DynamoTable, work_queue: Any | None = None) -> None:
-        self._table = table
+    def __init__(self, index: DueIndex, work_queue: WorkQueue | None = None) -> None:
+        self._index = index
         self._work_queue = work_queue
         self.handlers: dict[str, DueHandler] = {}
 
@@ -46,17 +52,7 @@ class Scheduler:
         return [item for page in self._due_pages(shard, now) for item in page]
 
     def _due_pages(self, shard: int | str, now: datetime) -> Iterator[list[dict[str, Any]]]:
-        key = shard if isinstance(shard, str) else f"DUE#{shard:02d}"
-        start = None
-        while True:
-            page = self._table.query(
-                "due_shard = :s AND due_at <= :now", {":s": key, ":now": iso(now)}, index="due", start_key=start
-            )
-            if page.items:
-                yield page.items
-            start = page.last_key
-            if not start:
-                return
+        return self._index.due_pages(shard, now)
 
     def tick(self, now: datetime) -> int:
         """Escalations first, here; then everything else due, handed to the work queue (or handled here)."""
