@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from chalicelib.domain.patients import Identifier, Strict
+from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict
 from chalicelib.domain.routing import in_quiet_hours, wall_time
 from chalicelib.domain.timeutil import SentTime, UtcTime
 
@@ -50,9 +50,26 @@ def _https(value: str) -> str:
     return value
 
 
-Offsets = Annotated[list[str], Field(min_length=0, max_length=5), AfterValidator(_offsets)]
-JoinUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_https)]
-Location = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# What parse_offset reads (at least one of days, hours, minutes), for the schema; it also bounds the value.
+OFFSET_PATTERN = r"^P(?:[0-9]+D(?:T(?:[0-9]+H(?:[0-9]+M)?|[0-9]+M))?|T(?:[0-9]+H(?:[0-9]+M)?|[0-9]+M))$"
+Offsets = Annotated[
+    list[str],
+    Field(
+        min_length=0,
+        max_length=5,
+        description="ISO 8601 durations (days, hours, minutes) from 5 minutes to 30 days, each once",
+        json_schema_extra={"uniqueItems": True, "items": {"type": "string", "pattern": OFFSET_PATTERN}},
+    ),
+    AfterValidator(_offsets),
+]
+JoinUrl = Annotated[
+    str, StringConstraints(max_length=2000), AfterValidator(_https), Field(json_schema_extra={"pattern": "^https://"})
+]
+Location = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 class AppointmentIn(Strict):

@@ -71,7 +71,7 @@ class CareTimeIn(BaseModel):
     minutes: int = Field(ge=1, le=600, strict=True)
     interactive: bool = Field(strict=True)
     activity: str = Field(pattern=r"^[a-z][a-z_]{0,39}$", description="e.g. call, video, message, review")
-    at: SentTime  # when the work was done; the service refuses future times
+    at: SentTime = Field(description="when the work was done: in the past year, not in the future")
 
 
 class CareTime(BaseModel):

@@ -24,7 +24,9 @@ def _unique(values: list[str]) -> list[str]:
 class OnCallIn(Strict):
     """``PUT /clinic/on-call``: the clinicians on call, in the order they are paged."""
 
-    clinician_ids: Annotated[list[Identifier], Field(max_length=20), AfterValidator(_unique)]
+    clinician_ids: Annotated[
+        list[Identifier], Field(max_length=20, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)
+    ]
 
 
 class OnCall(BaseModel):

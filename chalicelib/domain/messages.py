@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain.text import FreeText
+from chalicelib.domain.text import KEPT_CHARACTER, FreeText
 from chalicelib.domain.timeutil import UtcTime
 
 Priority = Literal["safety", "routine"]
@@ -55,7 +55,7 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
     message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
-    text: FreeText = Field(min_length=1, max_length=2000)
+    text: FreeText = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": KEPT_CHARACTER})
 
 
 class Message(BaseModel):

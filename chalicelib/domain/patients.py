@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -77,13 +77,40 @@ def _unique_channels(value: list[str]) -> list[str]:
     return value
 
 
-Phone = Annotated[str, AfterValidator(_phone)]
-Email = Annotated[str, AfterValidator(_email)]
-TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-WallClock = Annotated[str, AfterValidator(_hhmm)]
-Channels = Annotated[list[Channel], AfterValidator(_unique_channels)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Condition = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+def _zone_names(schema: dict[str, Any]) -> None:
+    # The zones of the pinned tzdata package, read when a schema is generated (never at import).
+    from importlib.resources import files
+
+    schema["enum"] = sorted(files("tzdata").joinpath("zones").read_text().split())
+
+
+def never_null(schema: dict[str, Any]) -> None:
+    """The schema of an optional field that may be left out but not sent as null (a validator refuses null)."""
+    options = [s for s in schema.pop("anyOf", []) if s.get("type") != "null"]
+    schema.pop("default", None)
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
+# The json_schema_extra below only tell the OpenAPI document what the validators already enforce.
+NOT_BLANK = r"\S"  # stripped of whitespace, at least one character remains
+Phone = Annotated[str, AfterValidator(_phone), Field(json_schema_extra={"pattern": _E164.pattern})]
+Email = Annotated[str, AfterValidator(_email), Field(json_schema_extra={"pattern": _EMAIL.pattern, "maxLength": 254})]
+TimeZoneName = Annotated[str, AfterValidator(_timezone), Field(json_schema_extra=_zone_names)]
+WallClock = Annotated[str, AfterValidator(_hhmm), Field(json_schema_extra={"pattern": _HHMM.pattern})]
+Channels = Annotated[list[Channel], AfterValidator(_unique_channels), Field(json_schema_extra={"uniqueItems": True})]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
+Condition = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 class Strict(BaseModel):
@@ -119,14 +146,14 @@ class PatientPatch(Strict):
 
     phone: Phone | None = None
     email: Email | None = None
-    timezone: TimeZoneName | None = None
-    language: Language | None = None
-    channels: Channels | None = None
-    quiet_hours: QuietHours | None = None
-    conditions: list[Condition] | None = Field(default=None, max_length=20)
-    glucose_profile: GlucoseProfile | None = None
-    glucose_unit: GlucoseUnit | None = None
-    care_team: list[Identifier] | None = Field(default=None, max_length=50)
+    timezone: TimeZoneName | None = Field(default=None, json_schema_extra=never_null)
+    language: Language | None = Field(default=None, json_schema_extra=never_null)
+    channels: Channels | None = Field(default=None, json_schema_extra=never_null)
+    quiet_hours: QuietHours | None = Field(default=None, json_schema_extra=never_null)
+    conditions: list[Condition] | None = Field(default=None, max_length=20, json_schema_extra=never_null)
+    glucose_profile: GlucoseProfile | None = Field(default=None, json_schema_extra=never_null)
+    glucose_unit: GlucoseUnit | None = Field(default=None, json_schema_extra=never_null)
+    care_team: list[Identifier] | None = Field(default=None, max_length=50, json_schema_extra=never_null)
 
     PATIENT_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"phone", "email", "timezone", "language", "channels", "quiet_hours", "glucose_unit"}

@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from chalicelib.domain.patients import ID_PATTERN
+from chalicelib.domain.patients import ID_PATTERN, NOT_BLANK
 from chalicelib.domain.timeutil import UtcTime, iso
 
 MMOL_TO_MG_DL = 18.0
@@ -41,7 +41,11 @@ ReadingId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Context = Literal["fasting", "before_meal", "after_meal", "bedtime", "random"]
 Source = Literal["app", "device", "manual", "sms", "clinic"]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
-Symptom = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Symptom = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 def _in_range(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
@@ -54,8 +58,10 @@ class _ReadingBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reading_id: ReadingId | None = None
-    measured_at: AwareDatetime
-    source: Source = "app"
+    measured_at: AwareDatetime = Field(
+        description="RFC 3339 with a UTC offset; not older than 365 days, at most 5 minutes ahead of the server"
+    )
+    source: Source = Field(default="app", description="clinic only from a staff caller")
     device_id: DeviceId | None = None
     symptoms: list[Symptom] = Field(default_factory=list, max_length=20)
 
@@ -93,7 +99,12 @@ class GlucoseIn(_ReadingBase):
     context: Context = "random"
     meter_flag: Literal["LO", "HI"] | None = None
     # Declared after unit and meter_flag so its validator can see them.
-    value: Number | None = Field(default=None, validate_default=True)
+    value: Number | None = Field(
+        default=None,
+        validate_default=True,
+        description="10 to 600 mg/dL or 0.6 to 33.3 mmol/L; required unless meter_flag is sent (never both)",
+        json_schema_extra={"minimum": GLUCOSE_MMOL_L[0], "maximum": GLUCOSE_MG_DL[1]},
+    )
 
     @field_validator("value")
     @classmethod
@@ -119,9 +130,11 @@ class GlucoseIn(_ReadingBase):
 
 class BloodPressureIn(_ReadingBase):
     type: Literal["blood_pressure"]
-    systolic: Number
-    diastolic: Number
-    pulse: Number | None = None
+    systolic: Number = Field(json_schema_extra={"minimum": SYSTOLIC[0], "maximum": SYSTOLIC[1]})
+    diastolic: Number = Field(
+        description="lower than systolic", json_schema_extra={"minimum": DIASTOLIC[0], "maximum": DIASTOLIC[1]}
+    )
+    pulse: Number | None = Field(default=None, json_schema_extra={"minimum": PULSE[0], "maximum": PULSE[1]})
     unit: Literal["mmHg"] = "mmHg"
 
     @field_validator("systolic")

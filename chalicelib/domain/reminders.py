@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from chalicelib.domain.patients import Identifier, Strict, WallClock
+from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict, WallClock
 from chalicelib.domain.timeutil import UtcTime
 
 Kind = Literal["measure_glucose", "measure_bp", "medication", "custom"]
@@ -43,9 +43,16 @@ def _unique(values: list[str]) -> list[str]:
     return sorted(values)
 
 
-Times = Annotated[list[WallClock], Field(min_length=1, max_length=12), AfterValidator(_unique)]
-Days = Annotated[list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_unique)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+UNIQUE = {"uniqueItems": True}  # the schema says what _unique enforces
+Times = Annotated[
+    list[WallClock], Field(min_length=1, max_length=12, json_schema_extra=UNIQUE), AfterValidator(_unique)
+]
+Days = Annotated[list[Weekday], Field(min_length=1, max_length=7, json_schema_extra=UNIQUE), AfterValidator(_unique)]
+Label = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    Field(json_schema_extra={"pattern": NOT_BLANK}),
+]
 
 
 class ReminderIn(Strict):

@@ -36,3 +36,5 @@ def for_csv(value: str) -> str:
 
 # Cleaned before length and other constraints are checked: a note of control characters only is empty.
 FreeText = Annotated[str, BeforeValidator(_clean)]
+# For the OpenAPI document: a required text keeps at least one character once cleaned.
+KEPT_CHARACTER = r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.text import FreeText
+from chalicelib.domain.text import KEPT_CHARACTER, FreeText
 from chalicelib.domain.timeutil import UtcTime
 
 KINDS = (
@@ -49,7 +49,7 @@ class NoteIn(BaseModel):
 
     # The client's id makes a repeated POST safe (or send an Idempotency-Key header).
     note_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    text: FreeText = Field(min_length=1, max_length=4000)
+    text: FreeText = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": KEPT_CHARACTER})
     # Notes are for the care team (docs/api.md "Trust rules", F18); the patient sees one only when shared.
     share_with_patient: bool = Field(default=False, strict=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, PlainSerializer
+from pydantic import AwareDatetime, BeforeValidator, Field, PlainSerializer
 
 
 def iso(moment: datetime) -> str:
@@ -17,8 +17,12 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-# A timezone-aware moment that always serialises as UTC RFC 3339 with ``Z``.
-UtcTime = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str, when_used="json")]
+# A timezone-aware moment that always serialises as UTC RFC 3339 with ``Z`` (the schema says so in both directions).
+UtcTime = Annotated[
+    AwareDatetime,
+    PlainSerializer(iso, return_type=str, when_used="json"),
+    Field(json_schema_extra={"format": "date-time"}),
+]
 
 
 def _rfc3339_string(value: Any) -> Any:
