@@ -45,6 +45,8 @@ def as_read(value: Any) -> Any:
         return [as_read(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted(as_read(v) for v in value)
+    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+        return int(value)  # DynamoDB keeps numbers, not their type: 112.0 reads back as 112
     return value
 
 
@@ -133,7 +135,7 @@ class FakePatients:
         self.records: dict[str, Record] = {}
 
     def put(self, record: Record) -> None:
-        self.records[record["patient_id"]] = copy.deepcopy(record)
+        self.records[record["patient_id"]] = as_read(record)
 
     def get(self, patient_id: str) -> Record | None:
         return _copy(self.records.get(patient_id))
@@ -150,10 +152,10 @@ class FakeClinicians:
         self.on_call_record: Record | None = None
 
     def put(self, record: Record) -> None:
-        self.records[record["clinician_id"]] = copy.deepcopy(record)
+        self.records[record["clinician_id"]] = as_read(record)
 
     def put_on_call(self, record: Record) -> None:
-        self.on_call_record = copy.deepcopy(record)
+        self.on_call_record = as_read(record)
 
     def many(self, clinician_ids: list[str]) -> dict[str, Record]:
         return {cid: copy.deepcopy(self.records[cid]) for cid in dict.fromkeys(clinician_ids) if cid in self.records}
@@ -169,7 +171,7 @@ class FakeReadings:
         self._readings: dict[tuple[str, str], Record] = {}
 
     def put(self, reading: Record) -> None:
-        self._readings[(reading["patient_id"], reading["reading_id"])] = copy.deepcopy(reading)
+        self._readings[(reading["patient_id"], reading["reading_id"])] = as_read(reading)
 
     def _between(self, patient_id: str, reading_type: str, start: str, end: str) -> list[Record]:
         found = [

@@ -26,7 +26,6 @@ from chalicelib.services.alerts import AlertService
 from chalicelib.services.audit import AuditTrail
 from tests.fakes import AlertWorld
 
-_ids = itertools.count(1)
 TRENDS = ("recurrent_lows", "sustained_high_home_bp")
 
 
@@ -35,6 +34,7 @@ class World(AlertWorld):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self._reading_ids = itertools.count(1)  # per world: the same moves give the same ids (hypothesis replays)
         self.service = AlertService(
             self.alerts,
             self.readings,
@@ -124,7 +124,7 @@ class World(AlertWorld):
         reading = {
             **parsed.model_dump(mode="json", exclude={"measured_at"}),
             **extra,
-            "reading_id": reading_id or f"r-{next(_ids)}",
+            "reading_id": reading_id or f"r-{next(self._reading_ids)}",
             "patient_id": pid,
             "measured_at": iso(measured),
             "received_at": iso(self.clock()),
