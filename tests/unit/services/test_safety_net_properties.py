@@ -138,4 +138,4 @@ class SafetyNet(RuleBasedStateMachine):
 
 
 SafetyNet.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
-test_the_safety_net_holds_for_any_sequence_of_readings_actions_and_time = SafetyNet.TestCase
+TestTheSafetyNetHoldsOnTheFakes = SafetyNet.TestCase
