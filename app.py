@@ -2,7 +2,9 @@
 
 Routes live in chalicelib/api (one Blueprint per resource), non-HTTP handlers
 in chalicelib/jobs.  Imports here are kept light: boto3, Powertools and the
-JWT stack load on first use, not at cold start.
+JWT stack load on first use, not at cold start.  The local stage's own routes
+and event runner are developer tooling: devstack/ adds them (``devstack.serve``),
+and the Lambda package holds none of it.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def observe_requests(event: Any, get_response: Any) -> Response:
 
 
 # The table stream.  The ARN is resolved at deploy time (infra/); the placeholder
-# only lets the app import where no stream exists (tests, local runner).
+# only lets the app import where no stream exists (tests, devstack's event runner).
 TABLE_STREAM_ARN = os.environ.get(
     "CAREWIRE_TABLE_STREAM_ARN", "arn:aws:dynamodb:us-east-1:000000000000:table/carewire/stream/local"
 )
@@ -135,17 +137,3 @@ def tick(event: Any) -> None:
     # The event's own time, not the clock: a late or replayed tick acts as of its minute.
     with job_metrics():
         container().scheduler.tick(parse_iso(event.time))
-
-
-# The local-only routes exist in the local stage alone; every deployed stage
-# answers 404 for /_local/*.  Registered last so the runner sees every handler.
-if os.environ.get("CAREWIRE_STAGE") == "local":
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        # `chalice deploy --stage local` would publish token minting, ticks and fake inbound SMS (F19):
-        # a function in AWS refuses to start rather than serve them.
-        raise RuntimeError("CAREWIRE_STAGE=local inside AWS Lambda: the local-only routes are never deployed.")
-    from chalicelib.api import local
-
-    app.register_blueprint(local.bp)
-    if os.environ.get("CAREWIRE_LOCAL_EVENT_RUNNER") == "true":
-        local.start_background_runner()

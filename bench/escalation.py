@@ -93,9 +93,9 @@ class _Clock:
 
 def _critical_alert(app: Any, c: Any, at: datetime) -> str:
     """Clinician with a phone, patient with a care team, a critical reading at ``at``; the stream opens the alert."""
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
-    from chalicelib.jobs.local_runner import LocalEventRunner
     from chalicelib.services.alerts import alert_id_for
+    from devstack.identity import CognitoLocalIssuer
+    from devstack.runner import LocalEventRunner
 
     issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     admin = issuer.token("admin", "a-bench")
@@ -146,8 +146,8 @@ def _critical_alert(app: Any, c: Any, at: datetime) -> str:
 
 def _deliverer(c: Any, calls: PhasedCalls, stop: threading.Event) -> threading.Thread:
     """The deliver Lambda: takes the outbound queue's messages as they arrive and runs the deliver handler."""
-    from chalicelib.jobs.local_runner import _sqs_record
     from chalicelib.jobs.outbound import deliver_batch
+    from devstack.runner import sqs_record
 
     sqs = c.client("sqs")
     url = sqs.get_queue_url(QueueName=c.settings.outbound_queue)["QueueUrl"]
@@ -161,7 +161,7 @@ def _deliverer(c: Any, calls: PhasedCalls, stop: threading.Event) -> threading.T
                 if not messages:
                     time.sleep(0.05)
                     continue
-                event = {"Records": [_sqs_record(m, url, c.settings.region) for m in messages]}
+                event = {"Records": [sqs_record(m, url, c.settings.region) for m in messages]}
                 failed = {f["itemIdentifier"] for f in deliver_batch(c.messaging, event)["batchItemFailures"]}
                 for message in messages:
                     if message["MessageId"] not in failed:

@@ -36,7 +36,7 @@ def emulators() -> Iterator[Stack]:
 
 def load_app(stack: Stack) -> Any:
     env = {k: v for k, v in stack.env.items() if k.startswith(("AWS_", "CAREWIRE_"))}
-    env.update({"CAREWIRE_STAGE": "dev", "CAREWIRE_LOCAL_EVENT_RUNNER": "false", "POWERTOOLS_METRICS_DISABLED": "true"})
+    env.update({"CAREWIRE_STAGE": "dev", "POWERTOOLS_METRICS_DISABLED": "true"})
     os.environ.update(env)
     import app as app_module
     from chalicelib import bootstrap
@@ -156,7 +156,7 @@ def table(title: str, rows: list[tuple[str, Any]]) -> None:
 def bench_clinic(app: Any) -> tuple[Any, str, str]:
     """Cognito's issuer, an admin token and the token of clinician c-bench (registered here)."""
     from chalicelib import bootstrap
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     c = bootstrap.container()
     issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)

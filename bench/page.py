@@ -4,7 +4,7 @@ Target (safety-net issue): a current critical reading opens an alert and pages t
 care team; the page must be on its way within seconds.  200 critical readings
 (glucose 45 mg/dL, measured now), each from a different patient whose care-team
 clinician has a phone, are posted through the app (API Gateway-shaped events), then
-:class:`~chalicelib.jobs.local_runner.LocalEventRunner` drains the real DynamoDB
+:class:`~devstack.runner.LocalEventRunner` drains the real DynamoDB
 Local stream and the SQS queues with the app's own handlers.  Per reading: the time
 from the request (and from the reading's ``PutItem``) to the clinician's SMS being
 published (``after-call.sns.Publish`` on the container's SNS client, matched by the
@@ -167,7 +167,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def _setup(app: Any, c: Any, patients: int) -> tuple[Any, list[tuple[str, str]]]:
     """Clinicians with phones; patients each with one of them as care team. Returns (issuer, [(pid, phone)])."""
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     admin = issuer.token("admin", "a-bench")
@@ -212,8 +212,8 @@ def run() -> dict[str, Any]:
     with emulators() as stack:
         app = load_app(stack)
         from chalicelib import bootstrap
-        from chalicelib.jobs.local_runner import LocalEventRunner
         from chalicelib.services.alerts import alert_id_for
+        from devstack.runner import LocalEventRunner
 
         c = bootstrap.container()
         issuer, people = _setup(app, c, 2 * READINGS)

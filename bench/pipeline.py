@@ -25,7 +25,7 @@ INTENTS = 1000
 
 
 def _setup(app: Any, c: Any) -> tuple[Any, list[str]]:
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     issuer = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)
     admin, doc = issuer.token("admin", "a-bench"), issuer.token("clinician", "c-bench")

@@ -4,7 +4,9 @@
 pending connections, which resets clients as soon as a few dozen connect at
 once (a phone fleet syncing at 08:00 does).  This runs the same
 ``LocalDevServer`` with the same stage config, only with a deeper backlog, and
-runs one handler at a time (see ``OneRequestAtATime``).
+runs one handler at a time (see ``OneRequestAtATime``).  In the local stage it
+adds the local-only routes and starts the event runner (``devstack.local_routes``):
+the app itself, as packaged for Lambda, has neither.
 
 Where chalice local itself refuses a request, before the app runs, it answers
 as the deployed API's gateway responses do (``infra/``): problem+json, never
@@ -22,6 +24,7 @@ import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from chalice.cli.factory import CLIFactory
@@ -146,10 +149,20 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--stage", default="local")
+    parser.add_argument("--event-runner", action="store_true", help="poll the stream and queues, tick each minute")
+    parser.add_argument("--data-dir", type=Path, default=None, help="keeps the event runner's stream checkpoints")
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     factory = CLIFactory(project_dir=str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=args.stage)
+    if args.stage == "local":
+        from devstack import local_routes
+
+        runner = local_routes.register(config.chalice_app, data_dir=args.data_dir)
+        if args.event_runner:
+            # Like Lambda's event sources: the stream and queues polled, the scheduled jobs run once a
+            # minute of the stage's clock (after /_local/tick travelled, real minutes lie in its past).
+            runner.start(poll_seconds=0.5)
     app = OneRequestAtATime(config.chalice_app)
     server = LocalDevServer(
         app,  # type: ignore[arg-type]

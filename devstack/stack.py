@@ -139,18 +139,14 @@ class Stack:
             "CAREWIRE_CURSOR_SECRET": self._cursor_secret(),
             "CAREWIRE_APNS_PLATFORM_ARN": outputs["apns_platform_arn"],
             "CAREWIRE_FCM_PLATFORM_ARN": outputs["fcm_platform_arn"],
-            "CAREWIRE_LOCAL_EVENT_RUNNER": "true",
-            "CAREWIRE_LOCAL_DATA_DIR": str(self.data_dir or ""),
             "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
             "PYTHONUNBUFFERED": "1",
         }
         if not self.serve_api:
             return
-        self._spawn(
-            "api",
-            [sys.executable, "-m", "devstack.serve", "--stage", "local", "--port", str(self.api_port)],
-            self.env,
-        )
+        serve = [sys.executable, "-m", "devstack.serve", "--stage", "local", "--port", str(self.api_port)]
+        serve += ["--event-runner", *(["--data-dir", str(self.data_dir)] if self.data_dir else [])]
+        self._spawn("api", serve, self.env)
         wait_until(lambda: http_ok(f"{self.api_url}/health"), 60, "the Chalice app")
 
     def _cursor_secret(self) -> str:

@@ -42,11 +42,9 @@ def moto_url(emulators: Stack) -> str:
 def environment(emulators: Stack) -> dict[str, str]:
     keep = ("AWS_", "CAREWIRE_")
     env = {k: v for k, v in emulators.env.items() if k.startswith(keep)}
-    for local_only in ("CAREWIRE_LOCAL_EVENT_RUNNER", "CAREWIRE_LOCAL_DATA_DIR"):
-        env.pop(local_only, None)
     env.update(
         {
-            # A deployed stage: no local-only routes, the real clock.
+            # A deployed stage's app, as packaged: no local-only routes (devstack adds those), the real clock.
             "CAREWIRE_STAGE": "dev",
             "CAREWIRE_CURSOR_SECRET": secrets.token_hex(32),
             "POWERTOOLS_METRICS_DISABLED": "true",
@@ -76,7 +74,7 @@ def stream_runner(app: Any) -> Any:
     about redelivery makes a second consumer that starts from the beginning.
     """
     from chalicelib import bootstrap
-    from chalicelib.jobs.local_runner import LocalEventRunner
+    from devstack.runner import LocalEventRunner
 
     c = bootstrap.container()
     return LocalEventRunner(
@@ -87,7 +85,7 @@ def stream_runner(app: Any) -> Any:
 @pytest.fixture(scope="session")
 def issuer(app: Any) -> Any:
     from chalicelib import bootstrap
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     c = bootstrap.container()
     return CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings)

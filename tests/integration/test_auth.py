@@ -69,7 +69,7 @@ def test_expired_token_is_401(app: Any, api: Api, clinic: dict[str, Any]) -> Non
 
 def test_token_from_another_issuer_is_401(api: Api, clinic: dict[str, Any]) -> None:
     from chalicelib import bootstrap
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     cognito = bootstrap.container().client("cognito-idp")
     other_pool = cognito.create_user_pool(PoolName="someone-else")["UserPool"]["Id"]

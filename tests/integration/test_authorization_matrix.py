@@ -133,7 +133,7 @@ ROUTES: dict[str, tuple[str, str, Body | None, dict[str, int]]] = {
 def tokens(api: Api, clinic: dict[str, Any]) -> dict[str, Any]:
     """A patient on c-1's panel and a token (or way of failing) for every kind of caller."""
     from chalicelib import bootstrap
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     pid = f"p-az-{uuid.uuid4().hex[:6]}"
     enrolled = patient_body(pid, given_name=SECRET_NAME, phone=SECRET_PHONE, email="zephyrine@example.org")

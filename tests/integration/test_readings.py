@@ -353,7 +353,7 @@ def test_stream_copies_the_writer_into_the_audit_trail_once(
     api: Api, app: Any, patient: tuple[str, str], clinic: dict[str, Any], stream_runner: Any
 ) -> None:
     from chalicelib import bootstrap
-    from chalicelib.jobs.local_runner import LocalEventRunner
+    from devstack.runner import LocalEventRunner
 
     c = bootstrap.container()
     runner = stream_runner

@@ -17,7 +17,7 @@ ZONE = "America/Chicago"
 
 def _runner(app: Any) -> Any:
     from chalicelib import bootstrap
-    from chalicelib.jobs.local_runner import LocalEventRunner
+    from devstack.runner import LocalEventRunner
 
     c = bootstrap.container()
     return LocalEventRunner(

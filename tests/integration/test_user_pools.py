@@ -12,7 +12,7 @@ from tests.integration.conftest import Api, body
 
 def _pool_issuer(pool: str, client: str) -> Any:
     from chalicelib import bootstrap
-    from chalicelib.adapters.local_identity import CognitoLocalIssuer
+    from devstack.identity import CognitoLocalIssuer
 
     # Every role signed in to this one pool.
     return CognitoLocalIssuer(bootstrap.container().client("cognito-idp"), pool, client, staff=(pool, client))

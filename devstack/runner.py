@@ -1,4 +1,4 @@
-"""Local stage only: the event sources Lambda would provide, against the emulators.
+"""The local stage's event sources: what Lambda would provide, against the emulators.
 
 Reads the real DynamoDB stream (DynamoDB Local), the real SQS queues (moto)
 and a clock, and calls the very handler functions the Chalice app registered,
@@ -57,7 +57,7 @@ class LocalEventRunner:
         self._checkpoint_file = checkpoint_file
         self._positions: dict[str, str] = self._load_positions()
         self._attempts: dict[str, int] = {}
-        # The stage's clock (the container's TravelClock in the local stage); None: ticks move no clock.
+        # The stage's clock (a devstack.clock.TravelClock in the local stage); None: ticks move no clock.
         self._clock = clock
         # Queues whose messages carry their tick's "now" (due-work): see _retry_within_tick.
         self._tick_queues = set(tick_queues)
@@ -259,7 +259,7 @@ class LocalEventRunner:
             messages = response.get("Messages", [])
             if not messages:
                 continue
-            event = {"Records": [_sqs_record(m, url, self._region) for m in messages]}
+            event = {"Records": [sqs_record(m, url, self._region) for m in messages]}
             result = handler(event, None) or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             for message in messages:
@@ -296,7 +296,7 @@ class LocalEventRunner:
         return 1  # counted as work, so drain() runs another round and retries it
 
 
-def _sqs_record(message: dict[str, Any], url: str, region: str) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any], url: str, region: str) -> dict[str, Any]:
     queue_name = url.rsplit("/", 1)[-1]
     return {
         "messageId": message["MessageId"],

@@ -1,4 +1,4 @@
-"""Local stage only: mint real tokens from the emulated Cognito user pool.
+"""The local stage's sign-in: real tokens minted from the emulated Cognito user pools.
 
 Creates the user and its group membership on first use, then signs in with a
 fresh random password, so the token is issued by the pool exactly as a real
