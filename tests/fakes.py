@@ -22,7 +22,7 @@ from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.services.ports import TimelineEntry
+from chalicelib.services.ports import OpenSlot, TimelineEntry
 
 Record = dict[str, Any]
 
@@ -254,11 +254,11 @@ class FakeAlertStore:
 
     def open(
         self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
-    ) -> Record | None:
+    ) -> OpenSlot | None:
         pid = alert["patient_id"]
         slot_key = (pid, slot_of(alert["kind"], alert.get("condition")))
         if slot_key in self.slots:
-            return copy.deepcopy(self.slots[slot_key])
+            return self._holder(self.slots[slot_key])
         self.slots[slot_key] = {
             "alert_id": alert["alert_id"],
             "priority": alert["priority"],
@@ -274,8 +274,12 @@ class FakeAlertStore:
             self.refs[alert["alert_id"]] = pid
         return None
 
-    def open_slots(self, patient_id: str) -> dict[str, Record]:
-        return {slot: copy.deepcopy(h) for (pid, slot), h in sorted(self.slots.items()) if pid == patient_id}
+    @staticmethod
+    def _holder(slot: Record) -> OpenSlot:
+        return OpenSlot(str(slot["alert_id"]), str(slot.get("priority", "routine")), str(slot.get("since", "")))
+
+    def open_slots(self, patient_id: str) -> dict[str, OpenSlot]:
+        return {slot: self._holder(h) for (pid, slot), h in sorted(self.slots.items()) if pid == patient_id}
 
     def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
         joined: set[str] = set()

@@ -36,7 +36,7 @@ from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
-from chalicelib.services.ports import TimelineEntry
+from chalicelib.services.ports import OpenSlot, TimelineEntry
 
 ADMIN_LIST = "ALERTS"
 # Escalations sit on their own partition of the due index: the tick reads it first and acts on it
@@ -80,6 +80,10 @@ def _due_shard(key: str) -> str:
     return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
 
 
+def _holder(slot: dict[str, Any]) -> OpenSlot:
+    return OpenSlot(str(slot["alert_id"]), str(slot.get("priority", "routine")), str(slot.get("since", "")))
+
+
 def list_sk(alert: dict[str, Any]) -> str:
     rank = PRIORITY_RANK[alert["priority"]]
     return f"ALERT#{alert['status']}#{rank}#{_inverted(alert['opened_at'])}#{alert['alert_id']}"
@@ -112,7 +116,7 @@ class DynamoAlertStore:
 
     def open(
         self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
-    ) -> dict[str, Any] | None:
+    ) -> OpenSlot | None:
         """Open ``alert`` (with its timeline event) if its slot is free; else return the slot's holder.
 
         One TransactWriteItems either way: when the slot is taken, DynamoDB hands back
@@ -152,16 +156,16 @@ class DynamoAlertStore:
                 and reasons
                 and reasons[0].get("Code") == ("ConditionalCheckFailed")
             ):
-                return deserialize(reasons[0].get("Item") or {})
+                return _holder(deserialize(reasons[0].get("Item") or {}))
             raise
         return None
 
-    def open_slots(self, patient_id: str) -> dict[str, dict[str, Any]]:
+    def open_slots(self, patient_id: str) -> dict[str, OpenSlot]:
         """The patient's open alert slots (slot name -> holder), in one Query."""
         page = self.table.query(
             "pk = :p AND begins_with(sk, :o)", {":p": patient_pk(patient_id), ":o": "OPEN#"}, consistent=True
         )
-        return {item["sk"].removeprefix("OPEN#"): item for item in page.items}
+        return {item["sk"].removeprefix("OPEN#"): _holder(item) for item in page.items}
 
     def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
         """Count ``reading_id`` on each open alert named in ``events`` (with its timeline event), in one transaction.
@@ -287,7 +291,7 @@ class DynamoAlertStore:
         slots = self.open_slots(patient_id)
         if not slots:
             return []
-        keys = sorted({(patient_pk(patient_id), f"ALERT#{s['alert_id']}") for s in slots.values()})
+        keys = sorted({(patient_pk(patient_id), f"ALERT#{s.alert_id}") for s in slots.values()})
         groups: list[list[dict[str, Any]]] = []
         for alert in sorted(self.batch(keys), key=lambda a: str(a["alert_id"])):
             had = list(alert.get("care_team", []))

@@ -18,7 +18,7 @@ from chalicelib.domain.templates import TEMPLATES
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
 from chalicelib.services.alert_paging import AlertParts
-from chalicelib.services.ports import Record, TimelineEntry
+from chalicelib.services.ports import OpenSlot, Record, TimelineEntry
 
 # An event caused by a reading is stamped 1 ms after it, so the timeline shows cause before effect.
 FOLLOWS = timedelta(milliseconds=1)
@@ -60,7 +60,7 @@ class AlertLifecycle(AlertParts):
             trends.append("sustained_high_home_bp")
         if wanted or trends:
             slots = self._alerts.open_slots(pid)
-            joins: list[tuple[str, str, Record]] = []
+            joins: list[tuple[str, str, OpenSlot]] = []
             for kind, priority in wanted:
                 holder = slots.get(str(condition)) or self._open(
                     pid, kind, priority, origin, at, record, reading["measured_at"], condition, reading["type"], late
@@ -73,7 +73,7 @@ class AlertLifecycle(AlertParts):
                     holder = self._open(pid, trend, "routine", origin, at, record, reading["measured_at"])
                 # A trend alert takes the readings measured since the one that completed it; an
                 # earlier one (a redelivery, or a late offline sync) was judged before it existed.
-                if holder and reading["measured_at"] >= holder.get("since", ""):
+                if holder and reading["measured_at"] >= holder.since:
                     joins.append((trend, "routine", holder))
             if joins:
                 self._join(pid, joins, origin, at, record)
@@ -101,7 +101,7 @@ class AlertLifecycle(AlertParts):
         condition: str | None = None,
         reading_type: str | None = None,
         late: bool = False,
-    ) -> Record | None:
+    ) -> OpenSlot | None:
         """Open an alert; None when opened here, else the slot that another writer opened first."""
         alert_id = rules.alert_id_for(patient_id, f"{kind}:{origin}")
         critical = priority == "critical"
@@ -144,32 +144,32 @@ class AlertLifecycle(AlertParts):
     def _join(
         self,
         patient_id: str,
-        joins: list[tuple[str, str, Record]],
+        joins: list[tuple[str, str, OpenSlot]],
         origin: str,
         at: datetime,
         record: Record,
     ) -> None:
         events = {
-            holder["alert_id"]: TimelineEntry(
+            holder.alert_id: TimelineEntry(
                 patient_id,
                 "alert_joined",
                 at + FOLLOWS,
-                f"alert-joined-{holder['alert_id']}-{origin}",
+                f"alert-joined-{holder.alert_id}-{origin}",
                 f"Reading joined the open {kind.replace('_', ' ')} alert",
                 None,
-                {"alert_id": holder["alert_id"]},
+                {"alert_id": holder.alert_id},
             )
             for kind, _, holder in joins
         }
         joined = self._alerts.join_many(patient_id, events, origin, iso(at))
         count("AlertsJoined", len(joined))
         for kind, priority, holder in joins:
-            if holder["alert_id"] not in joined or priority != "critical":
+            if holder.alert_id not in joined or priority != "critical":
                 continue
-            if rules.is_worse(priority, holder.get("priority", "routine")):
-                self._upgrade(patient_id, holder["alert_id"], kind, priority, origin, at, record)
+            if rules.is_worse(priority, holder.priority):
+                self._upgrade(patient_id, holder.alert_id, kind, priority, origin, at, record)
             else:
-                self._repage(patient_id, holder["alert_id"], origin, at, record)
+                self._repage(patient_id, holder.alert_id, origin, at, record)
 
     def _upgrade(
         self,

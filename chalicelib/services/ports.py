@@ -40,6 +40,16 @@ class TimelineEntry:
     ref: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OpenSlot:
+    """Who holds one of a patient's open-alert slots (a condition, or a trend's kind)."""
+
+    alert_id: str
+    priority: str
+    # When the story the alert tells began: the opening reading's measured time.
+    since: str = ""
+
+
 class Page(Protocol):
     """One page of a list, and where the next one starts (None: the list is done; opaque, JSON-safe)."""
 
@@ -60,16 +70,15 @@ class AlertStore(Protocol):
 
     def open(
         self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
-    ) -> Record | None:
+    ) -> OpenSlot | None:
         """Open ``alert`` with its timeline event if its slot is free: None; else the slot's holder.
 
-        The holder names the open alert (``alert_id``), its ``priority`` and ``since``
-        (when the story it tells began).  With ``escalate_at`` the alert is due for
-        escalation then.  Its list entries go to ``care_team`` and the admins.
+        With ``escalate_at`` the alert is due for escalation then.  Its list entries
+        go to ``care_team`` and the admins.
         """
         ...
 
-    def open_slots(self, patient_id: str) -> dict[str, Record]:
+    def open_slots(self, patient_id: str) -> dict[str, OpenSlot]:
         """The patient's open (or acknowledged) alerts by slot: slot name -> holder."""
         ...
 

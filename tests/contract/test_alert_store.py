@@ -18,7 +18,7 @@ import pytest
 from chalicelib.domain.alerts import alert_id_for
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso
-from chalicelib.services.ports import TimelineEntry
+from chalicelib.services.ports import OpenSlot, TimelineEntry
 from tests.contract.conftest import AlertBackend
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -115,8 +115,7 @@ def test_opening_takes_the_slot_and_names_its_holder(alert_backend: AlertBackend
 
     slots = alert_backend.store.open_slots(pid)
     assert list(slots) == ["glucose_low"]
-    holder = slots["glucose_low"]
-    assert (holder["alert_id"], holder["priority"], holder["since"]) == (alert["alert_id"], "critical", iso(T0))
+    assert slots["glucose_low"] == OpenSlot(alert["alert_id"], "critical", iso(T0))
 
 
 def test_a_second_alert_in_a_taken_slot_gets_the_holder_and_writes_nothing(
@@ -128,7 +127,7 @@ def test_a_second_alert_in_a_taken_slot_gets_the_holder_and_writes_nothing(
 
     holder = alert_backend.store.open(second, [], None, opened(second))
 
-    assert holder is not None and holder["alert_id"] == first["alert_id"]
+    assert holder == OpenSlot(first["alert_id"], "critical", iso(T0))
     assert alert_backend.store.get(pid, second["alert_id"]) is None
     assert [a["alert_id"] for a in alert_backend.store.of_patient(pid)] == [first["alert_id"]]
     assert alert_backend.events(pid) == [("alert_opened", f"alert-opened-{first['alert_id']}")]
@@ -270,7 +269,7 @@ def test_a_routine_alert_is_upgraded_once(alert_backend: AlertBackend, ids: Call
         0,
     )
     assert got["last_paged_at"] == iso(T0 + timedelta(minutes=10))
-    assert alert_backend.store.open_slots(pid)["glucose_low"]["priority"] == "critical"
+    assert alert_backend.store.open_slots(pid)["glucose_low"].priority == "critical"
     assert [e["priority"] for e in alert_backend.store.clinician_entries(cid, "open")] == ["critical"]
 
 
