@@ -99,6 +99,13 @@ class AlertQueries(AlertParts):
             self._audit.record(principal, "list", "alert", patient)
         return [as_alert(i) for i in ordered], self._cursors.encode(scope, page.last_key)
 
+    def live_entries(self, clinician_id: str) -> list[Record]:
+        """The clinician's open and acknowledged list entries (``priority``, ``patient_id``, ``unanswered``...).
+
+        For the worklist's counts, without reaching into the store behind this service.
+        """
+        return [e for status in ("open", "acknowledged") for e in self._alerts.clinician_entries(clinician_id, status)]
+
     def transition(self, principal: Principal, alert_id: str, action: str, request: TransitionIn) -> Alert:
         principal.require(Role.CLINICIAN, Role.ADMIN)
         item, team = self._visible(principal, alert_id)

@@ -253,3 +253,15 @@ def test_every_patient_a_list_shows_is_audited(world: World) -> None:
     world.service.page(ANA, None, None, None, 10, None)
 
     assert sorted(e["patient_id"] for e in world.audit_log.entries if e["action"] == "list") == ["p-1", "p-2"]
+
+
+def test_the_worklist_counts_read_a_clinicians_open_and_acknowledged_entries(world: World) -> None:
+    ids = several(world)
+    act(world, ids["bp_high"], "acknowledge")
+    act(world, ids["glucose_high"], "resolve")
+
+    entries = world.service.live_entries("c-ana")
+
+    assert sorted((e["alert_id"], e["status"]) for e in entries) == sorted(
+        [(ids["glucose_low"], "open"), (ids["bp_low"], "open"), (ids["bp_high"], "acknowledged")]
+    )
