@@ -2,7 +2,7 @@
 
 The fast twin of ``tests/integration/test_safety_properties.py`` (which
 drives the real stack through HTTP, the stream and the queues, a few
-examples at a time): here the same promises of clinical.md "Safety net" are
+examples at a time): here the same promises of docs/clinical.md "Safety net" are
 checked over hundreds of sequences in about a second, with shrinking on.
 
 After every step:
