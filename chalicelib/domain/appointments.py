@@ -50,8 +50,10 @@ def _https(value: str) -> str:
     return value
 
 
-# What parse_offset reads (at least one of days, hours, minutes), for the schema; it also bounds the value.
-OFFSET_PATTERN = r"^P(?:[0-9]+D(?:T(?:[0-9]+H(?:[0-9]+M)?|[0-9]+M))?|T(?:[0-9]+H(?:[0-9]+M)?|[0-9]+M))$"
+# What parse_offset reads (at least one of days, hours, minutes), for the schema, with no more digits than
+# 30 days needs (30D, 720H, 43200M); parse_offset also bounds the sum.
+_D, _H, _M = "[0-9]{1,2}D", "[0-9]{1,3}H", "[0-9]{1,5}M"
+OFFSET_PATTERN = f"^P(?:{_D}(?:T(?:{_H}(?:{_M})?|{_M}))?|T(?:{_H}(?:{_M})?|{_M}))$"
 Offsets = Annotated[
     list[str],
     Field(
