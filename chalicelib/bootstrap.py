@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -55,23 +55,6 @@ if TYPE_CHECKING:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class TravelClock:
-    """Local stage only: real time, moved forward by ``/_local/tick`` so every service agrees on "now"."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def advance_to(self, moment: datetime) -> None:
-        with self._lock:
-            gap = moment - datetime.now(UTC)
-            if gap > self._offset:  # time only moves forward
-                self._offset = gap
 
 
 def new_id(prefix: str) -> str:
@@ -457,13 +440,12 @@ def container() -> Container:
     if _container is None:
         with _container_lock:
             if _container is None:
-                settings = Settings.from_env()
-                clock: Callable[[], datetime] = TravelClock() if settings.stage == "local" else utc_now
-                _container = Container(settings, clock)
+                # The real clock; the local stage installs a container of its own (devstack) on a travel clock.
+                _container = Container(Settings.from_env(), utc_now)
     return _container
 
 
 def use(replacement: Container | None) -> None:
-    """Install a container (tests, the local runner); ``None`` rebuilds from the environment."""
+    """Install a container (tests, the local stage); ``None`` rebuilds from the environment."""
     global _container
     _container = replacement

@@ -20,9 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What only the local wing's code says: its route prefix, its classes, an import of devstack.
 LOCAL_TEXT = ("/_local", "TravelClock", "LocalEventRunner", "CognitoLocalIssuer", "import devstack", "from devstack")
-# Still in the package until bootstrap.py's owner deletes its TravelClock (issue 17, item 5): the class and
-# its docstring's "/_local/tick".  Delete this entry with them.
-NOT_YET_REMOVED = {"chalicelib/bootstrap.py": {"TravelClock", "/_local"}}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +70,7 @@ def test_the_lambda_package_holds_the_app_and_no_local_wing_module(package: Path
 
 def test_no_python_file_in_the_lambda_package_knows_the_local_routes_runner_sign_in_or_clock(package: Path) -> None:
     with zipfile.ZipFile(package) as archive:
-        found = local_wing_text(archive, NOT_YET_REMOVED)
+        found = local_wing_text(archive, {})
 
     assert found == {}
 
