@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test test-unit test-integration test-e2e test-infra lint format bench package clean setup chart-example
+.PHONY: run test test-unit test-integration test-e2e test-infra lint format bench package clean setup chart-example openapi
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -75,6 +75,10 @@ package: setup
 # The example trend chart under docs/ (a unit test renders the same chart to PNG).
 chart-example: setup
 	$(PY) -m tests.unit.test_record_domain
+
+# openapi.json (committed; a unit test diff-checks it) from the routes' @endpoint declarations.
+openapi: setup
+	$(PY) -m chalicelib.openapi > openapi.json
 
 clean:
 	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache chalice.out infra/cdk.out

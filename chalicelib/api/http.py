@@ -1,10 +1,16 @@
 """What every view shares: authentication, body parsing, error mapping.
 
-``@endpoint(bp, "/path", methods=[...])`` registers a view that receives a
-:class:`Call` (the verified principal, the parsed body and query) and returns
-a pydantic model, a plain value or a :class:`chalice.Response`.  Errors raised
-anywhere below become problem+json here, inside the view, because Chalice
-turns any other exception into a 500 before middleware sees it.
+``@endpoint(bp, "/path", methods=[...], summary=..., request=..., response=...)``
+registers a view that receives a :class:`Call` (the verified principal, the
+parsed body and query) and returns a pydantic model, a plain value or a
+:class:`chalice.Response`.  Errors raised anywhere below become problem+json
+here, inside the view, because Chalice turns any other exception into a 500
+before middleware sees it.
+
+The same call is the route's contract: it appends an :class:`Operation`
+(summary, request and response models, query parameters, paging, statuses) to
+:data:`OPERATIONS`, from which ``chalicelib.openapi`` builds the OpenAPI
+document.  A route is declared once.
 """
 
 from __future__ import annotations
@@ -131,6 +137,17 @@ class Call:
         return raw
 
 
+def id_param(name: str, description: str) -> Param:
+    """An id filter as :meth:`Call.query_id` reads it."""
+    from chalicelib.domain.patients import ID_PATTERN
+
+    return Param(name, {"type": "string", "pattern": ID_PATTERN}, description)
+
+
+def time_param(name: str, description: str) -> Param:
+    return Param(name, {"type": "string", "format": "date-time"}, description + " (RFC 3339 with an offset)")
+
+
 def request_id_of(request: Any) -> str:
     context = getattr(request, "context", None) or {}
     return str(context.get("requestId") or uuid.uuid4())
@@ -194,6 +211,44 @@ def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
+@dataclass(frozen=True)
+class Param:
+    """A query parameter as the view reads it: its JSON Schema says every value the view accepts."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route's contract, as ``@endpoint`` declared it (``chalicelib.openapi`` turns it into OpenAPI)."""
+
+    method: str
+    path: str
+    operation_id: str
+    tag: str
+    summary: str
+    request: Any = None  # a pydantic model (or type) read from the JSON body
+    response: Any = None  # a pydantic model (or type) of the success body; None: no schema
+    status: int = 200
+    replay: bool = False  # a repeated create answers 200 with the same body
+    paged: bool = False  # ?limit=&cursor=, answered {"items": [response...], "next_cursor"}
+    listed: bool = False  # answered as a JSON array of response
+    query: tuple[Param, ...] = ()
+    media_type: str = "application/json"
+    keyed: bool = False  # accepts an Idempotency-Key header
+    public: bool = False
+    conflicts: bool = False  # may answer 409 (state, a concurrent change, or an idempotency clash)
+    invalid: bool = False  # may answer 422 without a body (a query the service judges)
+    body_optional: bool = False  # the body may be left out (its fields all have defaults)
+    path_params: tuple[tuple[str, dict[str, Any]], ...] = ()  # a path id's schema, when not an ID
+
+
+OPERATIONS: list[Operation] = []
+
+
 def endpoint(
     bp: Blueprint,
     path: str,
@@ -201,10 +256,55 @@ def endpoint(
     status: int = 200,
     public: bool = False,
     roles: tuple[Role, ...] = (),
+    *,
+    summary: str = "",
+    request: Any = None,
+    response: Any = None,
+    replay: bool = False,
+    paged: bool = False,
+    listed: bool = False,
+    query: tuple[Param, ...] = (),
+    media_type: str = "application/json",
+    keyed: bool = False,
+    conflicts: bool = False,
+    invalid: bool = False,
+    body_optional: bool = False,
+    path_params: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``view``; ``roles`` rejects other roles (403) before the body is read."""
+    """Register ``view`` and its contract; ``roles`` rejects other roles (403) before the body is read.
+
+    ``summary``, ``request``, ``response`` and the flags describe the route in the OpenAPI document:
+    ``paged`` adds ``limit`` and ``cursor`` and wraps ``response`` in a page, ``listed`` in an array;
+    ``replay`` documents the 200 of a repeated create, ``keyed`` the ``Idempotency-Key`` header.
+    Path ids are ``ID_PATTERN`` unless ``path_params`` says otherwise.
+    """
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        for method in methods:
+            OPERATIONS.append(
+                Operation(
+                    method=method,
+                    path=path,
+                    operation_id=view.__name__,
+                    tag=view.__module__.rsplit(".", 1)[-1],
+                    summary=summary,
+                    request=request,
+                    response=response,
+                    status=status,
+                    replay=replay,
+                    paged=paged,
+                    listed=listed,
+                    query=query,
+                    media_type=media_type,
+                    keyed=keyed,
+                    public=public,
+                    conflicts=conflicts,
+                    invalid=invalid,
+                    body_optional=body_optional,
+                    path_params=tuple((path_params or {}).items()),
+                )
+            )
+
         @functools.wraps(view)
         def handle(**path_params: str) -> Response:
             request = bp.current_request

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from chalice import Response
+from pydantic import BaseModel
 
 from chalicelib.domain import errors as e
 
@@ -29,6 +30,23 @@ STATUS: list[tuple[type[e.CarewireError], int, str]] = [
     (e.InvalidInputError, 422, "invalid-content"),
     (e.ThrottledError, 503, "throttled"),
 ]
+
+
+class ProblemField(BaseModel):
+    """One invalid field: where (``readings[3].systolic``) and what is wrong, never the value sent."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error body (RFC 9457); ``errors`` is present when fields are named."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] = []
 
 
 def problem_body(
