@@ -146,3 +146,105 @@ def test_an_appointment_patched_with_a_numeric_starts_at_is_422_not_500(http: Ht
     assert patched.status_code == 422, patched.text
     assert patched.headers["Content-Type"].startswith("application/problem+json")
     assert [e["field"] for e in patched.json()["errors"]] == ["starts_at"]
+
+
+# -- The CLI's verdict: does the schema say what the validation enforces? ------------------------------------------
+# `schemathesis run` warns "schema validation mismatch" for an operation whose schema-valid (positive) requests
+# are all refused as 400/422: the document is looser than the API.  The run below is what an outside tester
+# runs, with `warnings.fail-on` set, and the test fails on any such warning.  The hooks only supply what a
+# schema cannot say (each rule is in the field's description): times relative to now, ids that exist (the
+# clinic fixture's clinician c-1), reminder offsets within 5 minutes to 30 days, a fresh Idempotency-Key.
+# Only the fuzzing phase: the coverage phase does not apply hooks, so a time "in the last 365 days" is
+# refused there whatever the schema says.
+HOOKS = "tests.e2e.test_fuzz"
+CLI_CONFIG = """\
+[warnings]
+fail-on = ["validation_mismatch"]
+
+[parameters]
+"path.patient_id" = "p-1"
+"path.clinician_id" = "c-1"
+"""
+
+
+def _recent_times_and_known_ids(ctx: Any, body: Any) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    operation = ctx.operation
+    if operation is None or not isinstance(body, dict):
+        return body
+    recent = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    route = (operation.method.upper(), operation.path)
+    if route == ("POST", "/patients/{patient_id}/readings"):
+        body["measured_at"] = recent  # not older than 365 days, not ahead of the server
+    elif route == ("POST", "/patients/{patient_id}/readings/batch"):
+        for reading in body.get("readings") or []:
+            if isinstance(reading, dict):
+                reading["measured_at"] = recent
+    elif route == ("POST", "/patients/{patient_id}/care-time"):
+        body["at"] = recent  # in the past year
+    elif route == ("POST", "/patients"):
+        body["care_team"] = ["c-1"]  # registered clinicians only
+    elif route == ("PUT", "/clinicians/{clinician_id}"):
+        body.pop("clinician_id", None)  # the body's id must be the path's
+    elif route == ("POST", "/patients/{patient_id}/appointments") and "remind_before" in body:
+        body["remind_before"] = ["P1D", "PT2H"]  # 5 minutes to 30 days each
+    return body
+
+
+def _fresh_idempotency_key(ctx: Any, headers: Any) -> Any:
+    import uuid
+
+    if isinstance(headers, dict) and "Idempotency-Key" in headers:
+        headers["Idempotency-Key"] = uuid.uuid4().hex  # a reused key with another body is a 409, not a test
+    return headers
+
+
+if os.environ.get("SCHEMATHESIS_HOOKS") == HOOKS:  # loaded by the CLI below, never by pytest
+    schemathesis.hook("map_body")(_recent_times_and_known_ids)
+    schemathesis.hook("map_headers")(_fresh_idempotency_key)
+
+
+def test_the_schemathesis_cli_finds_no_schema_validation_mismatch(
+    http: Http, clinic: dict[str, Any], tmp_path: Any
+) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CLI_CONFIG)
+    report = tmp_path / "report.json"
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(config),
+        "run",
+        f"{http.base}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {http.token('admin', 'a-1')}",
+        "--mode",
+        "positive",
+        "--phases",
+        "fuzzing",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        "1",
+        "--checks",
+        "not_a_server_error",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(root)}
+
+    run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=1200)
+
+    assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+    warnings = json.loads(report.read_text())["warnings"]
+    # Server errors are the tests above's to find; this one judges the schema.
+    assert warnings["validation_mismatch"] == [], run.stdout[-3000:]
