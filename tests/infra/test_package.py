@@ -20,6 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What only the local wing's code says: its route prefix, its classes, an import of devstack.
 LOCAL_TEXT = ("/_local", "TravelClock", "LocalEventRunner", "CognitoLocalIssuer", "import devstack", "from devstack")
+# Mentions that are not the local wing: openapi.py leaves "/_local/" operations out of the document (LOCAL_ONLY).
+# None is ever declared (devstack's routes do not go through @endpoint), so its owner may delete the filter,
+# and then this entry.
+ALLOWED_MENTIONS = {"chalicelib/openapi.py": {"/_local"}}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,7 @@ def test_the_lambda_package_holds_the_app_and_no_local_wing_module(package: Path
 
 def test_no_python_file_in_the_lambda_package_knows_the_local_routes_runner_sign_in_or_clock(package: Path) -> None:
     with zipfile.ZipFile(package) as archive:
-        found = local_wing_text(archive, {})
+        found = local_wing_text(archive, ALLOWED_MENTIONS)
 
     assert found == {}
 
