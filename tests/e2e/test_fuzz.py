@@ -173,7 +173,9 @@ def _recent_times_and_known_ids(ctx: Any, body: Any) -> Any:
     operation = ctx.operation
     if operation is None or not isinstance(body, dict):
         return body
-    recent = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    # The stage's clock (other tests move it): the test passes its offset from this machine's.
+    offset = timedelta(seconds=float(os.environ.get("CAREWIRE_FUZZ_CLOCK_OFFSET", "0")))
+    recent = (datetime.now(UTC) + offset - timedelta(minutes=1)).isoformat()
     route = (operation.method.upper(), operation.path)
     if route == ("POST", "/patients/{patient_id}/readings"):
         body["measured_at"] = recent  # not older than 365 days, not ahead of the server
@@ -240,7 +242,16 @@ def test_the_schemathesis_cli_finds_no_schema_validation_mismatch(
         "--report-json-path",
         str(report),
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(root)}
+    from datetime import UTC, datetime
+
+    stage_now = datetime.fromisoformat(http.call("POST", "/_local/drain").json()["now"].replace("Z", "+00:00"))
+    offset = (stage_now - datetime.now(UTC)).total_seconds()
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": HOOKS,
+        "PYTHONPATH": str(root),
+        "CAREWIRE_FUZZ_CLOCK_OFFSET": str(offset),
+    }
 
     run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=1200)
 
