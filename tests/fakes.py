@@ -14,6 +14,8 @@ DynamoDB adapter against DynamoDB Local, which is what keeps them honest.
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
 from chalicelib.services.ports import OpenSlot, TimelineEntry
 
 Record = dict[str, Any]
@@ -454,6 +457,37 @@ class FakeAlertStore:
         return [as_read(d) for d in self.digests.values() if d["due_at"] <= iso(now)]
 
 
+def digest_shard(clinician_id: str) -> str:
+    """The ordinary due shard of a clinician's digest (as ``adapters.due_index.due_shard`` places it)."""
+    key = f"digest:{clinician_id}"
+    return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
+
+
+class FakeDueIndex:
+    """The ``DueIndex`` port (services/scheduler.py) over a ``FakeAlertStore``: what the tick's Queries would find.
+
+    Escalations sit on the urgent shard, digests on the ordinary shard their
+    clinician hashes to; each comes due at its ``due_at``, soonest first, a
+    page at a time, with the ``entity`` the scheduler dispatches on.
+    """
+
+    PAGE = 25
+
+    def __init__(self, alerts: FakeAlertStore) -> None:
+        self._alerts = alerts
+
+    def due_pages(self, shard: int | str, now: datetime) -> Iterator[list[Record]]:
+        key = shard if isinstance(shard, str) else f"DUE#{shard:02d}"
+        if key == URGENT_DUE_SHARD:
+            items = [{**a, "entity": "alert"} for a in self._alerts.due_escalations(now)]
+        else:
+            due = self._alerts.due_digests(now)
+            items = [{**d, "entity": "digest"} for d in due if digest_shard(d["clinician_id"]) == key]
+        items.sort(key=lambda i: i["due_at"])
+        for start in range(0, len(items), self.PAGE):
+            yield items[start : start + self.PAGE]
+
+
 @dataclass
 class AlertWorld:
     """The alert service's ports, faked, sharing one timeline (as they share one table)."""
@@ -466,6 +500,8 @@ class AlertWorld:
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     audit_log: FakeAuditLog = field(default_factory=FakeAuditLog)
     alerts: FakeAlertStore = field(init=False)
+    due_index: FakeDueIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.alerts = FakeAlertStore(self.timeline)
+        self.due_index = FakeDueIndex(self.alerts)

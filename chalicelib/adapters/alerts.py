@@ -23,19 +23,19 @@ and their ``care_team`` in the patient's own transaction
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.due_index import DynamoDueIndex, due_shard
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.stores import clinician_pk, patient_pk
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
+from chalicelib.resources import URGENT_DUE_SHARD
 from chalicelib.services.ports import OpenSlot, TimelineEntry
 
 ADMIN_LIST = "ALERTS"
@@ -73,11 +73,6 @@ def _event_item(event: TimelineEntry) -> dict[str, Any]:
         "summary": event.summary,
         "ref": dict(event.ref),
     }
-
-
-def _due_shard(key: str) -> str:
-    """An ordinary due-index shard for ``key``, as ``messaging.due_shard`` (a contract test holds them equal)."""
-    return f"DUE#{int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS:02d}"
 
 
 def _holder(slot: dict[str, Any]) -> OpenSlot:
@@ -506,7 +501,7 @@ class DynamoAlertStore:
                 "clinician_id": clinician_id,
                 "timezone": timezone,
                 "last_digest_at": iso(last_digest_at),
-                "due_shard": _due_shard(f"digest:{clinician_id}"),
+                "due_shard": due_shard(f"digest:{clinician_id}"),
                 "due_at": iso(due_at),
             }
         )
@@ -554,7 +549,5 @@ class DynamoAlertStore:
 
     def due_escalations(self, now: datetime) -> list[dict[str, Any]]:
         """The alerts due for escalation by ``now``, as the tick reads them (the urgent shard of the due index)."""
-        items = self.table.query_all(
-            "due_shard = :s AND due_at <= :now", {":s": URGENT_SHARD, ":now": iso(now)}, index="due"
-        )
-        return [i for i in items if i.get("entity") == "alert"]
+        pages = DynamoDueIndex(self.table).due_pages(URGENT_SHARD, now)
+        return [i for page in pages for i in page if i.get("entity") == "alert"]

@@ -670,7 +670,7 @@ def test_the_alert_store_writes_timeline_events_as_the_timeline_itself_does() ->
 
 
 @pytest.mark.parametrize("key", ["digest:c-1", "digest:c-2", "digest:someone-else", "x"])
-def test_the_alert_store_shards_digests_as_the_due_index_does(key: str) -> None:
-    from chalicelib.adapters import alerts, messaging
+def test_the_due_index_and_the_messaging_store_shard_alike(key: str) -> None:
+    from chalicelib.adapters import due_index, messaging
 
-    assert alerts._due_shard(key) == messaging.due_shard(key)
+    assert due_index.due_shard(key) == messaging.due_shard(key)

@@ -3,8 +3,8 @@
 Readings are built the way the API builds them (validated, then classified
 by the real classifier against the default targets), so a test says "a
 glucose of 40 measured now" and gets the stored record the stream would hand
-the service.  The tick is played by ``World.tick``: it hands every due
-escalation and digest to the service as the scheduler would.
+the service.  The tick is the real ``Scheduler`` over the fake due index (``World.tick``),
+with the service's handlers registered as ``bootstrap.py`` registers them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from chalicelib.domain.targets import default_targets
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.alerts import AlertService
 from chalicelib.services.audit import AuditTrail
+from chalicelib.services.scheduler import Scheduler
 from tests.fakes import AlertWorld
 
 TRENDS = ("recurrent_lows", "sustained_high_home_bp")
@@ -47,6 +48,10 @@ class World(AlertWorld):
             self.clock,
             "https://console.example",
         )
+        # The real scheduler over the fake due index, wired as bootstrap wires the alert handlers.
+        self.scheduler = Scheduler(self.due_index)
+        self.scheduler.register("alert", self.service.escalate_due)
+        self.scheduler.register("digest", self.service.send_digest)
 
     # -- arranging people ----------------------------------------------------------------------
 
@@ -143,18 +148,19 @@ class World(AlertWorld):
         return reading
 
     def tick(self, at: datetime | None = None) -> None:
-        """The minute tick at ``at`` (default now): every due escalation, then every due digest."""
-        now = at or self.clock()
-        for item in self.alerts.due_escalations(now):
-            self.service.escalate_due(item, now)
-        for digest in self.alerts.due_digests(now):
-            self.service.send_digest(digest, now)
+        """The minute tick at ``at`` (default now): the scheduler's escalations first, then every due digest."""
+        self.scheduler.tick(at or self.clock())
 
     def advance(self, minutes: float) -> None:
-        """Let time pass, ticking every minute on the way, as EventBridge does."""
+        """Let time pass, ticking every minute on the way, as EventBridge does.
+
+        A tick that would find nothing due is skipped (it would do nothing; the
+        scheduler's sixteen-shard sweep is what makes a tick cost time here).
+        """
         for _ in range(int(minutes)):
-            self.clock.advance(minutes=1)
-            self.tick()
+            now = self.clock.advance(minutes=1)
+            if self.alerts.due_escalations(now) or self.alerts.due_digests(now):
+                self.tick()
 
     # -- reading what happened ---------------------------------------------------------------
 
