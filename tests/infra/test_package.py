@@ -20,10 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What only the local wing's code says: its route prefix, its classes, an import of devstack.
 LOCAL_TEXT = ("/_local", "TravelClock", "LocalEventRunner", "CognitoLocalIssuer", "import devstack", "from devstack")
-# Mentions that are not the local wing: openapi.py leaves "/_local/" operations out of the document (LOCAL_ONLY).
-# None is ever declared (devstack's routes do not go through @endpoint), so its owner may delete the filter,
-# and then this entry.
-ALLOWED_MENTIONS = {"chalicelib/openapi.py": {"/_local"}}
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +48,13 @@ def local_wing_entries(names: list[str]) -> list[str]:
     )
 
 
-def local_wing_text(archive: zipfile.ZipFile, allowed: dict[str, set[str]]) -> dict[str, list[str]]:
-    """Python file -> the local-wing markers in its text (beyond what ``allowed`` lets it keep)."""
+def local_wing_text(archive: zipfile.ZipFile) -> dict[str, list[str]]:
+    """Python file -> the local-wing markers in its text."""
     found = {}
     for name in archive.namelist():
         if name.endswith(".py"):
             text = archive.read(name).decode("utf-8", errors="replace")
-            markers = [m for m in LOCAL_TEXT if m in text and m not in allowed.get(name, set())]
+            markers = [m for m in LOCAL_TEXT if m in text]
             if markers:
                 found[name] = markers
     return found
@@ -74,7 +70,7 @@ def test_the_lambda_package_holds_the_app_and_no_local_wing_module(package: Path
 
 def test_no_python_file_in_the_lambda_package_knows_the_local_routes_runner_sign_in_or_clock(package: Path) -> None:
     with zipfile.ZipFile(package) as archive:
-        found = local_wing_text(archive, ALLOWED_MENTIONS)
+        found = local_wing_text(archive)
 
     assert found == {}
 
@@ -88,7 +84,7 @@ def test_the_package_checks_find_a_local_wing_where_there_is_one(tmp_path: Path)
 
     with zipfile.ZipFile(tmp_path / "package.zip") as archive:
         entries = local_wing_entries(archive.namelist())
-        text = local_wing_text(archive, {})
+        text = local_wing_text(archive)
 
     assert entries == ["chalicelib/api/local.py", "devstack/clock.py"]
     assert text == {"chalicelib/api/local.py": ["/_local"], "devstack/clock.py": ["TravelClock"]}
