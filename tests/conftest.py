@@ -1,4 +1,4 @@
-"""Shared test helpers: tier markers from the folder a test lives in, and the run's peak memory.
+"""Shared test helpers: tier markers from the folder a test lives in, the run's peak memory, hypothesis's profile.
 
 At the end of every run the summary prints the peak resident memory of the
 pytest process (and of each xdist worker) and of the largest child process
@@ -13,13 +13,19 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Timing belongs in benchmarks: on a loaded machine hypothesis's deadline and its "generation is slow"
+# check fail tests whose properties hold.  Examples, seeds and every other health check are unchanged.
+settings.register_profile("carewire", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("carewire")
 
 PEAK_KEY = "carewire_peak_rss_mb"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        for tier in ("unit", "integration", "e2e", "infra"):
+        for tier in ("unit", "contract", "integration", "e2e", "infra"):
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, tier))
 
