@@ -1,9 +1,9 @@
 """One validated model of the process environment.
 
 Every knob the app reads from the environment is declared here, validated once
-and passed on.  The only other readers of ``os.environ`` are app.py's stage
-switch for the local-only routes (it must work before settings can be
-validated, e.g. under ``chalice package``) and those local-only routes.  AWS endpoints
+and passed on.  The only other readers of ``os.environ`` are app.py's
+event-source names (read at import, before settings can be validated, e.g.
+under ``chalice package``) and the local stage in devstack/.  AWS endpoints
 are deliberately absent: boto3 picks up ``AWS_ENDPOINT_URL`` and
 ``AWS_ENDPOINT_URL_<SERVICE>`` by itself, so the local stack and AWS share one
 code path.

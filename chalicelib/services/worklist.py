@@ -63,11 +63,10 @@ class WorklistService:
         critical: Counter[str] = Counter()
         routine: Counter[str] = Counter()
         unanswered: Counter[str] = Counter()
-        for status in ("open", "acknowledged"):
-            for entry in self._alerts._alerts.clinician_entries(principal.subject, status):
-                (critical if entry["priority"] == "critical" else routine)[entry["patient_id"]] += 1
-                if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
-                    unanswered[entry["patient_id"]] += 1
+        for entry in self._alerts.live_entries(principal.subject):
+            (critical if entry["priority"] == "critical" else routine)[entry["patient_id"]] += 1
+            if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
+                unanswered[entry["patient_id"]] += 1
         device_days = self._device_days(profiles, now)
         held = self._messaging.held_on(
             {p["patient_id"]: now.astimezone(ZoneInfo(p.get("timezone") or "UTC")).date().isoformat() for p in profiles}
