@@ -27,7 +27,14 @@ from chalicelib.domain.classification import (
     classify_glucose,
 )
 from chalicelib.domain.cursors import CursorCodec
-from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, MalformedRequestError, NotFoundError
+from chalicelib.domain.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InvalidInputError,
+    MalformedRequestError,
+    NotFoundError,
+)
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.readings import (
     BloodPressureIn,
@@ -254,6 +261,9 @@ class ReadingService:
                 "Unknown reading type.", [FieldError("type", "blood_glucose or blood_pressure")]
             )
         lower, upper = _bound(start, "from", EARLIEST), _bound(end, "to", LATEST)
+        if start is not None and end is not None and lower > upper:
+            # A range the wrong way round is the client's mistake (DynamoDB answers it with an error: a 500).
+            raise InvalidInputError("'from' is after 'to'.", [FieldError("from", "must not be after 'to'")])
         scope = f"readings:{patient_id}:{reading_type or ''}:{lower}:{upper}"
         positions: dict[str, Any] = self._cursors.decode(scope, cursor) or {}
         types = [reading_type] if reading_type else list(TYPES)
@@ -307,4 +317,7 @@ def _bound(value: str | None, name: str, default: str) -> str:
         raise MalformedRequestError(f"{name} must be an RFC 3339 time.", [FieldError(name, "invalid time")]) from error
     if moment.tzinfo is None:
         raise MalformedRequestError(f"{name} needs a UTC offset.", [FieldError(name, "missing UTC offset")])
-    return iso(moment)
+    try:
+        return iso(moment)
+    except OverflowError as error:  # 0001-01-01T00:00+01:00 is before the first UTC moment Python has
+        raise MalformedRequestError(f"{name} is out of range.", [FieldError(name, "out of range")]) from error

@@ -1,0 +1,45 @@
+"""What an outside fuzzer found: inputs a client can send that answered 500, each now a 4xx naming the field.
+
+Each test drives the app in-process against the emulators (the stream through
+``stream_runner``) and checks the problem+json names the field it should.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Api, body, patient_body
+
+
+def _fields(response: Any) -> list[str]:
+    return [error["field"] for error in body(response).get("errors", [])]
+
+
+@pytest.fixture(scope="module")
+def pid(api: Api, clinic: dict[str, Any]) -> str:
+    pid = f"p-fz-{uuid.uuid4().hex[:8]}"
+    assert api.call("POST", "/patients", patient_body(pid), as_=clinic["c1"]).status_code == 201
+    return pid
+
+
+# -- readings history: a range the wrong way round ---------------------------------------------------
+
+
+def test_history_range_the_wrong_way_round_is_422_from_the_service_for_every_caller(api: Api, pid: str) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.domain.errors import InvalidInputError
+    from chalicelib.domain.identity import Principal, Role
+
+    later, earlier = "2026-11-22T10:00:00Z", "2026-11-21T10:00:00Z"
+    with pytest.raises(InvalidInputError) as raised:
+        bootstrap.container().readings.history(Principal(pid, Role.PATIENT), pid, None, later, earlier, 50, None)
+    assert [e.field for e in raised.value.errors] == ["from"]
+
+    response = api.call("GET", f"/patients/{pid}/readings?from={later}&to={earlier}", as_=("patient", pid))
+    assert response.status_code == 422, response.body
+    assert _fields(response) == ["from"]
+    same = api.call("GET", f"/patients/{pid}/readings?from={later}&to={later}", as_=("patient", pid))
+    assert same.status_code == 200, same.body
