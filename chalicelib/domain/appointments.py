@@ -22,18 +22,21 @@ from chalicelib.domain.timeutil import SentTime, UtcTime
 
 Kind = Literal["video", "in_person", "phone"]
 Status = Literal["scheduled", "confirmed", "reschedule_requested", "cancelled", "completed"]
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_DURATION = re.compile(r"^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?)?$")
 
 
 def parse_offset(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError("must be an ISO 8601 duration in days, hours and minutes, such as P1D or PT2H")
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    offset = timedelta(days=days, hours=hours, minutes=minutes)
-    if not timedelta(minutes=5) <= offset <= timedelta(days=30):
+    if any(g and len(g) > 6 for g in match.groups()):
         raise ValueError("must be between 5 minutes and 30 days")
-    return offset
+    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    # Bounded in whole minutes (Python ints) before a timedelta is made: PT93220304502791905987M overflows one.
+    total = (days * 24 + hours) * 60 + minutes
+    if not 5 <= total <= 30 * 24 * 60:
+        raise ValueError("must be between 5 minutes and 30 days")
+    return timedelta(minutes=total)
 
 
 def _offsets(values: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ Each test drives the app in-process against the emulators (the stream through
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -43,3 +44,31 @@ def test_history_range_the_wrong_way_round_is_422_from_the_service_for_every_cal
     assert _fields(response) == ["from"]
     same = api.call("GET", f"/patients/{pid}/readings?from={later}&to={later}", as_=("patient", pid))
     assert same.status_code == 200, same.body
+
+
+# -- appointments: a remind_before offset too large for a timedelta -----------------------------------
+
+
+def _starts(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).replace(microsecond=0).isoformat()
+
+
+def _book(api: Api, clinic: dict[str, Any], pid: str, **extra: Any) -> Any:
+    sent = {"appointment_id": f"v-{uuid.uuid4().hex[:8]}", "starts_at": _starts(days=5), "kind": "phone", **extra}
+    return api.call("POST", f"/patients/{pid}/appointments", sent, as_=clinic["c1"])
+
+
+@pytest.mark.parametrize("offset", ["PT93220304502791905987M", "P99999999999999D", "PT9999999999H", "P\u0661D"])
+def test_an_offset_too_large_for_a_timedelta_is_422_naming_remind_before(
+    api: Api, clinic: dict[str, Any], pid: str, offset: str
+) -> None:
+    booked = _book(api, clinic, pid, remind_before=[offset])
+    assert booked.status_code == 422, booked.body
+    assert _fields(booked) == ["remind_before"], _fields(booked)
+
+    aid = body(_book(api, clinic, pid))["appointment_id"]
+    patched = api.call(
+        "PATCH", f"/patients/{pid}/appointments/{aid}", {"remind_before": ["PT2H", offset]}, as_=clinic["c1"]
+    )
+    assert patched.status_code == 422, patched.body
+    assert _fields(patched) == ["remind_before"], _fields(patched)
