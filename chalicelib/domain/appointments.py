@@ -10,7 +10,7 @@ email.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,28 @@ def _offsets(values: list[str]) -> list[str]:
     return values
 
 
+# An appointment starts within a plausible window around booking (docs/api.md): this bounds every
+# calculation from ``starts_at`` (reminders up to 30 days and a night of quiet hours earlier) far from
+# the calendar's edges.
+PAST_WINDOW = timedelta(days=366)
+FUTURE_WINDOW = timedelta(days=5 * 366)
+START_WINDOW = "must be within the last year and the next 5 years"
+
+
+def in_window(starts_at: datetime, now: datetime) -> bool:
+    return now - PAST_WINDOW <= starts_at <= now + FUTURE_WINDOW
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # 9999-12-31T23:30:00-14:00 is after the last UTC moment Python has
+        raise ValueError(START_WINDOW) from error
+
+
+StartTime = Annotated[SentTime, AfterValidator(_utc)]
+
+
 def _https(value: str) -> str:
     if not value.startswith("https://"):
         raise ValueError("must be an https:// link")
@@ -79,7 +101,7 @@ Location = Annotated[
 
 class AppointmentIn(Strict):
     appointment_id: Identifier | None = None
-    starts_at: SentTime
+    starts_at: StartTime
     kind: Kind
     location: Location | None = None
     join_url: JoinUrl | None = None
@@ -87,7 +109,7 @@ class AppointmentIn(Strict):
 
 
 class AppointmentPatch(Strict):
-    starts_at: SentTime | None = None
+    starts_at: StartTime | None = None
     location: Location | None = None
     join_url: JoinUrl | None = None
     remind_before: Offsets | None = None
@@ -120,7 +142,10 @@ def reminder_times(
     tz = ZoneInfo(timezone)
     times: set[datetime] = set()
     for offset in offsets:
-        due = starts_at - parse_offset(offset)
+        try:
+            due = starts_at - parse_offset(offset)
+        except OverflowError:
+            continue  # before the first moment there is: long past (the window keeps booked starts far from it)
         if quiet is not None:
             start, end = wall_time(quiet[0]), wall_time(quiet[1])
             guard = 0

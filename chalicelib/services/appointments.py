@@ -16,8 +16,15 @@ from zoneinfo import ZoneInfo
 from chalicelib.adapters.appointments import DynamoAppointmentStore
 from chalicelib.adapters.messaging import DynamoMessagingStore
 from chalicelib.adapters.stores import DynamoPatientStore
-from chalicelib.domain.appointments import Appointment, AppointmentIn, AppointmentPatch, reminder_times
-from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from chalicelib.domain.appointments import (
+    START_WINDOW,
+    Appointment,
+    AppointmentIn,
+    AppointmentPatch,
+    in_window,
+    reminder_times,
+)
+from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
 from chalicelib.domain.events import Publish, RescheduleRequested
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
@@ -72,6 +79,7 @@ class AppointmentService:
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
             raise ForbiddenError("Only the care team books appointments.")
+        self._check_start(request.starts_at)
         now = iso(self._clock())
         appointment_id = chosen_id(
             request.appointment_id,
@@ -101,6 +109,10 @@ class AppointmentService:
         self._audit.record(principal, "create", "appointment", patient_id)
         return 201, to_appointment(item)
 
+    def _check_start(self, starts_at: datetime) -> None:
+        if not in_window(starts_at, self._clock()):
+            raise InvalidInputError("The appointment time is out of range.", [FieldError("starts_at", START_WINDOW)])
+
     def list(self, principal: Principal, patient_id: str) -> list[Appointment]:
         self._patients.visible_record(principal, patient_id)
         self._audit.record(principal, "list", "appointment", patient_id)
@@ -123,9 +135,12 @@ class AppointmentService:
     ) -> Appointment:
         record = self._patients.visible_record(principal, patient_id)
         item = self._existing(patient_id, appointment_id)
-        changes = request.model_dump(mode="json", exclude_unset=True)
-        if not is_care_team(principal, record.get("care_team", [])) and changes != {"status": "confirmed"}:
+        confirming = request.model_fields_set == {"status"} and request.status == "confirmed"
+        if not is_care_team(principal, record.get("care_team", [])) and not confirming:
             raise ForbiddenError("A patient may only confirm an appointment.")
+        if request.starts_at is not None:
+            self._check_start(request.starts_at)
+        changes = request.model_dump(mode="json", exclude_unset=True)
         if item["status"] not in OPEN:
             raise ConflictError(f"The appointment is {item['status']}.")
         wanted = {**changes, **({"starts_at": iso(request.starts_at)} if request.starts_at else {})}

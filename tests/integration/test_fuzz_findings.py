@@ -72,3 +72,40 @@ def test_an_offset_too_large_for_a_timedelta_is_422_naming_remind_before(
     )
     assert patched.status_code == 422, patched.body
     assert _fields(patched) == ["remind_before"], _fields(patched)
+
+
+# -- appointments: times at the edge of the calendar -------------------------------------------------
+
+EDGES = ["0001-01-01T00:30:00Z", "9999-12-31T23:30:00-14:00", "0001-01-01T00:30:00+14:00", "9999-12-31T23:59:59Z"]
+
+
+@pytest.mark.parametrize("starts_at", EDGES)
+def test_a_start_at_the_edge_of_the_calendar_is_422_naming_starts_at(
+    api: Api, clinic: dict[str, Any], pid: str, starts_at: str
+) -> None:
+    booked = _book(api, clinic, pid, starts_at=starts_at, remind_before=["P1D"])
+    assert booked.status_code == 422, booked.body
+    assert _fields(booked) == ["starts_at"]
+
+    aid = body(_book(api, clinic, pid))["appointment_id"]
+    patched = api.call(
+        "PATCH",
+        f"/patients/{pid}/appointments/{aid}",
+        {"starts_at": starts_at, "remind_before": ["P1D"]},
+        as_=clinic["c1"],
+    )
+    assert patched.status_code == 422, patched.body
+    assert _fields(patched) == ["starts_at"]
+
+
+def test_appointments_start_within_the_last_year_and_the_next_five(api: Api, clinic: dict[str, Any], pid: str) -> None:
+    for starts_at, status in (
+        (_starts(days=-400), 422),
+        (_starts(days=5 * 366 + 30), 422),
+        (_starts(days=-300), 201),
+        (_starts(days=4 * 365), 201),
+    ):
+        booked = _book(api, clinic, pid, starts_at=starts_at, remind_before=["P1D"])
+        assert booked.status_code == status, (starts_at, booked.body)
+        if status == 422:
+            assert _fields(booked) == ["starts_at"]
