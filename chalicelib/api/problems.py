@@ -104,14 +104,16 @@ def from_error(error: e.CarewireError) -> Response:
     return problem(400, "bad-request", error.title, error.detail)
 
 
-def _location(loc: tuple[Any, ...], prefix: str) -> str:
+def _location(loc: tuple[Any, ...], prefix: str, tagged: bool = True) -> str:
     # pydantic puts the discriminator tag and union member names in the path;
     # clients want the field as they sent it (readings[3].systolic).
     parts: list[str] = [prefix] if prefix else []
     for piece in loc:
         if isinstance(piece, int):
             parts[-1:] = [f"{parts[-1]}[{piece}]"] if parts else [f"[{piece}]"]
-        elif piece in {"blood_glucose", "blood_pressure"} or str(piece).startswith(("function-", "constrained-")):
+        elif (tagged and piece in {"blood_glucose", "blood_pressure"}) or str(piece).startswith(
+            ("function-", "constrained-")
+        ):
             continue
         else:
             parts.append(str(piece))
@@ -126,11 +128,13 @@ def from_validation(error: Any, prefix: str = "") -> Response:
 
 def validation_fields(error: Any, prefix: str = "") -> list[dict[str, str]]:
     fields = []
+    # Only a reading's tagged union puts its tag in the path; elsewhere blood_pressure is a field (targets).
+    tagged = str(getattr(error, "title", "")).startswith("tagged-union")
     for item in error.errors(include_url=False, include_input=False):
         loc = tuple(item["loc"])
         if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "type")  # the discriminator itself is what is wrong
-        fields.append({"field": _location(loc, prefix), "message": _message(item)})
+        fields.append({"field": _location(loc, prefix, tagged), "message": _message(item)})
     return fields
 
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
-from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict
+from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict, never_null
 from chalicelib.domain.routing import in_quiet_hours, wall_time
 from chalicelib.domain.timeutil import SentTime, UtcTime
 
@@ -109,11 +109,20 @@ class AppointmentIn(Strict):
 
 
 class AppointmentPatch(Strict):
-    starts_at: StartTime | None = None
+    """Partial update; omitted fields are unchanged, ``location`` and ``join_url`` are cleared with null."""
+
+    starts_at: StartTime | None = Field(default=None, json_schema_extra=never_null)
     location: Location | None = None
     join_url: JoinUrl | None = None
-    remind_before: Offsets | None = None
-    status: Literal["confirmed", "completed"] | None = None
+    remind_before: Offsets | None = Field(default=None, json_schema_extra=never_null)
+    status: Literal["confirmed", "completed"] | None = Field(default=None, json_schema_extra=never_null)
+
+    @field_validator("starts_at", "remind_before", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class AppointmentReminder(BaseModel):

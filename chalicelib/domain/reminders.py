@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
-from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict, WallClock
+from chalicelib.domain.patients import NOT_BLANK, Identifier, Strict, WallClock, never_null
 from chalicelib.domain.timeutil import UtcTime
 
 Kind = Literal["measure_glucose", "measure_bp", "medication", "custom"]
@@ -67,10 +67,19 @@ class ReminderIn(Strict):
 
 
 class ReminderPatch(Strict):
-    times: Times | None = None
-    days: Days | None = None
+    """Partial update; omitted fields are unchanged, ``label`` is cleared with null."""
+
+    times: Times | None = Field(default=None, json_schema_extra=never_null)
+    days: Days | None = Field(default=None, json_schema_extra=never_null)
     label: Label | None = None
-    active: bool | None = None
+    active: bool | None = Field(default=None, json_schema_extra=never_null)
+
+    @field_validator("times", "days", "active")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class Reminder(BaseModel):

@@ -109,3 +109,97 @@ def test_appointments_start_within_the_last_year_and_the_next_five(api: Api, cli
         assert booked.status_code == status, (starts_at, booked.body)
         if status == 422:
             assert _fields(booked) == ["starts_at"]
+
+
+# -- PATCH (and PUT) with explicit nulls -------------------------------------------------------------
+
+
+def test_an_appointment_patch_with_nulls_is_422_naming_each_required_field(
+    api: Api, clinic: dict[str, Any], pid: str
+) -> None:
+    root = f"/patients/{pid}/appointments"
+    aid = body(_book(api, clinic, pid, kind="video", location="Room 2", join_url="https://visit.example/x"))[
+        "appointment_id"
+    ]
+    sent = {"starts_at": None, "location": None, "join_url": None, "remind_before": None, "status": "completed"}
+
+    patched = api.call("PATCH", f"{root}/{aid}", sent, as_=clinic["c1"])
+
+    assert patched.status_code == 422, patched.body
+    assert sorted(_fields(patched)) == ["remind_before", "starts_at"]
+    for field in ("starts_at", "remind_before", "status"):
+        one = api.call("PATCH", f"{root}/{aid}", {field: None}, as_=clinic["c1"])
+        assert one.status_code == 422, (field, one.body)
+        assert _fields(one) == [field]
+    unchanged = body(api.call("GET", f"{root}/{aid}", as_=clinic["c1"]))
+    assert unchanged["status"] == "scheduled" and unchanged["location"] == "Room 2"
+
+    # location and join_url are optional: null clears them.
+    cleared = api.call("PATCH", f"{root}/{aid}", {"location": None, "join_url": None}, as_=clinic["c1"])
+    assert cleared.status_code == 200, cleared.body
+    assert body(cleared)["location"] is None and body(cleared)["join_url"] is None
+    again = body(api.call("GET", f"{root}/{aid}", as_=clinic["c1"]))
+    assert again["location"] is None and again["join_url"] is None and again["starts_at"] == unchanged["starts_at"]
+
+
+def test_a_reminder_patch_with_nulls_is_422_naming_each_required_field(api: Api, pid: str) -> None:
+    me = ("patient", pid)
+    created = api.call(
+        "POST", f"/patients/{pid}/reminders", {"kind": "medication", "times": ["08:00"], "label": "pills"}, as_=me
+    )
+    assert created.status_code == 201, created.body
+    path = f"/patients/{pid}/reminders/{body(created)['reminder_id']}"
+
+    patched = api.call("PATCH", path, {"times": None, "days": None, "label": None, "active": True}, as_=me)
+
+    assert patched.status_code == 422, patched.body
+    assert sorted(_fields(patched)) == ["days", "times"]
+    for field in ("times", "days", "active"):
+        one = api.call("PATCH", path, {field: None}, as_=me)
+        assert one.status_code == 422, (field, one.body)
+        assert _fields(one) == [field]
+
+    # The label is optional: null clears it.
+    cleared = api.call("PATCH", path, {"label": None}, as_=me)
+    assert cleared.status_code == 200, cleared.body
+    assert body(cleared)["label"] is None and body(cleared)["times"] == ["08:00"] and body(cleared)["active"]
+
+
+def _null_cases() -> list[tuple[str, str, str, str]]:
+    from chalicelib.domain.clinic import OnCallIn
+    from chalicelib.domain.patients import ClinicianIn, ConsentIn, PatientPatch
+    from chalicelib.domain.targets import TargetsIn
+
+    cases = []
+    for who in ("admin", "patient"):
+        cases += [(who, "PATCH", "/patients/{pid}", field) for field in PatientPatch.model_fields]
+    cases += [("admin", "PUT", "/patients/{pid}/targets", field) for field in TargetsIn.model_fields]
+    cases += [("admin", "PUT", "/patients/{pid}/targets", f"glucose.{f}") for f in ("low", "critical_high")]
+    cases += [("admin", "PUT", "/patients/{pid}/targets", f"blood_pressure.{f}") for f in ("systolic_high",)]
+    cases += [("patient", "PUT", "/patients/{pid}/consents/sms", field) for field in ConsentIn.model_fields]
+    cases += [("admin", "PUT", "/clinicians/c-fz-null", field) for field in ClinicianIn.model_fields]
+    cases += [("admin", "PUT", "/clinic/on-call", field) for field in OnCallIn.model_fields]
+    return cases
+
+
+@pytest.mark.parametrize(("who", "method", "path", "field"), _null_cases())
+def test_a_null_in_any_patch_or_put_field_is_never_a_500(
+    api: Api, pid: str, who: str, method: str, path: str, field: str
+) -> None:
+    """A null on a field that may not be null is 422 naming it; on one that may be cleared it clears it."""
+    bases: dict[str, dict[str, Any]] = {
+        "/patients/{pid}/targets": {"reason": "fuzz"},
+        "/patients/{pid}/consents/sms": {"granted": True},
+        "/clinicians/c-fz-null": {"given_name": "Rui"},
+        "/clinic/on-call": {"clinician_ids": []},
+    }
+    sent: dict[str, Any] = dict(bases.get(path, {}))
+    head, _, tail = field.partition(".")
+    sent[head] = {tail: None} if tail else None
+    caller = ("admin", "a-1") if who == "admin" else ("patient", pid)
+
+    response = api.call(method, path.format(pid=pid), sent, as_=caller)
+
+    assert response.status_code < 500, response.body
+    if response.status_code == 422:
+        assert _fields(response) and all(f.split(".")[0].split("[")[0] == head for f in _fields(response))
