@@ -187,6 +187,16 @@ class FakeReadings:
     def glucose_between(self, patient_id: str, start: str, end: str) -> list[Record]:
         return self._between(patient_id, "blood_glucose", start, end)
 
+    def name_alert(self, patient_id: str, reading_id: str, alert_id: str) -> None:
+        """What the alert store's open and join do to a stored reading: name the alert, unless it names one."""
+        stored = self._readings.get((patient_id, reading_id))
+        if stored is not None and stored.get("alert_id") is None:  # DynamoDB stores no null: absent
+            stored["alert_id"] = alert_id
+
+    def get(self, patient_id: str, reading_id: str) -> Record | None:
+        stored = self._readings.get((patient_id, reading_id))
+        return copy.deepcopy(stored) if stored is not None else None
+
     def page(self, patient_id: str, reading_type: str, start: str, end: str, limit: int, start_key: Any) -> FakePage:
         newest_first = list(reversed(self._between(patient_id, reading_type, start, end)))
         if start_key is not None:
@@ -218,8 +228,10 @@ class FakeAlertStore:
     (opening, joining).
     """
 
-    def __init__(self, timeline: FakeTimeline | None = None) -> None:
+    def __init__(self, timeline: FakeTimeline | None = None, readings: FakeReadings | None = None) -> None:
         self.timeline = timeline or FakeTimeline()
+        # The stored readings an opening or joining names its alert on (they share one table).
+        self.readings = readings or FakeReadings()
         self.alerts: dict[tuple[str, str], Record] = {}
         self.slots: dict[tuple[str, str], Record] = {}
         self.refs: dict[str, str] = {}
@@ -256,12 +268,19 @@ class FakeAlertStore:
     # -- opening and joining -------------------------------------------------------
 
     def open(
-        self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
+        self,
+        alert: Record,
+        care_team: list[str],
+        escalate_at: datetime | None,
+        event: TimelineEntry,
+        reading_id: str | None = None,
     ) -> OpenSlot | None:
         pid = alert["patient_id"]
         slot_key = (pid, slot_of(alert["kind"], alert.get("condition")))
         if slot_key in self.slots:
             return self._holder(self.slots[slot_key])
+        if reading_id is not None:
+            self.readings.name_alert(pid, reading_id, alert["alert_id"])
         self.slots[slot_key] = {
             "alert_id": alert["alert_id"],
             "priority": alert["priority"],
@@ -284,8 +303,15 @@ class FakeAlertStore:
     def open_slots(self, patient_id: str) -> dict[str, OpenSlot]:
         return {slot: self._holder(h) for (pid, slot), h in sorted(self.slots.items()) if pid == patient_id}
 
-    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
-        joined: set[str] = set()
+    def join_many(
+        self,
+        patient_id: str,
+        events: dict[str, TimelineEntry],
+        reading_id: str,
+        at: str,
+        stored_reading: bool = False,
+    ) -> set[str]:
+        joined: list[str] = []
         for alert_id, event in events.items():
             alert = self.alerts.get((patient_id, alert_id))
             if alert is None or reading_id in alert["reading_ids"] or alert["status"] == "resolved":
@@ -294,8 +320,10 @@ class FakeAlertStore:
             alert["reading_ids"].append(reading_id)
             alert["last_event_at"] = at
             self.timeline.put(event)
-            joined.add(alert_id)
-        return joined
+            joined.append(alert_id)
+        if stored_reading and joined:
+            self.readings.name_alert(patient_id, reading_id, joined[0])
+        return set(joined)
 
     def get(self, patient_id: str, alert_id: str) -> Record | None:
         return _copy(self.alerts.get((patient_id, alert_id)))
@@ -503,5 +531,5 @@ class AlertWorld:
     due_index: FakeDueIndex = field(init=False)
 
     def __post_init__(self) -> None:
-        self.alerts = FakeAlertStore(self.timeline)
+        self.alerts = FakeAlertStore(self.timeline, self.readings)
         self.due_index = FakeDueIndex(self.alerts)

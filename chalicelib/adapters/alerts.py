@@ -13,7 +13,9 @@ list entry (admins)          ALERTS / ALERT#<status>#<rank>#<inv>#<id>
 Opening is one transaction: the slot (``attribute_not_exists``), the alert and
 its list entries, so two stream batches racing for the same patient cannot
 open two alerts.  Joining is one conditional update that refuses a reading
-already counted, so a redelivered stream record changes nothing.
+already counted, so a redelivered stream record changes nothing.  Both name
+the alert on the reading that opened or joined it (``alert_id``, set only if
+the reading names none yet) in the same transaction: no request of its own.
 
 The list entries follow the patient's *current* care team (docs/api.md "Trust
 rules"): a care-team change moves the open and acknowledged alerts' entries
@@ -75,6 +77,38 @@ def _event_item(event: TimelineEntry) -> dict[str, Any]:
     }
 
 
+def _reading_sk(reading_id: str) -> str:
+    """A reading's sort key, as ``adapters/readings.py`` writes it (importing it here would close an import
+    cycle through ``stores.py``; the contract suite reads the reading back through that module's key)."""
+    return f"READING#{reading_id}"
+
+
+def _mark_reading_op(table: DynamoTable, patient_id: str, reading_id: str, alert_id: str) -> dict[str, Any]:
+    """Name ``alert_id`` on the stored reading, unless it names an alert already (the first one it opened or joined).
+
+    Conditional on the reading being stored, so an update never makes a stub of one.
+    """
+    return {
+        "Update": {
+            "TableName": table.name,
+            "Key": serialize({"pk": patient_pk(patient_id), "sk": _reading_sk(reading_id)}),
+            "UpdateExpression": "SET alert_id = if_not_exists(alert_id, :a)",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": serialize({":a": alert_id}),
+        }
+    }
+
+
+def _refused(error: ClientError, index: int) -> bool:
+    """Whether the cancelled transaction's operation at ``index`` failed its condition."""
+    reasons = error.response.get("CancellationReasons") or []
+    return (
+        error_code(error) == "TransactionCanceledException"
+        and len(reasons) > index
+        and reasons[index].get("Code") == "ConditionalCheckFailed"
+    )
+
+
 def _holder(slot: dict[str, Any]) -> OpenSlot:
     return OpenSlot(str(slot["alert_id"]), str(slot.get("priority", "routine")), str(slot.get("since", "")))
 
@@ -110,12 +144,19 @@ class DynamoAlertStore:
     # -- opening and joining -------------------------------------------------------
 
     def open(
-        self, alert: dict[str, Any], care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
+        self,
+        alert: dict[str, Any],
+        care_team: list[str],
+        escalate_at: datetime | None,
+        event: TimelineEntry,
+        reading_id: str | None = None,
     ) -> OpenSlot | None:
         """Open ``alert`` (with its timeline event) if its slot is free; else return the slot's holder.
 
         One TransactWriteItems either way: when the slot is taken, DynamoDB hands back
         the slot item in the cancellation reasons, so joining needs no extra read.
+        With ``reading_id`` (the stored reading that opens it), the reading names the
+        alert in the same transaction, unless it names one already.
         """
         pid = alert["patient_id"]
         item = {
@@ -142,16 +183,16 @@ class DynamoAlertStore:
         ops += [self.table.put_op(e) for e in self._entries(alert, care_team)]
         if "." not in alert["alert_id"]:  # an opaque id: its patient is found through a reference item
             ops.append(self.table.put_op({"pk": f"ALERTREF#{alert['alert_id']}", "sk": "REF", "patient_id": pid}))
+        if reading_id is not None:
+            ops.append(_mark_reading_op(self.table, pid, reading_id, alert["alert_id"]))
         try:
             self.table.transact(ops)
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons") or []
-            if (
-                error_code(error) == "TransactionCanceledException"
-                and reasons
-                and reasons[0].get("Code") == ("ConditionalCheckFailed")
-            ):
+            if _refused(error, 0):
+                reasons = error.response.get("CancellationReasons") or []
                 return _holder(deserialize(reasons[0].get("Item") or {}))
+            if reading_id is not None and _refused(error, len(ops) - 1):
+                return self.open(alert, care_team, escalate_at, event)  # the reading is gone: open without it
             raise
         return None
 
@@ -162,13 +203,23 @@ class DynamoAlertStore:
         )
         return {item["sk"].removeprefix("OPEN#"): _holder(item) for item in page.items}
 
-    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
+    def join_many(
+        self,
+        patient_id: str,
+        events: dict[str, TimelineEntry],
+        reading_id: str,
+        at: str,
+        stored_reading: bool = False,
+    ) -> set[str]:
         """Count ``reading_id`` on each open alert named in ``events`` (with its timeline event), in one transaction.
 
         Returns the alerts it was counted on now.  An alert that already counted it (a
-        redelivery) or was resolved meanwhile is dropped and the rest retried.
+        redelivery) or was resolved meanwhile is dropped and the rest retried.  With
+        ``stored_reading`` (``reading_id`` names a stored reading), the reading names the
+        first alert it is counted on, in the same transaction, unless it names one already.
         """
         pending = dict(events)
+        mark = stored_reading
         for attempt in range(4):
             if not pending:
                 return set()
@@ -191,12 +242,17 @@ class DynamoAlertStore:
                     }
                 )
                 ops.append(self.table.put_op(_event_item(event)))
+            if mark:  # last, so the alerts' reasons stay at the even positions
+                ops.append(_mark_reading_op(self.table, patient_id, reading_id, next(iter(pending))))
             try:
                 self.table.transact(ops)
                 return set(pending)
             except ClientError as error:
                 if error_code(error) != "TransactionCanceledException":
                     raise
+                if mark and _refused(error, len(ops) - 1):
+                    mark = False  # the reading is gone: count it without naming the alert on it
+                    continue
                 reasons = error.response.get("CancellationReasons") or []
                 refused = {
                     alert_id

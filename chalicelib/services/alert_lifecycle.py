@@ -63,20 +63,33 @@ class AlertLifecycle(AlertParts):
             joins: list[tuple[str, str, OpenSlot]] = []
             for kind, priority in wanted:
                 holder = slots.get(str(condition)) or self._open(
-                    pid, kind, priority, origin, at, record, reading["measured_at"], condition, reading["type"], late
+                    pid,
+                    kind,
+                    priority,
+                    origin,
+                    at,
+                    record,
+                    reading["measured_at"],
+                    condition,
+                    reading["type"],
+                    late,
+                    from_reading=True,
                 )
                 if holder:
                     joins.append((kind, priority, holder))
             for trend in trends:
                 holder = slots.get(trend)
                 if holder is None and self._trend_holds(trend, reading):
-                    holder = self._open(pid, trend, "routine", origin, at, record, reading["measured_at"])
+                    # The reading names its own condition's alert when it has one (opened or joined above).
+                    holder = self._open(
+                        pid, trend, "routine", origin, at, record, reading["measured_at"], from_reading=not wanted
+                    )
                 # A trend alert takes the readings measured since the one that completed it; an
                 # earlier one (a redelivery, or a late offline sync) was judged before it existed.
                 if holder and reading["measured_at"] >= holder.since:
                     joins.append((trend, "routine", holder))
             if joins:
-                self._join(pid, joins, origin, at, record)
+                self._join(pid, joins, origin, at, record, from_reading=True)
         if condition is not None and severity.startswith("critical") and not late:
             self._safety_message(pid, condition, reading, at)
 
@@ -101,8 +114,12 @@ class AlertLifecycle(AlertParts):
         condition: str | None = None,
         reading_type: str | None = None,
         late: bool = False,
+        from_reading: bool = False,
     ) -> OpenSlot | None:
-        """Open an alert; None when opened here, else the slot that another writer opened first."""
+        """Open an alert; None when opened here, else the slot that another writer opened first.
+
+        ``from_reading``: ``origin`` is the stored reading that opens it, which names the alert (same write).
+        """
         alert_id = rules.alert_id_for(patient_id, f"{kind}:{origin}")
         critical = priority == "critical"
         alert: Record = {
@@ -133,7 +150,11 @@ class AlertLifecycle(AlertParts):
             patient_id, "alert_opened", at + FOLLOWS, f"alert-opened-{alert_id}", summary, None, {"alert_id": alert_id}
         )
         holder = self._alerts.open(
-            alert, list(record.get("care_team", [])), at + rules.ESCALATE_AFTER if critical else None, opened_event
+            alert,
+            list(record.get("care_team", [])),
+            at + rules.ESCALATE_AFTER if critical else None,
+            opened_event,
+            origin if from_reading else None,
         )
         if holder is None:
             count("AlertsOpened")
@@ -148,6 +169,7 @@ class AlertLifecycle(AlertParts):
         origin: str,
         at: datetime,
         record: Record,
+        from_reading: bool = False,
     ) -> None:
         events = {
             holder.alert_id: TimelineEntry(
@@ -161,7 +183,7 @@ class AlertLifecycle(AlertParts):
             )
             for kind, _, holder in joins
         }
-        joined = self._alerts.join_many(patient_id, events, origin, iso(at))
+        joined = self._alerts.join_many(patient_id, events, origin, iso(at), stored_reading=from_reading)
         count("AlertsJoined", len(joined))
         for kind, priority, holder in joins:
             if holder.alert_id not in joined or priority != "critical":

@@ -69,12 +69,19 @@ class AlertStore(Protocol):
     """
 
     def open(
-        self, alert: Record, care_team: list[str], escalate_at: datetime | None, event: TimelineEntry
+        self,
+        alert: Record,
+        care_team: list[str],
+        escalate_at: datetime | None,
+        event: TimelineEntry,
+        reading_id: str | None = None,
     ) -> OpenSlot | None:
         """Open ``alert`` with its timeline event if its slot is free: None; else the slot's holder.
 
         With ``escalate_at`` the alert is due for escalation then.  Its list entries
-        go to ``care_team`` and the admins.
+        go to ``care_team`` and the admins.  With ``reading_id`` (the stored reading
+        that opens it), the reading's ``alert_id`` names the alert, in the same write,
+        unless it names one already (a reading that is not stored is left alone).
         """
         ...
 
@@ -82,10 +89,19 @@ class AlertStore(Protocol):
         """The patient's open (or acknowledged) alerts by slot: slot name -> holder."""
         ...
 
-    def join_many(self, patient_id: str, events: dict[str, TimelineEntry], reading_id: str, at: str) -> set[str]:
+    def join_many(
+        self,
+        patient_id: str,
+        events: dict[str, TimelineEntry],
+        reading_id: str,
+        at: str,
+        stored_reading: bool = False,
+    ) -> set[str]:
         """Count ``reading_id`` on each alert named in ``events`` (writing its event); the alerts it was counted on.
 
         An alert that already counted the reading, is resolved, or does not exist is left out.
+        With ``stored_reading`` the reading's ``alert_id`` names the first alert (in ``events``
+        order) it is counted on now, in the same write, unless it names one already.
         """
         ...
 

@@ -240,7 +240,9 @@ class ReadingService:
         if existing is None:
             return Outcome(201, to_reading(as_stored(record)))
         if existing.get("content_hash") == record["content_hash"]:
-            return Outcome(200, to_reading(existing))
+            # A replay answers as the first time (docs/api.md "Retries are safe"): the alert the stream has
+            # named on the reading since is the history's to show, not the write's.
+            return Outcome(200, to_reading({k: v for k, v in existing.items() if k != "alert_id"}))
         return Outcome(409, error=ConflictError("A different reading with this reading_id was already recorded."))
 
     # -- reading back --------------------------------------------------------------

@@ -46,6 +46,9 @@ class AlertBackend:
     store: Any
     events: Callable[[str], list[tuple[str, str]]]  # a patient's timeline: (kind, event_id suffix) pairs
     digest: Callable[[str], dict[str, Any] | None]
+    # Store a reading record; read one back (pid, reading_id): what opening and joining name their alert on.
+    put_reading: Callable[[dict[str, Any]], None]
+    reading: Callable[[str, str], dict[str, Any] | None]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,13 +62,25 @@ def alert_backend(request: pytest.FixtureRequest) -> AlertBackend:
             fake,
             lambda pid: sorted((e["kind"], e["event_id"]) for e in fake.timeline.of(pid)),
             fake.digest,
+            fake.readings.put,
+            fake.readings.get,
         )
     table = request.getfixturevalue("dynamo_table")
     from chalicelib.adapters.alerts import DynamoAlertStore
     from chalicelib.adapters.messaging import DynamoMessagingStore
-    from chalicelib.adapters.stores import clinician_pk
+    from chalicelib.adapters.readings import DynamoReadingStore, reading_sk
+    from chalicelib.adapters.stores import clinician_pk, patient_pk
 
     store = DynamoAlertStore(table)
+    readings = DynamoReadingStore(table)
+
+    def put_reading(record: dict[str, Any]) -> None:
+        assert readings.put_new(record) is None
+
+    def reading(pid: str, reading_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = table.get(patient_pk(pid), reading_sk(reading_id))
+        return found
+
     timeline = DynamoMessagingStore(table)
 
     def events(pid: str) -> list[tuple[str, str]]:
@@ -76,4 +91,4 @@ def alert_backend(request: pytest.FixtureRequest) -> AlertBackend:
         found: dict[str, Any] | None = table.get(clinician_pk(cid), "DIGEST")
         return found
 
-    return AlertBackend("dynamodb", store, events, digest)
+    return AlertBackend("dynamodb", store, events, digest, put_reading, reading)

@@ -247,6 +247,101 @@ def test_joining_an_alert_that_does_not_exist_counts_nothing(
     assert alert_backend.store.of_patient(pid) == []
 
 
+# -- the reading names the alert it opened or joined ---------------------------------------------------
+
+
+def stored_reading(backend: AlertBackend, pid: str, reading_id: str) -> None:
+    backend.put_reading(
+        {
+            "reading_id": reading_id,
+            "patient_id": pid,
+            "type": "blood_glucose",
+            "value": 40,
+            "unit": "mg/dL",
+            "value_mg_dl": 40,
+            "measured_at": iso(T0),
+            "received_at": iso(T0),
+        }
+    )
+
+
+def named(backend: AlertBackend, pid: str, reading_id: str) -> Any:
+    found = backend.reading(pid, reading_id)
+    assert found is not None
+    return found.get("alert_id")
+
+
+def test_the_reading_that_opens_an_alert_names_it_once(alert_backend: AlertBackend, ids: Callable[[str], str]) -> None:
+    pid = ids("p")
+    stored_reading(alert_backend, pid, "r-1")
+    alert = new_alert(pid, "r-1")
+    trend = new_alert(pid, "r-1", kind="recurrent_lows", priority="routine", condition=None)
+
+    assert alert_backend.store.open(alert, [], None, opened(alert), "r-1") is None
+    assert alert_backend.store.open(alert, [], None, opened(alert), "r-1") == OpenSlot(
+        alert["alert_id"], "critical", iso(T0)
+    )  # a redelivery: the slot is held, nothing written
+    assert alert_backend.store.open(trend, [], None, opened(trend), "r-1") is None
+
+    assert named(alert_backend, pid, "r-1") == alert["alert_id"]  # the first alert it opened
+
+
+def test_an_alert_opened_for_a_reading_that_is_not_stored_opens_and_stores_no_reading(
+    alert_backend: AlertBackend, ids: Callable[[str], str]
+) -> None:
+    pid = ids("p")
+    alert = new_alert(pid, "r-gone")
+
+    assert alert_backend.store.open(alert, [], None, opened(alert), "r-gone") is None
+
+    assert alert_backend.store.get(pid, alert["alert_id"]) is not None
+    assert alert_backend.reading(pid, "r-gone") is None
+
+
+def test_a_joining_reading_names_the_first_alert_it_is_counted_on_once(
+    alert_backend: AlertBackend, ids: Callable[[str], str]
+) -> None:
+    pid = ids("p")
+    low = new_alert(pid, "r-1")
+    trend = new_alert(pid, "r-8", kind="recurrent_lows", priority="routine", condition=None)
+    open_one(alert_backend, low, [])
+    open_one(alert_backend, trend, [])
+    for rid in ("r-2", "r-3"):
+        stored_reading(alert_backend, pid, rid)
+    both = {**joined(trend, "r-2"), **joined(low, "r-2")}
+
+    first = alert_backend.store.join_many(pid, both, "r-2", iso(T0), stored_reading=True)
+    again = alert_backend.store.join_many(pid, both, "r-2", iso(T0), stored_reading=True)
+    unmarked = alert_backend.store.join_many(pid, joined(low, "r-3"), "r-3", iso(T0))
+
+    assert (first, again, unmarked) == ({low["alert_id"], trend["alert_id"]}, set(), {low["alert_id"]})
+    assert named(alert_backend, pid, "r-2") == trend["alert_id"]
+    assert named(alert_backend, pid, "r-3") is None
+    assert alert_backend.store.get(pid, low["alert_id"])["occurrences"] == 3
+
+
+def test_a_reading_that_names_an_alert_keeps_it_and_one_not_stored_is_still_counted(
+    alert_backend: AlertBackend, ids: Callable[[str], str]
+) -> None:
+    pid = ids("p")
+    stored_reading(alert_backend, pid, "r-1")
+    first = new_alert(pid, "r-1")
+    second = new_alert(pid, "r-7", kind="high", priority="routine", condition="glucose_high")
+    assert alert_backend.store.open(first, [], None, opened(first), "r-1") is None
+    open_one(alert_backend, second, [])
+
+    assert alert_backend.store.join_many(pid, joined(second, "r-1"), "r-1", iso(T0), stored_reading=True) == {
+        second["alert_id"]
+    }
+    assert alert_backend.store.join_many(pid, joined(second, "r-gone"), "r-gone", iso(T0), stored_reading=True) == {
+        second["alert_id"]
+    }
+
+    assert named(alert_backend, pid, "r-1") == first["alert_id"]
+    assert alert_backend.reading(pid, "r-gone") is None
+    assert alert_backend.store.get(pid, second["alert_id"])["reading_ids"] == ["r-7", "r-1", "r-gone"]
+
+
 # -- upgrade, re-page, escalation -----------------------------------------------------------------
 
 

@@ -203,3 +203,55 @@ def test_a_null_in_any_patch_or_put_field_is_never_a_500(
     assert response.status_code < 500, response.body
     if response.status_code == 422:
         assert _fields(response) and all(f.split(".")[0].split("[")[0] == head for f in _fields(response))
+
+
+# -- a reading names the alert it opened or joined ------------------------------------------------------
+
+
+def _glucose(value: float) -> dict[str, Any]:
+    measured = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    return {"reading_id": f"r-{uuid.uuid4().hex[:12]}", "type": "blood_glucose", "value": value, "unit": "mg/dL"} | {
+        "measured_at": measured
+    }
+
+
+def test_a_reading_that_opened_or_joined_an_alert_names_it_in_the_history(
+    api: Api, clinic: dict[str, Any], app: Any, stream_runner: Any
+) -> None:
+    from chalicelib import bootstrap
+    from devstack.runner import LocalEventRunner
+
+    pid = f"p-fz-{uuid.uuid4().hex[:8]}"
+    assert api.call("POST", "/patients", patient_body(pid), as_=clinic["c1"]).status_code == 201
+    me = ("patient", pid)
+    opening, normal, joining = _glucose(40), _glucose(112), _glucose(45)
+    answers = [api.call("POST", f"/patients/{pid}/readings", sent, as_=me) for sent in (opening, normal, joining)]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+
+    stream_runner.drain()
+
+    # A retry answers as the first time did (docs/api.md "Retries are safe"), alert or not.
+    replay = api.call("POST", f"/patients/{pid}/readings", opening, as_=me)
+    assert replay.status_code == 200 and body(replay) == body(answers[0])
+
+    alerts = body(api.call("GET", f"/alerts?patient_id={pid}", as_=clinic["admin"]))["items"]
+    # Two lows also open a recurrent-lows alert; each reading names its own condition's alert.
+    assert sorted(a["kind"] for a in alerts) == ["critical_low", "recurrent_lows"], alerts
+    alert_id = next(a["alert_id"] for a in alerts if a["kind"] == "critical_low")
+
+    def named() -> dict[str, Any]:
+        items = body(api.call("GET", f"/patients/{pid}/readings", as_=me))["items"]
+        return {r["reading_id"]: r["alert_id"] for r in items}
+
+    expected = {opening["reading_id"]: alert_id, normal["reading_id"]: None, joining["reading_id"]: alert_id}
+    assert named() == expected
+    alert = body(api.call("GET", f"/alerts/{alert_id}", as_=clinic["admin"]))
+    assert alert["occurrences"] == 2
+
+    # A redelivered stream (a second consumer from its start) changes nothing twice.
+    c = bootstrap.container()
+    LocalEventRunner(
+        app, c.client("dynamodb"), c.client("dynamodbstreams"), c.client("sqs"), c.settings.table_name
+    ).drain()
+    assert named() == expected
+    assert body(api.call("GET", f"/alerts/{alert_id}", as_=clinic["admin"]))["occurrences"] == 2

@@ -566,3 +566,22 @@ def test_a_red_flag_for_an_unknown_patient_opens_nothing(world: World) -> None:
     world.service.red_flag("p-nobody", world.clock(), "in-1")
 
     assert world.alerts.of_patient("p-nobody") == []
+
+
+def test_a_reading_names_the_alert_it_opened_or_joined_once_and_a_normal_one_none(world: World) -> None:
+    opening = take(world, "glucose critical low")
+    world.clock.advance(minutes=5)
+    normal = world.glucose(112)
+    world.clock.advance(minutes=5)
+    joining = world.glucose(CRITICAL_LOW + 5)
+    alert_id = world.reading_alert()["alert_id"]
+
+    world.service.on_reading(joining, world.patients.get("p-1"))  # a redelivery
+
+    def named(reading: dict[str, Any]) -> Any:
+        stored = world.readings.get("p-1", reading["reading_id"])
+        assert stored is not None
+        return stored.get("alert_id")
+
+    assert (named(opening), named(normal), named(joining)) == (alert_id, None, alert_id)
+    assert world.reading_alert()["occurrences"] == 2
