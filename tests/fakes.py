@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
+from chalicelib.domain.delivery import SendError
 from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.messages import Intent
+from chalicelib.domain.messages import Intent, Rendered
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
 from chalicelib.services.ports import OpenSlot, TimelineEntry
@@ -533,3 +534,215 @@ class AlertWorld:
     def __post_init__(self) -> None:
         self.alerts = FakeAlertStore(self.timeline, self.readings)
         self.due_index = FakeDueIndex(self.alerts)
+
+
+# -- messaging and inbound SMS ---------------------------------------------------------------
+# The ports of ``MessagingService`` and ``InboundSmsService``; ``tests/contract`` holds the
+# messaging store's suite, run on ``FakeMessagingStore`` and on ``DynamoMessagingStore``.
+
+
+class FakeMessagingPatients(FakePatients):
+    """``MessagingPatients`` and ``ConsentPatients``: profiles, open-task counts, consents and devices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Per patient, the CONSENT#/DEVICE# items ``contact_items`` returns, by sort key.
+        self.contact: dict[str, dict[str, Record]] = {}
+
+    def add_open_tasks(self, patient_id: str, delta: int) -> None:
+        record = self.records.get(patient_id)
+        if record is not None:
+            record["open_tasks"] = int(record.get("open_tasks", 0)) + delta
+
+    def put_consent(self, patient_id: str, consent: Record) -> None:
+        item = {"sk": f"CONSENT#{consent['channel']}", "entity": "consent", "patient_id": patient_id, **consent}
+        self.contact.setdefault(patient_id, {})[item["sk"]] = as_read(item)
+
+    def put_device(self, patient_id: str, device: Record, token: str) -> None:
+        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+        item = {"sk": f"DEVICE#{digest}", "entity": "device", "device_id": digest, **device}
+        self.contact.setdefault(patient_id, {})[item["sk"]] = as_read(item)
+
+
+class FakeClinicianProfiles(FakeClinicians):
+    """``ClinicianProfiles``: a clinician's profile by id."""
+
+    def get(self, clinician_id: str) -> Record | None:
+        return _copy(self.records.get(clinician_id))
+
+
+class FakeMessagingStore:
+    """``MessagingStore`` (claims, deferral, daily cap, counters, contact items, tasks, conversation, timeline).
+
+    As ``DynamoMessagingStore``: a claim is refused while another delivery holds it (``busy``),
+    after its lease lapsed (``uncertain``, but claimed again for a safety message), and once
+    settled (the settled status, e.g. ``sent``); ``retry`` and ``deferred`` may be claimed again.
+    A deferred message is released once; a daily slot and a hold count once per intent; a task
+    is created once per id; counters need the patient's profile.
+    """
+
+    def __init__(self, patients: FakeMessagingPatients | None = None, timeline: FakeTimeline | None = None) -> None:
+        self.patients = patients or FakeMessagingPatients()
+        self.timeline = timeline or FakeTimeline()
+        self.deliveries: dict[str, Record] = {}
+        self.deferred: dict[str, Record] = {}
+        self.sends: dict[tuple[str, str], Record] = {}
+        self.tasks: dict[tuple[str, str], Record] = {}
+        self.messages: dict[tuple[str, str, str], Record] = {}
+
+    # -- claims and deferral
+    def claim(self, intent_id: str, now: datetime, lease: timedelta, safety: bool) -> str:
+        old = self.deliveries.get(intent_id)
+        status = str(old.get("status", "")) if old is not None else ""
+        lapsed = old is not None and str(old.get("lease_until", "")) < iso(now)
+        if old is None or status in ("retry", "deferred") or (safety and status == "sending" and lapsed):
+            self.deliveries[intent_id] = {"status": "sending", "lease_until": iso(now + lease), "detail": {}}
+            return "claimed"
+        if status == "sending":
+            return "uncertain" if lapsed else "busy"
+        return status or "sent"
+
+    def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
+        self.deliveries.setdefault(intent_id, {})
+        self.deliveries[intent_id].update(status=status, detail=as_read(dict(detail or {})))
+
+    def delivery(self, intent_id: str) -> Record | None:
+        return _copy(self.deliveries.get(intent_id))
+
+    def defer(self, intent: Intent, due_at: datetime) -> None:
+        self.deferred[intent.intent_id] = {
+            "pk": f"MSG#{intent.intent_id}",
+            "sk": "DEFERRED",
+            "due_at": iso(due_at),
+            "intent": intent.model_dump_json(),
+        }
+
+    def due_deferred(self, now: datetime) -> list[Record]:
+        """The unreleased deferred items due by ``now``, as the due index hands them to the tick."""
+        return [copy.deepcopy(i) for i in self.deferred.values() if "released" not in i and i["due_at"] <= iso(now)]
+
+    def take_deferred(self, item: Record) -> Intent | None:
+        stored = self.deferred.get(str(item["pk"]).removeprefix("MSG#"))
+        if stored is None or "released" in stored:
+            return None
+        stored["released"] = True
+        return Intent.model_validate_json(item["intent"])
+
+    # -- the daily cap and counters
+    def take_daily_slot(self, patient_id: str, day: str, intent_id: str, cap: int, expires: int) -> bool:
+        day_sends = self.sends.setdefault((patient_id, day), {"sent": 0, "intents": set()})
+        if intent_id in day_sends["intents"]:
+            return True  # this intent's slot, taken by an earlier attempt
+        if day_sends["sent"] >= cap:
+            return False
+        day_sends["sent"] += 1
+        day_sends["intents"].add(intent_id)
+        return True
+
+    def hold(self, patient_id: str, day: str, intent_id: str, expires: int) -> bool:
+        day_sends = self.sends.setdefault((patient_id, day), {"sent": 0, "intents": set()})
+        first = "held" not in day_sends
+        held: set[str] = day_sends.setdefault("held_intents", set())
+        if first or intent_id not in held:
+            day_sends["held"] = int(day_sends.get("held", 0)) + 1
+            held.add(intent_id)
+        return first
+
+    def held_on(self, days: dict[str, str]) -> dict[str, int]:
+        found = {pid: self.sends.get((pid, day)) for pid, day in days.items()}
+        return {pid: int(item.get("held", 0)) for pid, item in found.items() if item is not None}
+
+    def count_send(self, patient_id: str, channel: str, at: datetime) -> None:
+        stats = self._stats(patient_id, channel)
+        if stats is not None:
+            stats["sent"] = int(stats.get("sent", 0)) + 1
+            stats["last_sent_at"] = iso(at)
+
+    def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None:
+        stats = self._stats(patient_id, channel)
+        if stats is None or str(stats.get("last_sent_at", "")) < since or "last_sent_at" not in stats:
+            return
+        if "answered_at" in stats and stats["answered_at"] >= stats["last_sent_at"]:
+            return
+        stats["answered"] = int(stats.get("answered", 0)) + 1
+        stats["answered_at"] = iso(at)
+
+    def _stats(self, patient_id: str, channel: str) -> Record | None:
+        record = self.patients.records.get(patient_id)
+        if record is None:
+            return None  # the adapter's update needs the profile
+        stats: Record = record.setdefault("channel_stats", {}).setdefault(channel, {})
+        return stats
+
+    # -- contact items, tasks, the conversation, the timeline
+    def contact_items(self, patient_id: str) -> list[Record]:
+        items = self.patients.contact.get(patient_id, {})
+        return [copy.deepcopy(items[sk]) for sk in sorted(items)]
+
+    def patients_by_phone(self, phone: str) -> list[str]:
+        return sorted(pid for pid, r in self.patients.records.items() if r.get("phone") == phone)
+
+    def put_task(self, patient_id: str, task: Record) -> bool:
+        key = (patient_id, str(task["task_id"]))
+        if key in self.tasks:
+            return False
+        self.tasks[key] = as_read(dict(task))
+        return True
+
+    def tasks_of(self, patient_id: str) -> list[Record]:
+        return [copy.deepcopy(t) for (pid, _), t in sorted(self.tasks.items()) if pid == patient_id]
+
+    def put_message(self, patient_id: str, message: Record) -> None:
+        key = (patient_id, str(message["at"]), str(message["message_id"]))
+        self.messages[key] = as_read(dict(message))
+
+    def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None:
+        message = self.messages.get((patient_id, at, message_id))
+        if message is not None:  # the adapter's update needs the message
+            message.update(status=status, channel=channel or "none")
+
+    def put_event(
+        self,
+        patient_id: str,
+        kind: str,
+        at: datetime,
+        event_id: str,
+        summary: str,
+        channel: str | None = None,
+        ref: dict[str, Any] | None = None,
+    ) -> None:
+        self.timeline.put_event(patient_id, kind, at, event_id, summary, channel, ref)
+
+
+class FakeOutboundQueue:
+    """``OutboundQueue``: every intent enqueued, in order."""
+
+    def __init__(self) -> None:
+        self.intents: list[Intent] = []
+
+    def enqueue(self, intents: list[Intent]) -> None:
+        self.intents.extend(intents)
+
+    def take(self) -> list[Intent]:
+        taken, self.intents = self.intents, []
+        return taken
+
+
+class FakeChannel:
+    """A ``Channel`` that records what it sent; ``failures`` are raised, one per send, before it succeeds."""
+
+    def __init__(self, name: str, failures: list[SendError] | None = None, always: SendError | None = None) -> None:
+        self.name = name
+        self.failures = list(failures or [])
+        self.always = always
+        self.sent: list[tuple[str, Rendered]] = []
+        self.attempts = 0
+
+    def send(self, address: str, message: Rendered) -> str:
+        self.attempts += 1
+        if self.always is not None:
+            raise self.always
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((address, message))
+        return f"{self.name}-{len(self.sent)}"

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.delivery import SendError as SendError  # re-exported: the old import path stays
 from chalicelib.domain.messages import Rendered
 
 TRANSIENT_CODES = frozenset(
@@ -33,13 +34,6 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeout",
     }
 )
-
-
-class SendError(Exception):
-    def __init__(self, code: str, transient: bool) -> None:
-        super().__init__(code)
-        self.code = code
-        self.transient = transient
 
 
 def _classify(error: Exception) -> SendError:

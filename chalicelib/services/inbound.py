@@ -23,9 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib.adapters.channels import Channel, SendError
-from chalicelib.adapters.messaging import DynamoMessagingStore
-from chalicelib.adapters.stores import DynamoPatientStore
+from chalicelib.domain.delivery import SendError
 from chalicelib.domain.errors import CarewireError
 from chalicelib.domain.events import AppointmentAnswered, DoseTakenTexted, Publish, RedFlagTexted
 from chalicelib.domain.identity import Principal, Role
@@ -37,6 +35,7 @@ from chalicelib.observability import count
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.conversations import ConversationService
 from chalicelib.services.messaging import MessagingService
+from chalicelib.services.ports import Channel, ConsentPatients, InboundStore
 from chalicelib.services.readings import ReadingService
 
 # Why each sharing patient's care team gets a task (no PHI: no text, no value, no name).
@@ -54,8 +53,8 @@ SHARED_TASK_REASONS: dict[str, str] = {
 class InboundSmsService:
     def __init__(
         self,
-        patients: DynamoPatientStore,
-        store: DynamoMessagingStore,
+        patients: ConsentPatients,
+        store: InboundStore,
         sms: Channel,
         conversations: ConversationService,
         readings: ReadingService,

@@ -25,16 +25,15 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.channels import Channel, SendError
-from chalicelib.adapters.messaging import DynamoMessagingStore, SqsOutbound
-from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
+from chalicelib.domain.delivery import SendError
 from chalicelib.domain.events import PatientUnreachable, Publish
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
 from chalicelib.domain.templates import TEMPLATES, fields_of, render
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger, opaque
+from chalicelib.services.ports import Channel, ClinicianProfiles, MessagingPatients, MessagingStore, OutboundQueue
 
 # Shorter than the outbound queue's visibility timeout, so a crashed delivery's
 # claim has lapsed by the time SQS hands the message out again.
@@ -72,10 +71,10 @@ class Contact:
 class MessagingService:
     def __init__(
         self,
-        store: DynamoMessagingStore,
-        patients: DynamoPatientStore,
-        clinicians: DynamoClinicianStore,
-        outbound: SqsOutbound,
+        store: MessagingStore,
+        patients: MessagingPatients,
+        clinicians: ClinicianProfiles,
+        outbound: OutboundQueue,
         channels: dict[str, Channel],
         clock: Callable[[], datetime],
         clinic: dict[str, str],

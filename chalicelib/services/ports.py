@@ -18,11 +18,11 @@ the record back unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.domain.identity import Principal
-from chalicelib.domain.messages import Intent
+from chalicelib.domain.messages import Intent, Rendered
 
 Record = dict[str, Any]
 
@@ -236,3 +236,101 @@ class Audit(Protocol):
         patient_id: str | None,
         detail: dict[str, Any] | None = None,
     ) -> None: ...
+
+
+# -- messaging and inbound SMS ---------------------------------------------------------
+# The messaging store is one DynamoDB repository, split here by the role each service needs of it.
+
+
+class Channel(Protocol):
+    """One way a message leaves (push, sms, email, voice): a provider id, or ``SendError``."""
+
+    name: str
+
+    def send(self, address: str, message: Rendered) -> str: ...
+
+
+class DeliveryClaims(Protocol):
+    """Once-only delivery of an intent, and messages held back by quiet hours."""
+
+    def claim(self, intent_id: str, now: datetime, lease: timedelta, safety: bool) -> str:
+        """'claimed' when this delivery may send, else the state that stops it ('sent', 'busy', 'uncertain', ...)."""
+        ...
+
+    def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None: ...
+
+    def defer(self, intent: Intent, due_at: datetime) -> None: ...
+
+    def take_deferred(self, item: Record) -> Intent | None:
+        """The deferred intent to whoever wins its release (once), else None."""
+        ...
+
+
+class SendCounters(Protocol):
+    """The daily cap per patient and local day (once per intent), and per-channel send and answer counts."""
+
+    def take_daily_slot(self, patient_id: str, day: str, intent_id: str, cap: int, expires: int) -> bool: ...
+
+    def hold(self, patient_id: str, day: str, intent_id: str, expires: int) -> bool:
+        """Count a held message (once per intent); True for the day's first hold."""
+        ...
+
+    def count_send(self, patient_id: str, channel: str, at: datetime) -> None: ...
+
+    def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None: ...
+
+
+class ContactItems(Protocol):
+    """A patient's consents and devices, and who shares a phone number."""
+
+    def contact_items(self, patient_id: str) -> list[Record]: ...
+
+    def patients_by_phone(self, phone: str) -> list[str]: ...
+
+
+class Tasks(Protocol):
+    """Tasks for the care team, created once per ``task_id``."""
+
+    def put_task(self, patient_id: str, task: Record) -> bool:
+        """Create the task; False when it already exists."""
+        ...
+
+
+class Conversation(Protocol):
+    """A message's status in the patient's conversation."""
+
+    def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None: ...
+
+
+class MessagingStore(DeliveryClaims, SendCounters, ContactItems, Tasks, Conversation, Timeline, Protocol):
+    """Everything delivery needs of storage (``DynamoMessagingStore``)."""
+
+
+class InboundStore(ContactItems, Timeline, Protocol):
+    """What an inbound text needs of the messaging store."""
+
+    def count_send(self, patient_id: str, channel: str, at: datetime) -> None: ...
+
+
+class MessagingPatients(Patients, Protocol):
+    """Patient profiles as delivery reads them, and their open-task counter."""
+
+    def add_open_tasks(self, patient_id: str, delta: int) -> None: ...
+
+
+class ConsentPatients(Patients, Protocol):
+    """Patient profiles, and the consents an inbound STOP or START writes."""
+
+    def put_consent(self, patient_id: str, consent: Record) -> None: ...
+
+
+class ClinicianProfiles(Protocol):
+    """A clinician's profile (contact details, channels, language)."""
+
+    def get(self, clinician_id: str) -> Record | None: ...
+
+
+class OutboundQueue(Protocol):
+    """The outbound queue delivery reads from (``SqsOutbound``)."""
+
+    def enqueue(self, intents: list[Intent]) -> None: ...
