@@ -21,9 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
+from chalicelib.domain.classification import classify_blood_pressure, classify_glucose
 from chalicelib.domain.delivery import SendError
 from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.identity import Principal
 from chalicelib.domain.messages import Intent, Rendered
+from chalicelib.domain.readings import BloodPressureIn, GlucoseIn, Reading
+from chalicelib.domain.targets import default_targets
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
 from chalicelib.services.ports import OpenSlot, TimelineEntry
@@ -746,3 +750,62 @@ class FakeChannel:
             raise self.failures.pop(0)
         self.sent.append((address, message))
         return f"{self.name}-{len(self.sent)}"
+
+
+@dataclass
+class FakeRecorded:
+    """``RecordedReading``: the stored reading, or None."""
+
+    reading: Reading | None
+
+
+class FakeReadingRecorder:
+    """``ReadingRecorder``: validates as the API does, classifies against the default targets, stores once per id.
+
+    An invalid payload raises pydantic's ``ValidationError``, as ``ReadingService.record`` does.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.readings: dict[tuple[str, str], Reading] = {}
+
+    def record(self, principal: Principal, patient_id: str, payload: Any) -> FakeRecorded:
+        key = (patient_id, str(payload["reading_id"]))
+        if key in self.readings:
+            return FakeRecorded(self.readings[key])
+        now = self.clock()
+        fields = {k: v for k, v in payload.items() if k not in ("reading_id", "source")}
+        extra: Record = {}
+        if payload["type"] == "blood_glucose":
+            glucose = GlucoseIn.model_validate(fields, context={"now": now})
+            judgement = classify_glucose(glucose, default_targets())
+            extra = {"value_mg_dl": glucose.value_mg_dl}
+            parsed: GlucoseIn | BloodPressureIn = glucose
+        else:
+            parsed = BloodPressureIn.model_validate(fields, context={"now": now})
+            judgement = classify_blood_pressure(parsed, default_targets())
+        reading = Reading.model_validate(
+            {
+                **parsed.model_dump(exclude_none=True),
+                **extra,
+                "reading_id": key[1],
+                "patient_id": patient_id,
+                "received_at": iso(now),
+                "source": payload.get("source", "app"),
+                "classification": judgement.render("en"),
+            }
+        )
+        self.readings[key] = reading
+        return FakeRecorded(reading)
+
+
+class FakeConversation:
+    """``InboundConversation``: the texts a patient sent, in order (one per inbound id)."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, Record] = {}
+
+    def record_inbound(self, patient_id: str, channel: str, text: str, at: datetime, inbound_id: str) -> Record:
+        message = {"patient_id": patient_id, "channel": channel, "text": text, "at": iso(at), "direction": "in"}
+        self.messages.setdefault(inbound_id, message)
+        return dict(self.messages[inbound_id])

@@ -32,11 +32,15 @@ from chalicelib.domain.sms_commands import Command, SmsGlucose, parse, read_gluc
 from chalicelib.domain.templates import TEMPLATES, render
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import count
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.conversations import ConversationService
 from chalicelib.services.messaging import MessagingService
-from chalicelib.services.ports import Channel, ConsentPatients, InboundStore
-from chalicelib.services.readings import ReadingService
+from chalicelib.services.ports import (
+    Audit,
+    Channel,
+    ConsentPatients,
+    InboundConversation,
+    InboundStore,
+    ReadingRecorder,
+)
 
 # Why each sharing patient's care team gets a task (no PHI: no text, no value, no name).
 SHARED_TASK_REASONS: dict[str, str] = {
@@ -56,11 +60,11 @@ class InboundSmsService:
         patients: ConsentPatients,
         store: InboundStore,
         sms: Channel,
-        conversations: ConversationService,
-        readings: ReadingService,
+        conversations: InboundConversation,
+        readings: ReadingRecorder,
         messaging: MessagingService,
         clinic: dict[str, str],
-        audit: AuditTrail,
+        audit: Audit,
         publish: Publish,
     ) -> None:
         self._audit = audit

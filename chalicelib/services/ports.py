@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.messages import Intent, Rendered
+from chalicelib.domain.readings import Reading
 
 Record = dict[str, Any]
 
@@ -334,3 +335,22 @@ class OutboundQueue(Protocol):
     """The outbound queue delivery reads from (``SqsOutbound``)."""
 
     def enqueue(self, intents: list[Intent]) -> None: ...
+
+
+class RecordedReading(Protocol):
+    """What recording a reading answered: the stored reading, or None (refused)."""
+
+    @property
+    def reading(self) -> Reading | None: ...
+
+
+class ReadingRecorder(Protocol):
+    """Recording a reading as its writer (``ReadingService``): validated, classified, stored once per id."""
+
+    def record(self, principal: Principal, patient_id: str, payload: Any) -> RecordedReading: ...
+
+
+class InboundConversation(Protocol):
+    """A patient's text, kept in their conversation (``ConversationService``)."""
+
+    def record_inbound(self, patient_id: str, channel: str, text: str, at: datetime, inbound_id: str) -> Record: ...
