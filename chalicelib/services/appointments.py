@@ -138,11 +138,12 @@ class AppointmentService:
         confirming = request.model_fields_set == {"status"} and request.status == "confirmed"
         if not is_care_team(principal, record.get("care_team", [])) and not confirming:
             raise ForbiddenError("A patient may only confirm an appointment.")
-        if request.starts_at is not None:
-            self._check_start(request.starts_at)
         changes = request.model_dump(mode="json", exclude_unset=True)
         if item["status"] not in OPEN:
             raise ConflictError(f"The appointment is {item['status']}.")
+        # Only a new time must fall in the window: re-sending the stored one (a form's full PATCH) is no change.
+        if request.starts_at is not None and request.starts_at != parse_iso(item["starts_at"]):
+            self._check_start(request.starts_at)
         wanted = {**changes, **({"starts_at": iso(request.starts_at)} if request.starts_at else {})}
         if all(item.get(k) == v for k, v in wanted.items()):
             return to_appointment(item)  # a repeated PATCH: nothing changes, the same answer

@@ -111,6 +111,34 @@ def test_appointments_start_within_the_last_year_and_the_next_five(api: Api, cli
             assert _fields(booked) == ["starts_at"]
 
 
+def test_a_patch_that_resends_an_unchanged_start_outside_the_window_is_not_refused_for_it(
+    api: Api, clinic: dict[str, Any], pid: str
+) -> None:
+    """A form sends every field back: the stored time is no change, even once it is more than a year old."""
+    from chalicelib import bootstrap
+
+    aid = body(_book(api, clinic, pid))["appointment_id"]
+    old = (datetime.now(UTC) - timedelta(days=400)).replace(microsecond=0)
+    table = bootstrap.container().table  # an appointment booked long ago (no API books one in the past)
+    table.client.update_item(
+        TableName=table.name,
+        Key={"pk": {"S": f"PATIENT#{pid}"}, "sk": {"S": f"APPT#{aid}"}},
+        UpdateExpression="SET starts_at = :s",
+        ExpressionAttributeValues={":s": {"S": old.isoformat().replace("+00:00", "Z")}},
+    )
+    stored = body(api.call("GET", f"/patients/{pid}/appointments/{aid}", as_=clinic["c1"]))["starts_at"]
+
+    resent = api.call(
+        "PATCH", f"/patients/{pid}/appointments/{aid}", {"starts_at": stored, "location": "Room 2"}, as_=clinic["c1"]
+    )
+    moved = api.call(
+        "PATCH", f"/patients/{pid}/appointments/{aid}", {"starts_at": _starts(days=-500)}, as_=clinic["c1"]
+    )
+
+    assert resent.status_code == 200, resent.body
+    assert moved.status_code == 422 and _fields(moved) == ["starts_at"]
+
+
 # -- PATCH (and PUT) with explicit nulls -------------------------------------------------------------
 
 
