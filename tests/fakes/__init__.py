@@ -1,4 +1,8 @@
-"""In-memory fakes of the ports in ``chalicelib/services/ports.py``, faithful to the DynamoDB adapters.
+"""In-memory fakes of the service ports, faithful to the DynamoDB adapters.
+
+This module holds the fakes of the shared ports (``chalicelib/services/ports.py``:
+alerts, people, timeline, outbox, messaging); a service that declares its own
+ports has its fakes in a submodule named after it (``tests/fakes/reminders.py``...).
 
 Each fake keeps what the table would keep and refuses what its conditional
 writes would refuse: opening an alert whose slot is taken hands back the
