@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.due_index import DynamoDueIndex, due_shard
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
-from chalicelib.adapters.stores import clinician_pk, patient_pk
+from chalicelib.adapters.keys import clinician_pk, patient_pk
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import DynamoTable, serialize
-from chalicelib.adapters.stores import _phone_item, patient_pk
+from chalicelib.adapters.keys import patient_pk, phone_item, phone_pk
 from chalicelib.domain.contacts import FIELD_OF, MAX_TRIES
 from chalicelib.domain.timeutil import iso
 
@@ -94,7 +94,7 @@ class DynamoContactStore:
         ]
         if field == "phone" and previous != address:
             # Inbound SMS finds the patient by this item: it exists only for a verified (or staff-set) number.
-            ops.append(self.table.put_op(_phone_item(address, patient_id)))
+            ops.append(self.table.put_op(phone_item(address, patient_id)))
             if previous:
-                ops.append(self.table.delete_op(f"PHONE#{previous}", f"PATIENT#{patient_id}"))
+                ops.append(self.table.delete_op(phone_pk(previous), patient_pk(patient_id)))
         return self.table.transact_if(ops)

@@ -13,16 +13,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.alerts import DynamoAlertStore
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
+
+# Re-exported: the other adapters have always imported the key helpers from here.
+from chalicelib.adapters.keys import clinician_pk as clinician_pk
+from chalicelib.adapters.keys import patient_pk as patient_pk
+from chalicelib.adapters.keys import phone_item, phone_pk
 from chalicelib.domain.errors import ConflictError
-
-
-def patient_pk(patient_id: str) -> str:
-    return f"PATIENT#{patient_id}"
-
-
-def clinician_pk(clinician_id: str) -> str:
-    return f"CLINICIAN#{clinician_id}"
 
 
 def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
@@ -41,11 +39,6 @@ MAX_TRANSACTION_ITEMS = 100
 
 class _AlertMovedError(Exception):
     """An alert a care-team change was moving changed status or priority meanwhile."""
-
-
-def _phone_item(phone: str, patient_id: str) -> dict[str, Any]:
-    # Inbound SMS finds the patient by the sender's number.
-    return {"pk": f"PHONE#{phone}", "sk": f"PATIENT#{patient_id}", "entity": "phone", "patient_id": patient_id}
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +78,7 @@ class DynamoPatientStore:
         ops = [self.table.put_op(item, condition="attribute_not_exists(pk)")]
         ops += [self.table.put_op(_membership(cid, pid)) for cid in record.get("care_team", [])]
         if record.get("phone"):
-            ops.append(self.table.put_op(_phone_item(record["phone"], pid)))
+            ops.append(self.table.put_op(phone_item(record["phone"], pid)))
         try:
             self.table.transact(ops)
         except ClientError as error:
@@ -133,14 +126,12 @@ class DynamoPatientStore:
         ops += [self.table.delete_op(clinician_pk(cid), f"PATIENT#{pid}") for cid in sorted(before - after)]
         if previous.get("phone") != record.get("phone"):
             if previous.get("phone"):
-                ops.append(self.table.delete_op(f"PHONE#{previous['phone']}", f"PATIENT#{pid}"))
+                ops.append(self.table.delete_op(phone_pk(previous["phone"]), patient_pk(pid)))
             if record.get("phone"):
-                ops.append(self.table.put_op(_phone_item(record["phone"], pid)))
+                ops.append(self.table.put_op(phone_item(record["phone"], pid)))
         if before == after:
             self._transact_replace(ops)
             return
-        from chalicelib.adapters.alerts import DynamoAlertStore  # alerts import this module
-
         alerts = DynamoAlertStore(self.table)
         for attempt in range(3):
             groups = alerts.care_team_moves(pid, old_team, new_team)
@@ -170,7 +161,7 @@ class DynamoPatientStore:
                 raise ConflictError("The patient was changed by someone else; fetch it and retry.") from error
             raise
 
-    def _finish_moves(self, alerts: Any, pid: str, old_team: list[str], new_team: list[str]) -> None:
+    def _finish_moves(self, alerts: DynamoAlertStore, pid: str, old_team: list[str], new_team: list[str]) -> None:
         """The alert moves that did not fit in the patient's transaction, in transactions of their own."""
         from chalicelib.observability import count, logger
 
