@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import DynamoTable, serialize, throttling_as_503
+from chalicelib.adapters.dynamo import DynamoTable, serialize
 from chalicelib.adapters.stores import _cancelled_by_condition, patient_pk
 
 
@@ -36,15 +36,46 @@ class DynamoSummaryStore:
 
     # -- daily reading buckets -------------------------------------------------------
 
-    def add_to_day(self, patient_id: str, reading_type: str, day: str, reading_id: str, value: Any) -> None:
-        with throttling_as_503():
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": patient_pk(patient_id), "sk": f"DAY#{reading_type}#{day}"}),
-                UpdateExpression="SET #r = :v, entity = :e, #d = :d",
-                ExpressionAttributeNames={"#r": f"r_{reading_id}", "#d": "date"},
-                ExpressionAttributeValues=serialize({":v": value, ":e": "day", ":d": day}),
+    def reading_ops(
+        self, patient_id: str, reading_type: str, day: str, reading_id: str, value: Any, device_day: bool
+    ) -> list[dict[str, Any]]:
+        """Transaction operations that count one reading in its local day (and, from a device, its month).
+
+        The stream writes them in the same transaction as the reading's audit record and timeline
+        entry: one request, and a redelivered record (whose audit record exists) changes nothing.
+        """
+        ops = [
+            self._update(
+                {"pk": patient_pk(patient_id), "sk": f"DAY#{reading_type}#{day}"},
+                "SET #r = :v, entity = :e, #d = :d",
+                {"#r": f"r_{reading_id}", "#d": "date"},
+                serialize({":v": value, ":e": "day", ":d": day}),
             )
+        ]
+        if device_day:
+            month = day[:7]
+            ops.append(
+                self._update(
+                    {"pk": patient_pk(patient_id), "sk": rpm_sk(month)},
+                    "ADD device_days :day SET entity = :e, patient_id = :p, #m = :m",
+                    {"#m": "month"},
+                    {":day": {"SS": [day]}, **serialize({":e": "rpm_month", ":p": patient_id, ":m": month})},
+                )
+            )
+        return ops
+
+    def _update(
+        self, key: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": serialize(key),
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def days(self, patient_id: str, reading_type: str, first: str, last: str) -> list[dict[str, Any]]:
         """The buckets of local days ``first``..``last``: one Query (a 90-day window is far below 1 MB)."""
@@ -54,19 +85,6 @@ class DynamoSummaryStore:
         )
 
     # -- RPM months --------------------------------------------------------------------
-
-    def add_device_day(self, patient_id: str, month: str, day: str) -> None:
-        with throttling_as_503():
-            self.table.client.update_item(
-                TableName=self.table.name,
-                Key=serialize({"pk": patient_pk(patient_id), "sk": rpm_sk(month)}),
-                UpdateExpression="ADD device_days :day SET entity = :e, patient_id = :p, #m = :m",
-                ExpressionAttributeNames={"#m": "month"},
-                ExpressionAttributeValues={
-                    ":day": {"SS": [day]},
-                    **serialize({":e": "rpm_month", ":p": patient_id, ":m": month}),
-                },
-            )
 
     def add_care_time(self, entry: dict[str, Any]) -> bool:
         """Store the entry and add its minutes to its month; False when the entry already exists."""

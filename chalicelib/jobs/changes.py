@@ -106,8 +106,11 @@ class ChangeHandler:
     def _reading(self, image: dict[str, Any]) -> None:
         pid = image["patient_id"]
         at: datetime = parse_iso(image["received_at"])
-        # The audit record and the timeline entry in one request (a transaction: the audit table takes
-        # conditional puts only); both keys are derived from the reading, so a redelivery finds them written.
+        self._patients.touch_last_reading(pid, image["measured_at"])
+        record = self._patients.get(pid)  # read once for the local day, the alert rules and the channel credit
+        # The audit record, the timeline entry and the reading's place in its local day (and its month's
+        # device days) in one request: a transaction, as the audit table takes conditional puts only.  All
+        # keys derive from the reading, so a redelivery finds them written and changes nothing.
         event = self._events.event_item(
             pid,
             "reading",
@@ -117,16 +120,15 @@ class ChangeHandler:
             image.get("source"),
             {"reading_id": image["reading_id"]},
         )
-        self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event))
-        self._patients.touch_last_reading(pid, image["measured_at"])
-        record = self._patients.get(pid)  # read once for the local day, the alert rules and the channel credit
+        counted: list[dict[str, Any]] = []
+        if record is not None:
+            day = local_day(parse_iso(image["measured_at"]), record.get("timezone") or "UTC")
+            counted = self._summaries.reading_ops(
+                pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
+            )
+        self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event), *counted)
         if record is None:
             return
-        measured = parse_iso(image["measured_at"])
-        day = local_day(measured, record.get("timezone") or "UTC")
-        self._summaries.add_to_day(pid, image["type"], day, image["reading_id"], bucket_value(image))
-        if counts_as_device_day(image):
-            self._summaries.add_device_day(pid, day[:7], day)
         self._alerts.on_reading(image, record)
         self._alerts.note_for_digest(image, record)
         if record.get("measurement_plan"):  # only patients with a measurement reminder have doses and a watch
