@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import billing
@@ -20,18 +20,33 @@ from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.timeutil import iso
+from chalicelib.services.ports import ListAudit, PatientAccess, PatientDirectory, Record
 
 FUTURE_SLACK = timedelta(minutes=5)
 OLDEST = timedelta(days=400)
 
 
+class CareTimeLedger(Protocol):
+    """Care-time entries and the RPM months they and the device days add up to."""
+
+    def add_care_time(self, entry: Record) -> bool:
+        """Store the entry and add its minutes to its month, once: False when the entry already exists."""
+        ...
+
+    def care_time(self, patient_id: str, entry_id: str) -> Record | None: ...
+
+    def months(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+        """The RPM months of (patient_id, month) pairs that have one (``device_days``, ``care_minutes``...)."""
+        ...
+
+
 class BillingService:
     def __init__(
         self,
-        summaries: Any,
-        patient_store: Any,
-        patients: Any,
-        audit: Any,
+        summaries: CareTimeLedger,
+        patient_store: PatientDirectory,
+        patients: PatientAccess,
+        audit: ListAudit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
     ) -> None:

@@ -239,6 +239,32 @@ class Audit(Protocol):
     ) -> None: ...
 
 
+class ListAudit(Audit, Protocol):
+    """Who saw which patients on a list page: one record per patient shown, written in batches."""
+
+    def record_many(
+        self, principal: Principal, action: str, resource: str, patients: list[tuple[str, dict[str, Any] | None]]
+    ) -> None: ...
+
+
+class PatientAccess(Protocol):
+    """Where every read of one patient's data starts: the record, if the principal may see it.
+
+    A patient sees only themselves, a clinician their panel, an admin everyone; anyone else gets
+    ``NotFoundError`` (a 404 that does not say whether the patient exists).
+    """
+
+    def visible_record(self, principal: Principal, patient_id: str) -> Record: ...
+
+
+class PatientDirectory(Protocol):
+    """Pages of patient records, the whole clinic's or one clinician's panel; the page key is opaque."""
+
+    def page_all(self, limit: int, start_key: Any) -> tuple[list[Record], Any]: ...
+
+    def page_panel(self, clinician_id: str, limit: int, start_key: Any) -> tuple[list[Record], Any]: ...
+
+
 # -- messaging and inbound SMS ---------------------------------------------------------
 # The messaging store is one DynamoDB repository, split here by the role each service needs of it.
 
