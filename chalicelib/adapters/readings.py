@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.errors import ThrottledError
+from chalicelib.domain.readings import Reading
 
-TYPES = ("blood_glucose", "blood_pressure")
+# The reading types as the domain names them; each has its own range of the lsi1 index.
+TYPES: tuple[str, ...] = get_args(Reading.model_fields["type"].annotation)
 TRANSACTION_ATTEMPTS = 4
 
 
@@ -122,6 +124,11 @@ class DynamoReadingStore:
             start_key=start_key,
             forward=False,
         )
+
+    def after(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The ExclusiveStartKey (lsi1) of the page that continues right after ``record``."""
+        keyed = self.keyed(record)
+        return {name: {"S": keyed[name]} for name in ("pk", "sk", "lsi1sk")}
 
     def every(self, patient_id: str) -> Iterator[dict[str, Any]]:
         """All of a patient's readings, oldest first per type (for export)."""

@@ -10,13 +10,12 @@ of the write is derived from the table stream (the item carries the actor).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
-from chalicelib.adapters.readings import TYPES, DynamoReadingStore
 from chalicelib.domain.alerts import is_late
 from chalicelib.domain.classification import (
     VERY_HIGH_MG_DL,
@@ -45,14 +44,60 @@ from chalicelib.domain.readings import (
 )
 from chalicelib.domain.targets import Targets
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.patients import PatientService, targets_of
+from chalicelib.services.patients import targets_of
+from chalicelib.services.ports import Audit, Page, Record
 
 READING_ADAPTER: TypeAdapter[GlucoseIn | BloodPressureIn] = TypeAdapter(ReadingIn)
 PATIENT_CACHE_SIZE = 10_000
 LATE_GUIDANCE = "late_reading"
 EARLIEST = "0000"
 LATEST = "9999"
+# The reading types, as the domain names them (blood_glucose, blood_pressure): one Query each when listing.
+TYPES: tuple[str, ...] = get_args(Reading.model_fields["type"].annotation)
+
+
+class ReadingStore(Protocol):
+    """Stored readings, one per ``(patient_id, reading_id)`` (``DynamoReadingStore``).
+
+    A record is a dict of a reading's fields as ``_build`` makes them; a record
+    read back may carry storage attributes too (ignored here), keeps no null
+    field, and holds an integral number as an integer (112.0 reads back as 112).
+    """
+
+    def put_new(self, record: Record) -> Record | None:
+        """Store ``record`` unless its id is taken: None when stored, else the stored record (nothing written)."""
+        ...
+
+    def put_many_new(self, records: list[Record]) -> dict[str, Record]:
+        """Store each record whose id is free (ids distinct); ``{reading_id: stored record}`` for those taken."""
+        ...
+
+    def glucose_between(self, patient_id: str, start: str, end: str) -> list[Record]:
+        """Glucose readings measured in [start, end] (UTC ISO strings), oldest first."""
+        ...
+
+    def page(self, patient_id: str, reading_type: str, start: str, end: str, limit: int, start_key: Any) -> Page:
+        """Up to ``limit`` readings of one type measured in [start, end], newest first, from ``start_key`` on.
+
+        ``last_key`` is None when nothing follows; a key is opaque and JSON-safe.
+        """
+        ...
+
+    def after(self, record: Record) -> Any:
+        """The ``start_key`` of the page that continues right after ``record`` (one ``page`` returned)."""
+        ...
+
+    def every(self, patient_id: str) -> Iterable[Record]:
+        """All of the patient's readings: glucose then blood pressure, each oldest first."""
+        ...
+
+
+class VisiblePatients(Protocol):
+    """Who may see which patient (``PatientService``)."""
+
+    def visible_record(self, principal: Principal, patient_id: str) -> Record:
+        """The patient's record, or ``NotFoundError`` when missing or outside the caller's scope."""
+        ...
 
 
 class Outcome:
@@ -78,9 +123,9 @@ def to_reading(item: dict[str, Any]) -> Reading:
 class ReadingService:
     def __init__(
         self,
-        readings: DynamoReadingStore,
-        patients: PatientService,
-        audit: AuditTrail,
+        readings: ReadingStore,
+        patients: VisiblePatients,
+        audit: Audit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
@@ -235,10 +280,8 @@ class ReadingService:
         )
 
     def _outcome(self, record: dict[str, Any], existing: dict[str, Any] | None) -> Outcome:
-        from chalicelib.adapters.dynamo import as_stored
-
         if existing is None:
-            return Outcome(201, to_reading(as_stored(record)))
+            return Outcome(201, to_reading(_as_read(record)))
         if existing.get("content_hash") == record["content_hash"]:
             # A replay answers as the first time (docs/api.md "Retries are safe"): the alert the stream has
             # named on the reading since is the history's to show, not the write's.
@@ -281,7 +324,7 @@ class ReadingService:
             candidates += [(t, item) for item in page.items]
             if page.last_key is None:
                 exhausted.add(t)
-        candidates.sort(key=lambda pair: pair[1]["lsi1sk"].split("#", 2)[2], reverse=True)
+        candidates.sort(key=lambda pair: (pair[1]["measured_at"], pair[1]["reading_id"]), reverse=True)
         taken = candidates[:limit]
         next_positions: dict[str, Any] = {}
         for t in types:
@@ -289,7 +332,7 @@ class ReadingService:
             left_behind = any(typ == t for typ, _ in candidates[limit:])
             if mine:
                 last = mine[-1]
-                next_positions[t] = {"pk": {"S": last["pk"]}, "sk": {"S": last["sk"]}, "lsi1sk": {"S": last["lsi1sk"]}}
+                next_positions[t] = self._readings.after(last)
                 if t in exhausted and not left_behind:
                     next_positions[t] = None
             else:
@@ -299,7 +342,11 @@ class ReadingService:
         return [to_reading(item) for _, item in taken], self._cursors.encode(scope, next_positions if more else None)
 
     def export(self, principal: Principal, patient_id: str) -> dict[str, Any]:
-        """The patient and every reading as a FHIR R4 collection Bundle."""
+        """The patient and every reading as a FHIR R4 collection Bundle.
+
+        A dict, not a response model: the answer is a FHIR document (``application/fhir+json``),
+        whose shape FHIR defines and ``domain/fhir.py`` builds; the view sends it as it is.
+        """
         from chalicelib.domain import fhir
         from chalicelib.services.patients import patient_of
 
@@ -307,6 +354,20 @@ class ReadingService:
         readings = [to_reading(item) for item in self._readings.every(patient_id)]
         self._audit.record(principal, "export", "patient", patient_id, {"readings": len(readings)})
         return fhir.bundle(patient_of(record), readings, iso(self._clock()))
+
+
+def _as_read(value: Any) -> Any:
+    """``value`` as the store reads it back: no null fields, an integral number as an integer.
+
+    So a new reading answers exactly as its replay will (112.0 is 112 in both).
+    """
+    if isinstance(value, dict):
+        return {k: _as_read(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_as_read(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _bound(value: str | None, name: str, default: str) -> str:
