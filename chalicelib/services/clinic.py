@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
-from chalicelib.adapters.stores import DynamoClinicianStore
 from chalicelib.domain.clinic import OnCall, OnCallIn
 from chalicelib.domain.errors import FieldError, InvalidInputError
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.timeutil import iso
+from chalicelib.services.ports import Clinicians, Record
+
+
+class OnCallRoster(Clinicians, Protocol):
+    """Clinician profiles by id, and the clinic's on-call record (``DynamoClinicianStore``)."""
+
+    def put_on_call(self, record: Record) -> None:
+        """Replace the on-call record (``clinician_ids`` in paging order, who set it and when)."""
+        ...
 
 
 class ClinicService:
-    def __init__(self, clinicians: DynamoClinicianStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clinicians: OnCallRoster, clock: Callable[[], datetime]) -> None:
         self._clinicians = clinicians
         self._clock = clock
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.adapters.contacts import DynamoContactStore
-from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain import contacts as rules
 from chalicelib.domain.contacts import CHANNEL_OF, FIELD_OF, ContactVerificationIn
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
@@ -25,18 +23,48 @@ from chalicelib.domain.identity import Principal, can_see_patient
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.patients import Patient
 from chalicelib.observability import count
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.messaging import MessagingService
 from chalicelib.services.patients import patient_of
+from chalicelib.services.ports import Audit, Outbox, Patients, Record
+
+
+class ContactChallenges(Protocol):
+    """The code challenge per patient and channel, and the switch to a verified contact (``DynamoContactStore``).
+
+    A challenge is what ``chalicelib.domain.contacts.challenge_for`` builds (``channel``,
+    ``address``, ``salt``, ``code_hash``, ``code_expires_at``, ``tries``, ``status``).
+    """
+
+    def challenge(self, patient_id: str, channel: str) -> Record | None:
+        """The channel's latest challenge (read consistently), or None."""
+        ...
+
+    def put_challenge(self, patient_id: str, challenge: Record, now: datetime) -> None:
+        """A new code replaces any earlier one for the channel; kept a day after ``now``."""
+        ...
+
+    def count_wrong_try(self, patient_id: str, channel: str, code_hash: str) -> bool:
+        """One wrong try against this very code while tries remain; False when out of tries or replaced."""
+        ...
+
+    def complete(self, patient_id: str, challenge: Record, previous: str | None, now: datetime) -> bool:
+        """Make the challenged address the patient's current one, once.
+
+        All or nothing: the profile takes the address (only while it is still the
+        pending value), the challenge becomes verified (only while it is the same
+        pending code), and for a phone inbound SMS finds the patient by the new
+        number instead of ``previous``.  False when the pending value or the code
+        changed meanwhile.
+        """
+        ...
 
 
 class ContactVerificationService:
     def __init__(
         self,
-        patients: DynamoPatientStore,
-        challenges: DynamoContactStore,
-        messaging: MessagingService,
-        audit: AuditTrail,
+        patients: Patients,
+        challenges: ContactChallenges,
+        messaging: Outbox,
+        audit: Audit,
         clock: Callable[[], datetime],
         sms_countries: tuple[str, ...],
         new_code: Callable[[], str] = rules.new_code,

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from chalicelib.adapters.push import SnsPushRegistry
-from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 from chalicelib.domain.contacts import check_phone_country
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
@@ -31,12 +29,95 @@ from chalicelib.domain.patients import (
 )
 from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, validate_targets
 from chalicelib.domain.timeutil import iso
-from chalicelib.services.audit import AuditTrail
-
-if TYPE_CHECKING:
-    from chalicelib.services.contacts import ContactVerificationService
+from chalicelib.services.ports import Audit, ClinicianProfiles, Record
 
 PATIENT_FIELDS = tuple(Patient.model_fields)
+
+
+# -- ports ----------------------------------------------------------------------------------------------
+
+
+class PatientStore(Protocol):
+    """Patient records with their panel memberships, consents and devices (``DynamoPatientStore``).
+
+    A page's position (``start``, and the position a page hands back: None when the list is done) is
+    opaque to the service and JSON-safe: it travels inside a signed cursor.
+    """
+
+    def get(self, patient_id: str) -> Record | None: ...
+
+    def create(self, record: Record) -> Record | None:
+        """Create the patient (on its care team's panels): None when created, else the patient already stored."""
+        ...
+
+    def replace(self, record: Record, previous: Record) -> None:
+        """Write ``record`` if the patient is still as ``previous`` (same ``updated_at``), else ``ConflictError``.
+
+        Panels follow a new care team, and so do the patient's open and acknowledged alerts.
+        """
+        ...
+
+    def page_all(self, limit: int, start: Any) -> tuple[list[Record], Any]:
+        """Every patient, by patient id."""
+        ...
+
+    def page_panel(self, clinician_id: str, limit: int, start: Any) -> tuple[list[Record], Any]:
+        """The patients whose care team names the clinician, by patient id."""
+        ...
+
+    def consents(self, patient_id: str) -> list[Record]:
+        """The patient's consent per channel (read consistently), by channel."""
+        ...
+
+    def put_consent(self, patient_id: str, consent: Record) -> None:
+        """Record the consent for its ``channel``, replacing the earlier one."""
+        ...
+
+    def put_device(self, patient_id: str, device: Record, token: str) -> Record:
+        """Register a device (one per token: the same token again replaces it); the device with its ``device_id``."""
+        ...
+
+
+class ClinicianStore(ClinicianProfiles, Protocol):
+    """Clinician profiles by id (``DynamoClinicianStore``)."""
+
+    def put(self, record: Record) -> None:
+        """Write the profile, replacing the earlier one."""
+        ...
+
+    def many(self, clinician_ids: list[str]) -> dict[str, Record]:
+        """The profiles found, by id (unknown ids left out)."""
+        ...
+
+
+class PushRegistry(Protocol):
+    """Mobile push endpoints (``SnsPushRegistry``)."""
+
+    def register(self, platform: str, token: str, owner: str) -> str:
+        """The endpoint for a device token (created or found); 422 for an unconfigured platform or refused token."""
+        ...
+
+
+class PatientAudit(Audit, Protocol):
+    """The audit trail, with a list page's records written at once."""
+
+    def record_many(
+        self, principal: Principal, action: str, resource: str, patients: list[tuple[str, dict[str, Any] | None]]
+    ) -> None: ...
+
+
+class ContactScreening(Protocol):
+    """A patient's new phone or email waits for its code (``ContactVerificationService``)."""
+
+    def check_phone(self, phone: str | None, field: str = "phone") -> None:
+        """422 naming ``field`` when the number is outside the clinic's country calling codes."""
+        ...
+
+    def screen(self, principal: Principal, record: Record, changes: Record) -> dict[str, str]:
+        """Hold the contacts a patient changes as pending (in ``changes``); the channels to send codes to."""
+        ...
+
+    def send_codes(self, principal: Principal, patient_id: str, held: dict[str, str]) -> None: ...
 
 
 def targets_of(record: dict[str, Any]) -> Targets:
@@ -79,14 +160,14 @@ def withdrawn_by_patient(consent: dict[str, Any], patient_id: str) -> str | None
 class PatientService:
     def __init__(
         self,
-        patients: DynamoPatientStore,
-        clinicians: DynamoClinicianStore,
-        push: SnsPushRegistry,
-        audit: AuditTrail,
+        patients: PatientStore,
+        clinicians: ClinicianStore,
+        push: PushRegistry,
+        audit: PatientAudit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
-        contacts: ContactVerificationService,
+        contacts: ContactScreening,
     ) -> None:
         self._patients = patients
         self._clinicians = clinicians
@@ -196,7 +277,8 @@ class PatientService:
         return patient
 
     def _require_clinicians(self, clinician_ids: list[str], field: str) -> None:
-        missing = [cid for cid in clinician_ids if self._clinicians.get(cid) is None]
+        known = self._clinicians.many(clinician_ids)  # one read for the whole team
+        missing = [cid for cid in clinician_ids if cid not in known]
         if missing:
             raise InvalidInputError(
                 "Every care-team member must be a registered clinician.",
@@ -305,7 +387,7 @@ class PatientService:
 
 class ClinicianService:
     def __init__(
-        self, clinicians: DynamoClinicianStore, clock: Callable[[], datetime], sms_countries: tuple[str, ...] = ("+1",)
+        self, clinicians: ClinicianStore, clock: Callable[[], datetime], sms_countries: tuple[str, ...] = ("+1",)
     ) -> None:
         self._clinicians = clinicians
         self._clock = clock
