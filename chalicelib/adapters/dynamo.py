@@ -247,6 +247,23 @@ class DynamoTable:
             raise
         return True
 
+    def update_and_read(self, key: Mapping[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        """A retry-safe conditional UpdateItem that hands back the item in the same request.
+
+        The item as written, or as found when the condition failed (None: there is no item):
+        an update and a consistent read for the price of one request.
+        """
+        request = with_token({"TableName": self.name, "Key": serialize(key), **kwargs}, new_write_token())
+        try:
+            with throttling_as_503():
+                response = self.client.update_item(**request, ReturnValues="ALL_NEW")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                found = error.response.get("Item")
+                return deserialize(found) if found else None
+            raise
+        return deserialize(response["Attributes"])
+
     def query(
         self,
         key_condition: str,

@@ -221,9 +221,12 @@ class DynamoPatientStore:
             }
         )
 
-    def touch_last_reading(self, patient_id: str, measured_at: str) -> None:
-        """Keep the newest measurement time on the profile (the worklist's "days since last reading")."""
-        self.table.update_if(
+    def touch_last_reading(self, patient_id: str, measured_at: str) -> dict[str, Any] | None:
+        """Keep the newest measurement time on the profile (the worklist's "days since last reading").
+
+        Answers the profile as it stands after the touch (None: no such patient), in the same request.
+        """
+        return self.table.update_and_read(
             {"pk": patient_pk(patient_id), "sk": "PROFILE"},
             UpdateExpression="SET last_reading_at = :m",
             ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(last_reading_at) OR "

@@ -106,8 +106,8 @@ class ChangeHandler:
     def _reading(self, image: dict[str, Any]) -> None:
         pid = image["patient_id"]
         at: datetime = parse_iso(image["received_at"])
-        self._patients.touch_last_reading(pid, image["measured_at"])
-        record = self._patients.get(pid)  # read once for the local day, the alert rules and the channel credit
+        # The profile, read with the touch: for the local day, the alert rules and the channel credit.
+        record = self._patients.touch_last_reading(pid, image["measured_at"])
         # The audit record, the timeline entry and the reading's place in its local day (and its month's
         # device days) in one request: a transaction, as the audit table takes conditional puts only.  All
         # keys derive from the reading, so a redelivery finds them written and changes nothing.

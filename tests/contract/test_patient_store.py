@@ -157,6 +157,27 @@ def test_what_the_stream_maintains_survives_a_profile_edit(people: People, ids: 
     assert "last_reading_at" not in got
 
 
+def test_a_reading_touch_keeps_the_newest_time_and_answers_the_profile(
+    people: People, ids: Callable[[str], str]
+) -> None:
+    pid = ids("p")
+    people.patients.create(patient(pid, ["c"]))
+
+    touched = people.patients.touch_last_reading(pid, "2026-03-02T09:00:00Z")
+    older = people.patients.touch_last_reading(pid, "2026-03-01T09:00:00Z")  # a meter syncing its history
+
+    assert touched["last_reading_at"] == older["last_reading_at"] == "2026-03-02T09:00:00Z"
+    assert older["timezone"] == "America/New_York" and older["care_team"] == ["c"]
+    assert people.patients.get(pid)["last_reading_at"] == "2026-03-02T09:00:00Z"
+
+
+def test_a_reading_touch_for_an_unknown_patient_creates_nothing(people: People, ids: Callable[[str], str]) -> None:
+    pid = ids("p")
+
+    assert people.patients.touch_last_reading(pid, "2026-03-02T09:00:00Z") is None
+    assert people.patients.get(pid) is None
+
+
 def test_a_new_care_team_moves_the_patient_between_panels(people: People, ids: Callable[[str], str]) -> None:
     pid, ana, eve, oli = ids("p"), ids("c-ana"), ids("c-eve"), ids("c-oli")
     people.patients.create(patient(pid, [ana, eve]))

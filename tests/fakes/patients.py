@@ -52,6 +52,15 @@ class FakePatientStore(FakePatients):
             self.phones.setdefault(record["phone"], set()).add(pid)
         return None
 
+    def touch_last_reading(self, patient_id: str, measured_at: str) -> Record | None:
+        """Keep the newest measurement time; the profile as it stands after the touch (None: no patient)."""
+        stored = self.records.get(patient_id)
+        if stored is None:
+            return None
+        if stored.get("last_reading_at", "") < measured_at:
+            stored["last_reading_at"] = measured_at
+        return copy.deepcopy(stored)
+
     def replace(self, record: Record, previous: Record) -> None:
         pid = record["patient_id"]
         stored = self.records.get(pid)
