@@ -30,6 +30,7 @@ from chalicelib.adapters.queues import SqsQueue
 from chalicelib.adapters.stores import patient_pk
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.services.ports import DailySlot, Sent
 
 CLAIM_TTL = timedelta(days=30)
 CHANNELS = ("push", "sms", "email", "voice")
@@ -41,28 +42,29 @@ class DynamoMessagingStore:
 
     # -- delivery claims ---------------------------------------------------------
 
-    def claim(self, intent_id: str, now: datetime, lease: timedelta, safety: bool) -> str:
-        """'claimed' when this delivery may send, else the state that stops it ('sent', 'busy', 'uncertain')."""
+    @staticmethod
+    def _claim(intent_id: str, now: datetime, lease: timedelta, safety: bool) -> dict[str, Any]:
+        """The claim's conditional PutItem: absent, or left to retry, or (safety) a lapsed delivery's."""
         values: dict[str, Any] = {":retry": "retry", ":deferred": "deferred"}
         condition = "attribute_not_exists(pk) OR #s IN (:retry, :deferred)"
         if safety:
             # A safety message whose delivery crashed mid-way is sent again (at least once).
             condition += " OR (#s = :sending AND lease_until < :now)"
             values.update({":sending": "sending", ":now": iso(now)})
+        item = {
+            "pk": f"MSG#{intent_id}",
+            "sk": "DELIVERY",
+            "entity": "delivery",
+            "status": "sending",
+            "lease_until": iso(now + lease),
+            "expires_at": int((now + CLAIM_TTL).timestamp()),
+        }
+        return {"item": item, "condition": condition, "values": values, "names": {"#s": "status"}}
+
+    def claim(self, intent_id: str, now: datetime, lease: timedelta, safety: bool) -> str:
+        """'claimed' when this delivery may send, else the state that stops it ('sent', 'busy', 'uncertain')."""
         # put_checked recognises a botocore retry of this very claim as claimed (not "busy").
-        old = self.table.put_checked(
-            {
-                "pk": f"MSG#{intent_id}",
-                "sk": "DELIVERY",
-                "entity": "delivery",
-                "status": "sending",
-                "lease_until": iso(now + lease),
-                "expires_at": int((now + CLAIM_TTL).timestamp()),
-            },
-            condition,
-            values,
-            {"#s": "status"},
-        )
+        old = self.table.put_checked(**self._claim(intent_id, now, lease, safety))
         if old is None:
             return "claimed"
         status = str(old.get("status", ""))
@@ -70,14 +72,84 @@ class DynamoMessagingStore:
             return "busy" if str(old.get("lease_until", "")) >= iso(now) else "uncertain"
         return status or "sent"
 
-    def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
-        self.table.client.update_item(
-            TableName=self.table.name,
-            Key=serialize({"pk": f"MSG#{intent_id}", "sk": "DELIVERY"}),
-            UpdateExpression="SET #s = :s, detail = :d",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=serialize({":s": status, ":d": detail or {}}),
+    def claim_with_slot(self, intent_id: str, now: datetime, lease: timedelta, slot: DailySlot) -> tuple[str, bool]:
+        """The claim and the day's slot in one transaction; when either is refused, each apart as it allows.
+
+        Refusals are rare (a duplicate delivery, a full day, a retry whose slot its first attempt
+        took) and the second path answers exactly what ``claim`` and ``take_daily_slot`` would.
+        """
+        claim = self._claim(intent_id, now, lease, safety=False)
+        put = {
+            "TableName": self.table.name,
+            "Item": serialize(claim["item"]),
+            "ConditionExpression": claim["condition"],
+            "ExpressionAttributeValues": serialize(claim["values"]),
+            "ExpressionAttributeNames": claim["names"],
+        }
+        update = self._update_op(
+            self._sends_key(slot.patient_id, slot.day), self._slot(intent_id, slot.cap, slot.expires)
         )
+        if self.table.transact_if([{"Put": put}, update]):
+            return "claimed", True
+        status = self.claim(intent_id, now, lease, safety=False)
+        taken = status == "claimed" and self.take_daily_slot(
+            slot.patient_id, slot.day, intent_id, slot.cap, slot.expires
+        )
+        return status, taken
+
+    def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
+        self.table.client.update_item(**self._settle(intent_id, status, detail)["Update"])
+
+    def _settle(self, intent_id: str, status: str, detail: dict[str, Any] | None) -> dict[str, Any]:
+        key = {"pk": f"MSG#{intent_id}", "sk": "DELIVERY"}
+        return self._update_op(
+            key,
+            {
+                "UpdateExpression": "SET #s = :s, detail = :d",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": serialize({":s": status, ":d": detail or {}}),
+            },
+        )
+
+    def _update_op(self, key: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+        """A transaction's Update of the item at ``key``."""
+        return {"Update": {"TableName": self.table.name, "Key": serialize(key), **request}}
+
+    def record_sent(self, sent: Sent) -> None:
+        """The claim settled 'sent', the send counted, the message's status and the timeline entry, at once.
+
+        One transaction.  When DynamoDB refuses it (a profile or message gone, a profile from before
+        the channel counters), each is written apart, as ``settle``, ``count_send``, ``update_message``
+        and ``put_event`` would.
+        """
+        ops: list[dict[str, Any]] = [self._settle(sent.intent_id, "sent", sent.detail)]
+        if sent.counted:
+            patient_id, channel, at = sent.counted
+            expression, values = self._send_counted(at)
+            ops.append(self._update_op(self._profile_key(patient_id), self._stats(expression, channel, values)))
+        if sent.message:
+            patient_id, at_text, message_id, channel = sent.message
+            key = self._message_key(patient_id, at_text, message_id)
+            ops.append(self._update_op(key, self._message_status("sent", channel)))
+        if sent.event:
+            e = sent.event
+            item = self.event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
+            ops.append(self.table.put_op(item))
+        try:
+            if self.table.transact_if(ops):
+                return
+        except ClientError as error:
+            if error_code(error) != "ValidationException":
+                raise
+        self.settle(sent.intent_id, "sent", sent.detail)
+        if sent.counted:
+            self.count_send(*sent.counted)
+        if sent.message:
+            patient_id, at_text, message_id, channel = sent.message
+            self.update_message(patient_id, at_text, message_id, "sent", channel)
+        if sent.event:
+            e = sent.event
+            self.put_event(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
 
     # -- deferral (quiet hours) --------------------------------------------------
 
@@ -197,13 +269,20 @@ class DynamoMessagingStore:
         return None
 
     def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None:
-        self.table.update_if(
-            {"pk": patient_pk(patient_id), "sk": f"MSG#{at}#{message_id}"},
-            UpdateExpression="SET #s = :s, channel = :c",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=serialize({":s": status, ":c": channel or "none"}),
-        )
+        self.table.update_if(self._message_key(patient_id, at, message_id), **self._message_status(status, channel))
+
+    @staticmethod
+    def _message_key(patient_id: str, at: str, message_id: str) -> dict[str, str]:
+        return {"pk": patient_pk(patient_id), "sk": f"MSG#{at}#{message_id}"}
+
+    @staticmethod
+    def _message_status(status: str, channel: str | None) -> dict[str, Any]:
+        return {
+            "UpdateExpression": "SET #s = :s, channel = :c",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": serialize({":s": status, ":c": channel or "none"}),
+        }
 
     def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
         return self.table.query(
@@ -245,17 +324,20 @@ class DynamoMessagingStore:
     def take_daily_slot(self, patient_id: str, day: str, intent_id: str, cap: int, expires: int) -> bool:
         """One of the day's ``cap`` sends for this intent (once per intent); False when the day is full."""
         key = self._sends_key(patient_id, day)
-        if self.table.update_if(
-            key,
-            UpdateExpression="SET entity = :e, expires_at = :exp ADD sent :one, intents :ids",
-            ConditionExpression="(attribute_not_exists(sent) OR sent < :cap) AND NOT contains(intents, :id)",
-            ExpressionAttributeValues=serialize(
-                {":e": "daily_sends", ":exp": expires, ":one": 1, ":ids": {intent_id}, ":id": intent_id, ":cap": cap}
-            ),
-        ):
+        if self.table.update_if(key, **self._slot(intent_id, cap, expires)):
             return True
         item = self.table.get(key["pk"], key["sk"]) or {}
         return intent_id in (item.get("intents") or [])  # this intent's slot, taken by an earlier attempt
+
+    @staticmethod
+    def _slot(intent_id: str, cap: int, expires: int) -> dict[str, Any]:
+        return {
+            "UpdateExpression": "SET entity = :e, expires_at = :exp ADD sent :one, intents :ids",
+            "ConditionExpression": "(attribute_not_exists(sent) OR sent < :cap) AND NOT contains(intents, :id)",
+            "ExpressionAttributeValues": serialize(
+                {":e": "daily_sends", ":exp": expires, ":one": 1, ":ids": {intent_id}, ":id": intent_id, ":cap": cap}
+            ),
+        }
 
     def hold(self, patient_id: str, day: str, intent_id: str, expires: int) -> bool:
         """Count a held message (once per intent); True for the day's first, when the recipient reached the cap."""
@@ -287,13 +369,16 @@ class DynamoMessagingStore:
     # delivery and every stream-processed reading reads anyway.
 
     def count_send(self, patient_id: str, channel: str, at: datetime) -> None:
-        self._update_stats(
-            patient_id,
+        expression, values = self._send_counted(at)
+        self._update_stats(patient_id, expression, channel, values)
+
+    @staticmethod
+    def _send_counted(at: datetime) -> tuple[str, dict[str, Any]]:
+        expression = (
             "SET channel_stats.#c.sent = if_not_exists(channel_stats.#c.sent, :zero) + :one, "
-            "channel_stats.#c.last_sent_at = :at",
-            channel,
-            {":zero": 0, ":one": 1, ":at": iso(at)},
+            "channel_stats.#c.last_sent_at = :at"
         )
+        return expression, {":zero": 0, ":one": 1, ":at": iso(at)}
 
     def count_answer(self, patient_id: str, channel: str, at: datetime, since: str) -> None:
         """Credit one answer to the last send on ``channel`` if it was at or after ``since`` and not yet credited."""
@@ -308,20 +393,27 @@ class DynamoMessagingStore:
             "channel_stats.#c.answered_at < channel_stats.#c.last_sent_at)",
         )
 
+    @staticmethod
+    def _profile_key(patient_id: str) -> dict[str, str]:
+        return {"pk": patient_pk(patient_id), "sk": "PROFILE"}
+
+    @staticmethod
+    def _stats(expression: str, channel: str, values: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        return {
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#c": channel},
+            "ExpressionAttributeValues": serialize(values),
+            "ConditionExpression": "attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
+        }
+
     def _update_stats(
         self, patient_id: str, expression: str, channel: str, values: dict[str, Any], condition: str | None = None
     ) -> None:
         """Counters on the profile, through update_if so a botocore retry does not count twice."""
-        key = {"pk": patient_pk(patient_id), "sk": "PROFILE"}
+        key = self._profile_key(patient_id)
         for attempt in range(2):
             try:
-                self.table.update_if(
-                    key,
-                    UpdateExpression=expression,
-                    ExpressionAttributeNames={"#c": channel},
-                    ExpressionAttributeValues=serialize(values),
-                    ConditionExpression="attribute_exists(pk)" + (f" AND ({condition})" if condition else ""),
-                )
+                self.table.update_if(key, **self._stats(expression, channel, values, condition))
                 return
             except ClientError as error:
                 # A profile written before channel_stats existed: create the maps once, then retry.

@@ -33,7 +33,16 @@ from chalicelib.domain.routing import ChannelState, plan
 from chalicelib.domain.templates import TEMPLATES, fields_of, render
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger, opaque
-from chalicelib.services.ports import Channel, ClinicianProfiles, MessagingPatients, MessagingStore, OutboundQueue
+from chalicelib.services.ports import (
+    Channel,
+    ClinicianProfiles,
+    DailySlot,
+    MessagingPatients,
+    MessagingStore,
+    OutboundQueue,
+    Sent,
+    TimelineEntry,
+)
 
 # Shorter than the outbound queue's visibility timeout, so a crashed delivery's
 # claim has lapsed by the time SQS hands the message out again.
@@ -111,7 +120,25 @@ class MessagingService:
         """Deliver one intent; returns the outcome ('sent', 'deferred', 'failed', 'duplicate', ...)."""
         now = self._clock()
         safety = intent.priority == "safety"
-        claim = self._store.claim(intent.intent_id, now, CLAIM_LEASE, safety)
+        # The recipient is read before the claim, so that a routine message's claim and its slot of
+        # the patient's day are one request; a duplicate delivery pays for the read and sends nothing.
+        contact = self._contact(intent)
+        route = None
+        if contact is not None:
+            allowed = set(intent.only_channels) if intent.only_channels is not None else None
+            route = plan(
+                contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed
+            )
+        capped = not safety and intent.recipient.kind == "patient"
+        slot = None
+        if capped and contact is not None and route is not None and route.deliver_at is None and route.channels:
+            day = now.astimezone(ZoneInfo(contact.timezone)).date().isoformat()
+            expires = int((now + DAILY_COUNTER_TTL).timestamp())
+            slot = DailySlot(intent.recipient.id, day, self._daily_cap, expires)
+        if slot is not None:
+            claim, has_slot = self._store.claim_with_slot(intent.intent_id, now, CLAIM_LEASE, slot)
+        else:
+            claim, has_slot = self._store.claim(intent.intent_id, now, CLAIM_LEASE, safety), True
         if claim == "busy":
             raise TransientDeliveryError("another delivery of this intent is in progress")
         if claim == "uncertain":
@@ -124,13 +151,10 @@ class MessagingService:
             count("DuplicateDeliveriesSkipped")
             return "duplicate"
 
-        contact = self._contact(intent)
-        if contact is None:
+        if contact is None or route is None:
             # Unknown, or a verification code whose pending address was replaced or verified meanwhile.
             self._store.settle(intent.intent_id, "failed", {"reason": "unknown recipient"})
             return "failed"
-        allowed = set(intent.only_channels) if intent.only_channels is not None else None
-        route = plan(contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed)
         if route.deliver_at is not None:
             self._store.defer(intent, route.deliver_at)
             self._store.settle(intent.intent_id, "deferred", {"until": iso(route.deliver_at)})
@@ -138,8 +162,8 @@ class MessagingService:
             return "deferred"
         for reason in route.reasons:
             self._event(intent, "note", now, None, f"channel choice: {reason}")
-        capped = bool(route.channels) and not safety and intent.recipient.kind == "patient"
-        if capped and not self._take_daily_slot(intent, contact, now):
+        if slot is not None and not has_slot:
+            self._hold(intent, slot, now)
             return "held"
 
         # Rule 5: a clinician's page goes out on every reachable channel (a real-time one to wake
@@ -187,39 +211,35 @@ class MessagingService:
         """Whether SMS or voice may go to ``phone`` (the clinic's country calling codes)."""
         return allowed_destination(phone, self._sms_countries)
 
-    def _take_daily_slot(self, intent: Intent, contact: Contact, now: datetime) -> bool:
-        """A slot of the patient's local day, or the intent is held (settled, in the timeline, counted)."""
+    def _hold(self, intent: Intent, slot: DailySlot, now: datetime) -> None:
+        """The patient's day is full: the intent is held (settled, in the timeline, counted)."""
         pid = intent.recipient.id
-        day = now.astimezone(ZoneInfo(contact.timezone)).date().isoformat()
-        expires = int((now + DAILY_COUNTER_TTL).timestamp())
-        if self._store.take_daily_slot(pid, day, intent.intent_id, self._daily_cap, expires):
-            return True
-        if self._store.hold(pid, day, intent.intent_id, expires):
+        if self._store.hold(pid, slot.day, intent.intent_id, slot.expires):
             count("RecipientDailyCapReached")
             # Patient ids may be clinic-chosen (an MRN): logged as an opaque digest (F16).
-            logger().warning("recipient reached the daily cap", extra={"patient": opaque(pid), "cap": self._daily_cap})
+            logger().warning("recipient reached the daily cap", extra={"patient": opaque(pid), "cap": slot.cap})
         count("MessagesHeld")
-        self._store.settle(intent.intent_id, "held", {"reason": "daily limit", "day": day})
+        self._store.settle(intent.intent_id, "held", {"reason": "daily limit", "day": slot.day})
         if intent.message_id and intent.params.get("message_at"):
             self._store.update_message(pid, intent.params["message_at"], intent.message_id, "held", None)
         self._event(intent, "delivery_failed", now, None, "held: daily limit")
-        return False
 
     def _sent(self, intent: Intent, channel: str, now: datetime, provider_id: str) -> None:
-        self._store.settle(intent.intent_id, "sent", {"channel": channel, "provider_id": provider_id})
-        count("MessagesSent")
+        counted = message = None
         if intent.recipient.kind == "patient":
+            pid = intent.recipient.id
             if intent.verify_address is None:  # a code to a new address says nothing about answering habits
-                self._store.count_send(intent.recipient.id, channel, now)
+                counted = (pid, channel, now)
             if intent.message_id and intent.params.get("message_at"):
-                self._store.update_message(
-                    intent.recipient.id, intent.params["message_at"], intent.message_id, "sent", channel
-                )
+                message = (pid, intent.params["message_at"], intent.message_id, channel)
             summary = f"{intent.template.replace('_', ' ').capitalize()} sent by {channel}"
         else:
             # The timeline says who was paged on which channel (rule 6).
             summary = f"{intent.template.replace('_', ' ').capitalize()} to {intent.recipient.id} sent by {channel}"
-        self._event(intent, "message_out", now, channel, summary)
+        detail = {"channel": channel, "provider_id": provider_id}
+        event = self._entry(intent, "message_out", now, channel, summary)
+        self._store.record_sent(Sent(intent.intent_id, detail, event, counted, message))
+        count("MessagesSent")
 
     def _unreachable(self, intent: Intent, now: datetime, tried: tuple[str, ...]) -> None:
         if intent.recipient.kind != "patient":
@@ -265,14 +285,23 @@ class MessagingService:
         return True
 
     def _event(self, intent: Intent, kind: str, at: datetime, channel: str | None, summary: str) -> None:
+        entry = self._entry(intent, kind, at, channel, summary)
+        if entry is not None:
+            self._store.put_event(
+                entry.patient_id, entry.kind, entry.at, entry.event_id, entry.summary, entry.channel, entry.ref
+            )
+
+    @staticmethod
+    def _entry(intent: Intent, kind: str, at: datetime, channel: str | None, summary: str) -> TimelineEntry | None:
+        """The timeline entry of an attempt: on the patient's timeline (none for a page about nobody's patient)."""
         patient_id = intent.patient_id or (intent.recipient.id if intent.recipient.kind == "patient" else None)
         if patient_id is None:
-            return
+            return None
         event_id = f"{intent.intent_id}:{kind}:{channel or '-'}:{intent.recipient.kind}:{intent.recipient.id}"
         ref: dict[str, Any] = {"intent_id": intent.intent_id, "template": intent.template}
         if intent.message_id:
             ref.update(message_id=intent.message_id, thread_id=intent.thread_id)
-        self._store.put_event(patient_id, kind, at, event_id, summary, channel, ref)
+        return TimelineEntry(patient_id, kind, at, event_id, summary, channel, ref)
 
     # -- recipients ------------------------------------------------------------------
 

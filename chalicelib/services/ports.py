@@ -277,6 +277,31 @@ class Channel(Protocol):
     def send(self, address: str, message: Rendered) -> str: ...
 
 
+@dataclass(frozen=True)
+class DailySlot:
+    """One of a patient's ``cap`` sends on a local day (the trust rules' daily cap), for one intent."""
+
+    patient_id: str
+    day: str
+    cap: int
+    expires: int  # epoch seconds: when the day's counter may go
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery that went out: the claim settled 'sent' with ``detail``, and what follows from it.
+
+    ``counted``: the patient and channel whose send count (the adaptive channel choice) grows;
+    ``message``: the conversation message now 'sent' on ``channel``; ``event``: the timeline entry.
+    """
+
+    intent_id: str
+    detail: dict[str, Any]
+    event: TimelineEntry | None = None
+    counted: tuple[str, str, datetime] | None = None  # patient_id, channel, at
+    message: tuple[str, str, str, str] | None = None  # patient_id, message_at, message_id, channel
+
+
 class DeliveryClaims(Protocol):
     """Once-only delivery of an intent, and messages held back by quiet hours."""
 
@@ -284,7 +309,18 @@ class DeliveryClaims(Protocol):
         """'claimed' when this delivery may send, else the state that stops it ('sent', 'busy', 'uncertain', ...)."""
         ...
 
+    def claim_with_slot(self, intent_id: str, now: datetime, lease: timedelta, slot: DailySlot) -> tuple[str, bool]:
+        """``claim`` and, when claimed, ``take_daily_slot``: the claim's answer and whether the slot is held.
+
+        A routine message to a patient asks for both at once (one request when both succeed).
+        """
+        ...
+
     def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None: ...
+
+    def record_sent(self, sent: Sent) -> None:
+        """Everything a message that went out changes, written together (one request on the way that matters)."""
+        ...
 
     def defer(self, intent: Intent, due_at: datetime) -> None: ...
 

@@ -19,6 +19,7 @@ import pytest
 
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso
+from chalicelib.services.ports import DailySlot, Sent, TimelineEntry
 from tests.contract.conftest import BACKENDS
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -33,19 +34,32 @@ class Messaging:
     add_patient: Callable[[dict[str, Any]], None]
     deferred_item: Callable[[str], dict[str, Any]]  # what the due index hands the tick
     task: Callable[[str, str], dict[str, Any] | None]
+    events: Callable[[str], list[tuple[str, str]]]  # a patient's timeline: (kind, summary), oldest first
+    message: Callable[[str, str, str], dict[str, Any] | None]  # (pid, at, message_id): a conversation message
 
 
 @pytest.fixture(params=BACKENDS)
 def messaging(request: pytest.FixtureRequest) -> Messaging:
     if request.param == "fake":
-        from tests.fakes import FakeMessagingStore
+        from tests.fakes import FakeMessagingStore, _copy
 
         fake = FakeMessagingStore()
 
         def task(pid: str, task_id: str) -> dict[str, Any] | None:
             return next((t for t in fake.tasks_of(pid) if t["task_id"] == task_id), None)
 
-        return Messaging(fake, fake.patients, fake.patients.put, lambda iid: dict(fake.deferred[iid]), task)
+        def fake_message(pid: str, at: str, message_id: str) -> dict[str, Any] | None:
+            return _copy(fake.messages.get((pid, at, message_id)))
+
+        return Messaging(
+            fake,
+            fake.patients,
+            fake.patients.put,
+            lambda iid: dict(fake.deferred[iid]),
+            task,
+            lambda pid: [(e["kind"], e["summary"]) for e in fake.timeline.of(pid)],
+            fake_message,
+        )
     from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.stores import DynamoPatientStore, patient_pk
 
@@ -63,7 +77,15 @@ def messaging(request: pytest.FixtureRequest) -> Messaging:
         found: dict[str, Any] | None = table.get(patient_pk(pid), f"TASK#{task_id}")
         return found
 
-    return Messaging(store, patients, add_patient, deferred_item, dynamo_task)
+    def dynamo_events(pid: str) -> list[tuple[str, str]]:
+        page = table.query("pk = :p AND begins_with(sk, :e)", {":p": patient_pk(pid), ":e": "EVENT#"})
+        return [(e["kind"], e["summary"]) for e in page.items]
+
+    def dynamo_message(pid: str, at: str, message_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = table.get(patient_pk(pid), f"MSG#{at}#{message_id}")
+        return found
+
+    return Messaging(store, patients, add_patient, deferred_item, dynamo_task, dynamo_events, dynamo_message)
 
 
 def intent(intent_id: str, pid: str) -> Intent:
@@ -129,6 +151,59 @@ def test_a_deferred_message_is_claimable_and_taken_once(messaging: Messaging, id
 
 
 # -- the daily cap and counters ---------------------------------------------------------------------
+
+
+def test_a_claim_with_a_slot_takes_both_or_answers_as_each_would_apart(
+    messaging: Messaging, ids: Callable[[str], str]
+) -> None:
+    pid, day = ids("p"), "2026-03-02"
+    slot = DailySlot(pid, day, 2, EXPIRES)
+    a, b, c = ids("a"), ids("b"), ids("c")
+    assert messaging.store.claim_with_slot(a, T0, LEASE, slot) == ("claimed", True)
+    assert messaging.store.claim_with_slot(a, T0, LEASE, slot) == ("busy", False)  # a duplicate delivery
+    messaging.store.settle(a, "retry")
+    assert messaging.store.claim_with_slot(a, T0, LEASE, slot) == ("claimed", True)  # its own slot again
+    assert messaging.store.claim_with_slot(b, T0, LEASE, slot) == ("claimed", True)
+    assert messaging.store.claim_with_slot(c, T0, LEASE, slot) == ("claimed", False)  # the day is full
+    assert messaging.store.take_daily_slot(pid, day, c, 2, EXPIRES) is False  # and c took nothing
+    assert messaging.store.claim(c, T0 + timedelta(seconds=1), LEASE, False) == "busy"  # but c is claimed
+
+
+def test_a_message_sent_settles_counts_marks_and_lands_on_the_timeline(
+    messaging: Messaging, ids: Callable[[str], str]
+) -> None:
+    pid, iid, mid = ids("p"), ids("i"), ids("m")
+    messaging.add_patient(patient(pid))
+    messaging.store.put_message(pid, {"message_id": mid, "at": iso(T0), "status": "queued", "text": "hello"})
+    assert messaging.store.claim(iid, T0, LEASE, False) == "claimed"
+    event = TimelineEntry(pid, "message_out", T0, f"{iid}:out", "Clinician message sent by sms", "sms", {})
+
+    sent = Sent(iid, {"channel": "sms", "provider_id": "x-1"}, event, (pid, "sms", T0), (pid, iso(T0), mid, "sms"))
+    messaging.store.record_sent(sent)
+
+    assert messaging.store.claim(iid, T0 + timedelta(minutes=1), LEASE, True) == "sent"
+    assert messaging.patients.get(pid)["channel_stats"]["sms"]["sent"] == 1
+    stored = messaging.message(pid, iso(T0), mid)
+    assert stored is not None and (stored["status"], stored["channel"]) == ("sent", "sms")
+    assert messaging.events(pid) == [("message_out", "Clinician message sent by sms")]
+
+
+def test_a_message_sent_whose_conversation_message_is_gone_still_settles_and_counts(
+    messaging: Messaging, ids: Callable[[str], str]
+) -> None:
+    pid, iid = ids("p"), ids("i")
+    messaging.add_patient(patient(pid))
+    assert messaging.store.claim(iid, T0, LEASE, False) == "claimed"
+    event = TimelineEntry(pid, "message_out", T0, f"{iid}:out", "Reminder sent by push", "push", {})
+
+    messaging.store.record_sent(
+        Sent(iid, {"channel": "push"}, event, (pid, "push", T0), (pid, iso(T0), "gone", "push"))
+    )
+
+    assert messaging.store.claim(iid, T0 + timedelta(minutes=1), LEASE, True) == "sent"
+    assert messaging.patients.get(pid)["channel_stats"]["push"]["sent"] == 1
+    assert messaging.message(pid, iso(T0), "gone") is None
+    assert messaging.events(pid) == [("message_out", "Reminder sent by push")]
 
 
 def test_the_daily_cap_counts_each_intent_once(messaging: Messaging, ids: Callable[[str], str]) -> None:

@@ -34,7 +34,7 @@ from chalicelib.domain.readings import BloodPressureIn, GlucoseIn, Reading
 from chalicelib.domain.targets import default_targets
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
-from chalicelib.services.ports import OpenSlot, TimelineEntry
+from chalicelib.services.ports import DailySlot, OpenSlot, Sent, TimelineEntry
 
 Record = dict[str, Any]
 
@@ -609,6 +609,24 @@ class FakeMessagingStore:
         if status == "sending":
             return "uncertain" if lapsed else "busy"
         return status or "sent"
+
+    def claim_with_slot(self, intent_id: str, now: datetime, lease: timedelta, slot: DailySlot) -> tuple[str, bool]:
+        status = self.claim(intent_id, now, lease, safety=False)
+        taken = status == "claimed" and self.take_daily_slot(
+            slot.patient_id, slot.day, intent_id, slot.cap, slot.expires
+        )
+        return status, taken
+
+    def record_sent(self, sent: Sent) -> None:
+        self.settle(sent.intent_id, "sent", sent.detail)
+        if sent.counted:
+            self.count_send(*sent.counted)
+        if sent.message:
+            patient_id, at, message_id, channel = sent.message
+            self.update_message(patient_id, at, message_id, "sent", channel)
+        if sent.event:
+            e = sent.event
+            self.put_event(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
 
     def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
         self.deliveries.setdefault(intent_id, {})

@@ -133,9 +133,14 @@ def test_a_crash_between_sent_and_recorded_never_sends_twice(patient_for_faults:
     pid, phone = patient_for_faults["pid"], patient_for_faults["phone"]
     intent = _intent(pid)
     event = _sqs_event(intent)
-    # The SMS goes out, then recording "sent" fails (the process dies before it can settle the claim).
-    crash = Fail("InternalServerError", times=1, status=500, matching=lambda p: p["Key"]["sk"]["S"] == "DELIVERY")
-    undo = _hooked(c.client("dynamodb"), "before-parameter-build.dynamodb.UpdateItem", crash)
+
+    # The SMS goes out, then recording "sent" fails (the process dies before it can settle the claim):
+    # the settle is the Update of the DELIVERY item in the transaction that records the send.
+    def settles(params: dict[str, Any]) -> bool:
+        return any(op.get("Update", {}).get("Key", {}).get("sk") == {"S": "DELIVERY"} for op in params["TransactItems"])
+
+    crash = Fail("InternalServerError", times=1, status=500, matching=settles)
+    undo = _hooked(c.client("dynamodb"), "before-parameter-build.dynamodb.TransactWriteItems", crash)
     try:
         first = deliver_batch(c.messaging, event)
     finally:
