@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable, serialize, throttling_as_503
-from chalicelib.adapters.stores import patient_pk
+from chalicelib.adapters.keys import patient_pk
 
 
 def _due_fields(record: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +30,13 @@ def _due_fields(record: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _dose_sk(dose: dict[str, Any]) -> str:
+    return f"DOSE#{dose['due_at']}#{dose['reminder_id']}"
+
+
 class DynamoReminderStore:
+    """``services.reminders.ReminderStore`` on the single table (the keys above never leave this module)."""
+
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
@@ -47,7 +53,10 @@ class DynamoReminderStore:
         return self.table.put_if(item, "attribute_not_exists(pk) OR attribute_exists(deleted_at)")
 
     def replace(self, record: dict[str, Any]) -> None:
-        """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``."""
+        """Rewrite a reminder's schedule (keeps its counters); the due index follows ``next_due_at``.
+
+        A reminder deleted since it was read stays deleted (and off the due index).
+        """
         due = _due_fields(record)
         fields = {
             k: v
@@ -68,7 +77,7 @@ class DynamoReminderStore:
         self.table.update_if(
             {"pk": patient_pk(record["patient_id"]), "sk": f"REMINDER#{record['reminder_id']}"},
             UpdateExpression=expression,
-            ConditionExpression="attribute_exists(pk)",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(deleted_at)",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(values),
         )
@@ -177,7 +186,7 @@ class DynamoReminderStore:
         else:
             expression += " REMOVE due_at, due_shard"
         return self.table.update_if(
-            {"pk": item["pk"], "sk": item["sk"]},
+            {"pk": patient_pk(item["patient_id"]), "sk": "MISSED"},
             UpdateExpression=expression,
             ConditionExpression="due_at = :old",
             ExpressionAttributeValues=serialize(values),
@@ -188,7 +197,7 @@ class DynamoReminderStore:
     def create_dose(self, dose: dict[str, Any]) -> bool:
         item = {
             "pk": patient_pk(dose["patient_id"]),
-            "sk": f"DOSE#{dose['due_at']}#{dose['reminder_id']}",
+            "sk": _dose_sk(dose),
             "entity": "dose",
             **dose,
         }
@@ -203,7 +212,7 @@ class DynamoReminderStore:
 
     def mark_done(self, dose: dict[str, Any], at: str, how: str) -> bool:
         return self.table.update_if(
-            {"pk": dose["pk"], "sk": dose["sk"]},
+            {"pk": patient_pk(dose["patient_id"]), "sk": _dose_sk(dose)},
             UpdateExpression="SET #s = :done, done_at = :at, done_by = :how",
             ConditionExpression="#s = :due",
             ExpressionAttributeNames={"#s": "status"},

@@ -7,17 +7,21 @@ records the dose and enqueues a PHI-minimal reminder through the messaging
 engine (routing, consent, quiet hours: a reminder in quiet hours is deferred,
 never dropped).  Three reminders in a row without an answer hand the patient
 to a human.
+
+The service stands on ports: ``ReminderStore`` and ``MeasurementPlans`` are
+declared here, the rest (``PatientAccess``, ``Timeline``, ``Outbox``,
+``Audit``) are shared (``services/ports.py``); ``adapters/reminders.py`` keeps
+every key, the due index and the tombstones behind ``ReminderStore``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal, Protocol
 
-from chalicelib.adapters.messaging import DynamoMessagingStore
-from chalicelib.adapters.reminders import DynamoReminderStore
-from chalicelib.adapters.stores import DynamoPatientStore
+from pydantic import BaseModel
+
 from chalicelib.domain import reminders as rules
 from chalicelib.domain.errors import (
     ConflictError,
@@ -35,27 +39,120 @@ from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, Remi
 from chalicelib.domain.schedules import latest_occurrence, next_occurrence, wall_clock
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.messaging import MessagingService
-from chalicelib.services.patients import PatientService
+from chalicelib.services.ports import Audit, Outbox, PatientAccess, Record, Timeline
 
 TAKEN_WINDOW = timedelta(hours=12)
 ADHERENCE_DAYS = (7, 14, 30, 90)
 
 
-def to_reminder(item: dict[str, Any]) -> Reminder:
+class ReminderStore(Protocol):
+    """Reminders, their doses (one per occurrence) and the patient's missed-readings watch.
+
+    Records are the aggregates' fields: a reminder's (``reminder_id``, ``patient_id``,
+    ``kind``, ``times``, ``days``, ``timezone``, ``active``, ``next_due_at``, ``label``,
+    ``label_by``, ``request_hash``, its ``unanswered`` counter...), a dose's
+    (``patient_id``, ``reminder_id``, ``kind``, ``due_at``, ``status``, ``done_at``,
+    ``done_by``), a watch's (``patient_id``, ``anchor``, ``stage``).  An item the tick
+    hands over (a reminder or a watch that fell due) carries its ``due_at``; a method
+    that takes one back (``advance``, ``missed_step``) acts only if that due time still
+    stands, and answers False when another tick or a reading came first.  Records handed
+    out may carry storage attributes; the service ignores them and hands them back as read.
+    """
+
+    def create(self, record: Record) -> bool:
+        """Store a new reminder (due at its ``next_due_at`` while active); False when the id is live already.
+
+        A deleted reminder's id may be used again.
+        """
+        ...
+
+    def replace(self, record: Record) -> None:
+        """Rewrite a reminder's fields (a None removes one); its counters stay, its due time follows ``next_due_at``.
+
+        A reminder deleted (or gone) since it was read is left as it is: a PATCH that lost the race does not revive it.
+        """
+        ...
+
+    def count_live(self, patient_id: str) -> int:
+        """The patient's reminders, deleted ones not counted."""
+        ...
+
+    def get(self, patient_id: str, reminder_id: str, include_deleted: bool = False) -> Record | None: ...
+
+    def of_patient(self, patient_id: str) -> list[Record]:
+        """The patient's live reminders, in reminder-id order."""
+        ...
+
+    def delete(self, patient_id: str, reminder_id: str, at: str) -> None:
+        """Stop the reminder and keep it as a tombstone deleted ``at`` (a second delete keeps the first time)."""
+        ...
+
+    def advance(self, item: Record, fired_at: str, next_due: str | None) -> bool:
+        """Move a due reminder past ``fired_at`` to ``next_due`` (None: never again), counting it unanswered; once."""
+        ...
+
+    def answered(self, patient_id: str, reminder_id: str) -> None:
+        """The patient answered: the reminder's unanswered streak starts again from 0."""
+        ...
+
+    def track_missed(self, patient_id: str, anchor: str, due_at: str) -> None:
+        """Start watching for a gap in readings from ``anchor``, due at ``due_at`` (an existing watch is kept)."""
+        ...
+
+    def reading_seen(self, patient_id: str, measured_at: str, due_at: str) -> None:
+        """A reading newer than the watch's anchor restarts it at stage 0; no watch, no change."""
+        ...
+
+    def missed_step(self, item: Record, stage: int, next_due: str | None) -> bool:
+        """Move a due watch to ``stage``, due again at ``next_due`` (None: no longer due); once."""
+        ...
+
+    def create_dose(self, dose: Record) -> bool:
+        """Record one occurrence of a reminder; False when it was recorded already."""
+        ...
+
+    def doses_between(self, patient_id: str, start: str, end: str) -> list[Record]:
+        """The patient's doses due in [start, end], by due time, then reminder id."""
+        ...
+
+    def mark_done(self, dose: Record, at: str, how: str) -> bool:
+        """Close a dose that is still due (``done_at``, ``done_by``); False when it was closed already."""
+        ...
+
+
+class MeasurementPlans(Protocol):
+    """The patient's profile learns they have (had) a measurement reminder."""
+
+    def mark_measurement_plan(self, patient_id: str) -> None: ...
+
+
+class ReminderDeleted(BaseModel):
+    """What ``DELETE .../reminders/{rid}`` answers (the same body ``api/reminders.py`` documents)."""
+
+    deleted: str
+
+
+class DoseAcknowledged(BaseModel):
+    """What ``POST .../reminders/{rid}/acknowledge`` answers (the same body ``api/reminders.py`` documents)."""
+
+    reminder_id: str
+    due_at: str
+    status: Literal["done"]
+
+
+def to_reminder(item: Record) -> Reminder:
     return Reminder.model_validate({k: v for k, v in item.items() if k in Reminder.model_fields})
 
 
 class ReminderService:
     def __init__(
         self,
-        store: DynamoReminderStore,
-        patients: PatientService,
-        profiles: DynamoPatientStore,
-        events: DynamoMessagingStore,
-        messaging: MessagingService,
-        audit: AuditTrail,
+        store: ReminderStore,
+        patients: PatientAccess,
+        profiles: MeasurementPlans,
+        events: Timeline,
+        messaging: Outbox,
+        audit: Audit,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
         publish: Publish,
@@ -72,7 +169,7 @@ class ReminderService:
 
     # -- the API -----------------------------------------------------------------------
 
-    def _writable(self, principal: Principal, patient_id: str) -> dict[str, Any]:
+    def _writable(self, principal: Principal, patient_id: str) -> Record:
         record = self._patients.visible_record(principal, patient_id)
         if not (principal.is_patient or is_care_team(principal, record.get("care_team", []))):
             raise ForbiddenError("Only the patient or their care team manage reminders.")
@@ -148,18 +245,18 @@ class ReminderService:
         self._audit.record(principal, "update", "reminder", patient_id, {"fields": sorted(changes)})
         return to_reminder(updated)
 
-    def delete(self, principal: Principal, patient_id: str, reminder_id: str) -> dict[str, Any]:
+    def delete(self, principal: Principal, patient_id: str, reminder_id: str) -> ReminderDeleted:
         """Stop and remove a reminder; deleting it again answers the same (it is kept as a tombstone)."""
         self._writable(principal, patient_id)
         if self._store.get(patient_id, reminder_id, include_deleted=True) is None:
             raise NotFoundError("Reminder not found.")
         self._store.delete(patient_id, reminder_id, iso(self._clock()))
         self._audit.record(principal, "delete", "reminder", patient_id)
-        return {"deleted": reminder_id}
+        return ReminderDeleted(deleted=reminder_id)
 
     def acknowledge(
         self, principal: Principal, patient_id: str, reminder_id: str, request: AcknowledgeIn
-    ) -> dict[str, Any]:
+    ) -> DoseAcknowledged:
         self._writable(principal, patient_id)
         if self._store.get(patient_id, reminder_id) is None:
             raise NotFoundError("Reminder not found.")
@@ -170,10 +267,10 @@ class ReminderService:
             if done is None:
                 raise ConflictError("This reminder has no open dose to acknowledge.")
             # A repeated acknowledgment: the dose is done already, the same answer.
-            return {"reminder_id": reminder_id, "due_at": done["due_at"], "status": "done"}
+            return DoseAcknowledged(reminder_id=reminder_id, due_at=done["due_at"], status="done")
         self._done(dose, at, "acknowledged")
         self._audit.record(principal, "acknowledge", "reminder", patient_id)
-        return {"reminder_id": reminder_id, "due_at": dose["due_at"], "status": "done"}
+        return DoseAcknowledged(reminder_id=reminder_id, due_at=dose["due_at"], status="done")
 
     def adherence(self, principal: Principal, patient_id: str, days_text: str | None) -> Adherence:
         self._patients.visible_record(principal, patient_id)
@@ -183,7 +280,7 @@ class ReminderService:
             raise MalformedRequestError("days must be 7, 14, 30 or 90.", [FieldError("days", "7, 14, 30 or 90")])
         now = self._clock()
         doses = self._store.doses_between(patient_id, iso(now - timedelta(days=days)), iso(now))
-        by_reminder: dict[str, list[dict[str, Any]]] = {}
+        by_reminder: dict[str, list[Record]] = {}
         for dose in doses:
             by_reminder.setdefault(dose["reminder_id"], []).append(dose)
         self._audit.record(principal, "read", "adherence", patient_id)
@@ -195,7 +292,7 @@ class ReminderService:
 
     # -- the tick ---------------------------------------------------------------------------
 
-    def fire(self, item: dict[str, Any], now: datetime) -> None:
+    def fire(self, item: Record, now: datetime) -> None:
         """Fire a due reminder once, for the newest occurrence it missed, and move it on."""
         times, days, zone = item["times"], item["days"], item.get("timezone", "UTC")
         due = parse_iso(item["due_at"])
@@ -238,7 +335,7 @@ class ReminderService:
         if int(item.get("unanswered", 0)) == rules.UNANSWERED_LIMIT:
             self._publish(RemindersUnanswered(pid, f"{rid}:{iso(occurrence)}", now))
 
-    def _reschedule(self, item: dict[str, Any]) -> None:
+    def _reschedule(self, item: Record) -> None:
         now = self._clock()
         following = (
             next_occurrence(item["times"], item["days"], item.get("timezone", "UTC"), now)
@@ -246,7 +343,7 @@ class ReminderService:
             else None
         )
         item["next_due_at"] = iso(following) if following else None
-        self._store.replace({k: v for k, v in item.items() if k not in ("pk", "sk")})
+        self._store.replace(item)
 
     def timezone_changed(self, patient_id: str, timezone: str) -> None:
         """The patient moved: every schedule is recomputed in the new zone (from the stream)."""
@@ -255,16 +352,12 @@ class ReminderService:
 
     # -- answers ------------------------------------------------------------------------------
 
-    def _latest_due(
-        self, patient_id: str, at: datetime, match: Callable[[dict[str, Any]], bool]
-    ) -> dict[str, Any] | None:
+    def _latest_due(self, patient_id: str, at: datetime, match: Callable[[Record], bool]) -> Record | None:
         doses = self._store.doses_between(patient_id, iso(at - TAKEN_WINDOW), iso(at + timedelta(minutes=5)))
         open_doses = [d for d in doses if d.get("status") == "due" and match(d)]
         return max(open_doses, key=lambda d: d["due_at"]) if open_doses else None
 
-    def _latest_acknowledged(
-        self, patient_id: str, reminder_id: str, at: datetime, exact: bool
-    ) -> dict[str, Any] | None:
+    def _latest_acknowledged(self, patient_id: str, reminder_id: str, at: datetime, exact: bool) -> Record | None:
         """The dose this acknowledgment already closed: acknowledged at ``at`` (or, without a time, lately)."""
         doses = self._store.doses_between(patient_id, iso(at - TAKEN_WINDOW), iso(at + timedelta(minutes=5)))
         done = [
@@ -277,7 +370,7 @@ class ReminderService:
         ]
         return max(done, key=lambda d: d["due_at"]) if done else None
 
-    def _done(self, dose: dict[str, Any], at: datetime, how: str) -> None:
+    def _done(self, dose: Record, at: datetime, how: str) -> None:
         if self._store.mark_done(dose, iso(at), how):
             self._store.answered(dose["patient_id"], dose["reminder_id"])
             self._events.put_event(
@@ -296,7 +389,7 @@ class ReminderService:
         if dose is not None:
             self._done(dose, at, "sms")
 
-    def missed_due(self, item: dict[str, Any], now: datetime) -> None:
+    def missed_due(self, item: Record, now: datetime) -> None:
         """No reading for 3 days: a gentle nudge; for 7 days: a routine missed_readings alert. Once per gap."""
         pid, anchor = item["patient_id"], parse_iso(item["anchor"])
         measuring = any(r.get("active") and r.get("kind") in rules.READING_TYPE_OF for r in self._store.of_patient(pid))
@@ -320,7 +413,7 @@ class ReminderService:
         if self._store.missed_step(item, 2, None):
             self._publish(ReadingsMissed(pid, f"missed:{item['anchor']}", now))
 
-    def reading_arrived(self, reading: dict[str, Any]) -> None:
+    def reading_arrived(self, reading: Record) -> None:
         """A reading restarts the missed-readings watch and completes a measurement dose due within 2 h."""
         self._store.reading_seen(
             reading["patient_id"],
