@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.due_index import due_shard
-from chalicelib.adapters.dynamo import DynamoTable
+from chalicelib.adapters.dynamo import TOKEN_ATTRIBUTE, DynamoTable
 from chalicelib.adapters.stores import patient_pk
+
+# What the table adds to an appointment's fields; a record read back and handed again is rebuilt without them.
+STORAGE = ("pk", "sk", "entity", "due_shard", "due_at", TOKEN_ATTRIBUTE)
+OPEN = ("scheduled", "confirmed", "reschedule_requested")
 
 
 class DynamoAppointmentStore:
@@ -18,10 +22,10 @@ class DynamoAppointmentStore:
             "pk": patient_pk(record["patient_id"]),
             "sk": f"APPT#{record['appointment_id']}",
             "entity": "appointment",
-            **record,
+            **{k: v for k, v in record.items() if k not in STORAGE},
         }
         pending = [r["due_at"] for r in record["reminders"] if not r["sent"]]
-        if pending and record["status"] in ("scheduled", "confirmed", "reschedule_requested"):
+        if pending and record["status"] in OPEN:
             item.update(
                 due_shard=due_shard(f"appt:{record['patient_id']}:{record['appointment_id']}"), due_at=min(pending)
             )

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.appointments import DynamoAppointmentStore
-from chalicelib.adapters.messaging import DynamoMessagingStore
-from chalicelib.adapters.stores import DynamoPatientStore
 from chalicelib.domain.appointments import (
     START_WINDOW,
     Appointment,
@@ -31,11 +28,42 @@ from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.messaging import MessagingService
-from chalicelib.services.patients import PatientService
+from chalicelib.services.ports import Audit, Outbox, Patients, Record, Timeline
 
 OPEN = ("scheduled", "confirmed", "reschedule_requested")
+
+
+class AppointmentStore(Protocol):
+    """Appointments, one per ``(patient_id, appointment_id)`` (``DynamoAppointmentStore``).
+
+    A record is a dict of an appointment's fields (``Appointment``'s, plus
+    ``request_hash``); one read back may carry storage attributes too, which
+    the service hands back unchanged.  While the appointment is open and a
+    reminder is unsent, the store puts it on the due index (entity
+    ``appointment``) at its earliest unsent reminder, for ``remind_due``.
+    """
+
+    def create(self, record: Record) -> bool:
+        """Store a new appointment; False (nothing written) when its id is taken."""
+        ...
+
+    def save(self, record: Record, expected_updated_at: str) -> bool:
+        """Replace the appointment if its ``updated_at`` is still ``expected_updated_at``; False otherwise."""
+        ...
+
+    def get(self, patient_id: str, appointment_id: str) -> Record | None: ...
+
+    def of_patient(self, patient_id: str) -> list[Record]:
+        """Every appointment of the patient (any status), by appointment id, read consistently."""
+        ...
+
+
+class VisiblePatients(Protocol):
+    """Who may see which patient (``PatientService``)."""
+
+    def visible_record(self, principal: Principal, patient_id: str) -> Record:
+        """The patient's record, or ``NotFoundError`` when missing or outside the caller's scope."""
+        ...
 
 
 def to_appointment(item: dict[str, Any]) -> Appointment:
@@ -45,12 +73,12 @@ def to_appointment(item: dict[str, Any]) -> Appointment:
 class AppointmentService:
     def __init__(
         self,
-        store: DynamoAppointmentStore,
-        patients: PatientService,
-        profiles: DynamoPatientStore,
-        events: DynamoMessagingStore,
-        messaging: MessagingService,
-        audit: AuditTrail,
+        store: AppointmentStore,
+        patients: VisiblePatients,
+        profiles: Patients,
+        events: Timeline,
+        messaging: Outbox,
+        audit: Audit,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
         publish: Publish,
@@ -180,8 +208,7 @@ class AppointmentService:
         return to_appointment(updated)
 
     def _save(self, updated: dict[str, Any], previous: dict[str, Any]) -> None:
-        clean = {k: v for k, v in updated.items() if k not in ("pk", "sk", "entity", "due_shard", "due_at")}
-        if not self._store.save(clean, previous["updated_at"]):
+        if not self._store.save(updated, previous["updated_at"]):
             raise ConflictError("The appointment changed meanwhile; fetch it and retry.")
 
     # -- replies and the tick ------------------------------------------------------------
@@ -209,8 +236,7 @@ class AppointmentService:
             "reminders": [{**r, "sent": r["sent"] or r in due} for r in item["reminders"]],
             "updated_at": iso(now),
         }
-        clean = {k: v for k, v in updated.items() if k not in ("pk", "sk", "entity", "due_shard", "due_at")}
-        if not self._store.save(clean, item["updated_at"]):
+        if not self._store.save(updated, item["updated_at"]):
             return  # another tick sent them
         latest = max(r["due_at"] for r in due)
         self._tell(updated, "appointment_reminder", f"reminder:{latest}")
