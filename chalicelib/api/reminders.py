@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.api.http import Call, Param, endpoint, to_response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
-from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
+from chalicelib.domain.reminders import (
+    AcknowledgeIn,
+    Adherence,
+    DoseAcknowledged,
+    Reminder,
+    ReminderDeleted,
+    ReminderIn,
+    ReminderPatch,
+)
 
 bp = Blueprint(__name__)
 ROOT = "/patients/{patient_id}/reminders"
 # The adherence windows the service accepts (services.reminders.ADHERENCE_DAYS; a unit test keeps them equal).
 ADHERENCE_DAYS = (7, 14, 30, 90)
-
-
-class ReminderDeleted(BaseModel):
-    deleted: str
-
-
-class DoseAcknowledged(BaseModel):
-    reminder_id: str
-    due_at: str
-    status: Literal["done"]
 
 
 @endpoint(

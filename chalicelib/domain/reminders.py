@@ -127,3 +127,13 @@ def label_author(is_patient: bool, label: str | None) -> Author | None:
 def sendable_label(reminder: dict[str, object]) -> str:
     """The label a message may carry: the care team's only (a legacy label of unknown author is not sent)."""
     return str(reminder.get("label") or "") if reminder.get("label_by") == "staff" else ""
+
+
+class ReminderDeleted(BaseModel):
+    deleted: str
+
+
+class DoseAcknowledged(BaseModel):
+    reminder_id: str
+    due_at: str
+    status: Literal["done"]

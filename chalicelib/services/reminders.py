@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
-
-from pydantic import BaseModel
+from typing import Protocol
 
 from chalicelib.domain import reminders as rules
 from chalicelib.domain.errors import (
@@ -35,7 +33,15 @@ from chalicelib.domain.events import Publish, ReadingsMissed, RemindersUnanswere
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
-from chalicelib.domain.reminders import AcknowledgeIn, Adherence, Reminder, ReminderIn, ReminderPatch
+from chalicelib.domain.reminders import (
+    AcknowledgeIn,
+    Adherence,
+    DoseAcknowledged,
+    Reminder,
+    ReminderDeleted,
+    ReminderIn,
+    ReminderPatch,
+)
 from chalicelib.domain.schedules import latest_occurrence, next_occurrence, wall_clock
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
@@ -124,20 +130,6 @@ class MeasurementPlans(Protocol):
     """The patient's profile learns they have (had) a measurement reminder."""
 
     def mark_measurement_plan(self, patient_id: str) -> None: ...
-
-
-class ReminderDeleted(BaseModel):
-    """What ``DELETE .../reminders/{rid}`` answers (the same body ``api/reminders.py`` documents)."""
-
-    deleted: str
-
-
-class DoseAcknowledged(BaseModel):
-    """What ``POST .../reminders/{rid}/acknowledge`` answers (the same body ``api/reminders.py`` documents)."""
-
-    reminder_id: str
-    due_at: str
-    status: Literal["done"]
 
 
 def to_reminder(item: Record) -> Reminder:
