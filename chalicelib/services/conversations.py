@@ -9,18 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from chalicelib.adapters.messaging import DynamoMessagingStore
+from pydantic import BaseModel
+
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, ForbiddenError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Message, MessageIn, Recipient
 from chalicelib.domain.timeutil import iso
-from chalicelib.services.audit import AuditTrail
-from chalicelib.services.messaging import MessagingService
-from chalicelib.services.patients import PatientService
+from chalicelib.services.ports import Audit, Outbox, Page, PatientAccess, Record, Timeline
+
+
+class ConversationStore(Timeline, Protocol):
+    """The patient's conversation (``DynamoConversationStore``), and the timeline its inbound messages join.
+
+    A message record is the ``Message`` fields (``message_id``, ``thread_id``, ``direction``,
+    ``channel``, ``at``, ``text``, ``status``) and, for a clinician's, its ``author``.
+    """
+
+    def put_message_once(self, patient_id: str, message: Record, request_hash: str) -> Record | None:
+        """Store ``message`` unless its ``message_id`` was used: None; else the first ``at`` and ``request_hash``."""
+        ...
+
+    def put_message(self, patient_id: str, message: Record) -> None:
+        """Store ``message``; the same ``at`` and ``message_id`` again overwrites it."""
+        ...
+
+    def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
+        """The conversation newest first; ``last_key`` (opaque, JSON-safe) whenever a page is full."""
+        ...
+
+
+class MessageAccepted(BaseModel):
+    """A clinician's message, stored and queued for delivery (``POST /patients/{pid}/messages``)."""
+
+    message_id: str
+    thread_id: str
 
 
 def thread_of(patient_id: str) -> str:
@@ -30,10 +56,10 @@ def thread_of(patient_id: str) -> str:
 class ConversationService:
     def __init__(
         self,
-        store: DynamoMessagingStore,
-        messaging: MessagingService,
-        patients: PatientService,
-        audit: AuditTrail,
+        store: ConversationStore,
+        messaging: Outbox,
+        patients: PatientAccess,
+        audit: Audit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
@@ -48,11 +74,11 @@ class ConversationService:
 
     def send(
         self, principal: Principal, patient_id: str, request: MessageIn, idempotency_key: str | None = None
-    ) -> dict[str, str]:
+    ) -> MessageAccepted:
         """Store the message and queue its delivery; a repeat of the same request stores and sends nothing new.
 
         The key is the client's ``message_id`` or one derived from the ``Idempotency-Key``
-        header; a key item written with the message makes the repeat find the first.
+        header; the store keeps one message per id, so the repeat finds the first.
         """
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
@@ -74,12 +100,7 @@ class ConversationService:
             "status": "queued",
             "author": principal.subject,
         }
-        existing = self._store.put_first(
-            [
-                {**self._store.key_item(patient_id, "MESSAGE_ID", message_id), "at": at, "request_hash": asked},
-                self._store.message_item(patient_id, message),
-            ]
-        )
+        existing = self._store.put_message_once(patient_id, message, asked)
         if existing is not None:
             if existing.get("request_hash") != asked:
                 raise ConflictError("A different message with this message_id was already sent.")
@@ -99,7 +120,7 @@ class ConversationService:
             )
         )
         self._audit.record(principal, "create", "message", patient_id, {"replay": existing is not None})
-        return {"message_id": message_id, "thread_id": thread_id}
+        return MessageAccepted(message_id=message_id, thread_id=thread_id)
 
     def record_inbound(self, patient_id: str, channel: str, text: str, at: datetime, inbound_id: str) -> dict[str, Any]:
         message = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain import trends
 from chalicelib.domain.cursors import CursorCodec
@@ -19,6 +19,33 @@ from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.timeline import EARLIEST, KINDS, LATEST, NoteIn, PatientNote, TimelineEvent
 from chalicelib.domain.timeutil import iso, parse_iso
+from chalicelib.services.ports import Audit, Page, PatientAccess, Record, TimelineEntry
+
+
+class PatientEvents(Protocol):
+    """The patient's timeline as the record reads it, and the care team's notes (``DynamoConversationStore``)."""
+
+    def timeline_page(self, patient_id: str, kind: str | None, lower: str, upper: str, limit: int) -> Page:
+        """Events newest first (one kind, or every kind), each with its ``position`` ``<at>#<event_id>``.
+
+        Positions run from ``lower`` to ``upper`` inclusive; ``last_key`` is not None whenever the page is full.
+        """
+        ...
+
+    def put_note_once(self, patient_id: str, note: Record, request_hash: str, event: TimelineEntry) -> Record | None:
+        """Store ``note`` (a ``PatientNote``'s fields) and its timeline ``event`` unless its ``note_id`` was used.
+
+        None when stored; else the first note's fields and its ``request_hash``, and nothing is written.
+        """
+        ...
+
+
+class DailyBuckets(Protocol):
+    """The patient's daily reading summaries (``DynamoSummaryStore``)."""
+
+    def days(self, patient_id: str, reading_type: str, first: str, last: str) -> list[Record]:
+        """The buckets of local days ``first``..``last`` (ISO dates), oldest first."""
+        ...
 
 
 def _moment(text: str | None, field: str) -> str | None:
@@ -64,10 +91,10 @@ def _type(text: str | None) -> str:
 class PatientRecordService:
     def __init__(
         self,
-        events: Any,
-        summaries: Any,
-        patients: Any,
-        audit: Any,
+        events: PatientEvents,
+        summaries: DailyBuckets,
+        patients: PatientAccess,
+        audit: Audit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
@@ -127,7 +154,7 @@ class PatientRecordService:
         """201 and the note; 200 and the stored note for a repeat of the same request; 409 otherwise.
 
         The key is the client's ``note_id`` or one derived from the ``Idempotency-Key``
-        header; the note's key item is written with its timeline event, so a repeat adds nothing.
+        header; the note is stored once per id with its timeline event, so a repeat adds nothing.
         """
         record = self._patients.visible_record(principal, patient_id)
         if not is_care_team(principal, record.get("care_team", [])):
@@ -146,7 +173,7 @@ class PatientRecordService:
             share_with_patient=shared,
         )
         asked = fingerprint({"text": request.text, "by": principal.subject, "shared": shared})
-        event = self._events.event_item(
+        event = TimelineEntry(
             patient_id,
             "note",
             now,
@@ -155,8 +182,7 @@ class PatientRecordService:
             None,
             {"note_id": note_id, "by": principal.subject, "shared": shared},
         )
-        key = {**self._events.key_item(patient_id, "NOTE_ID", note_id), "request_hash": asked}
-        existing = self._events.put_first([{**key, **note.model_dump(mode="json")}, event])
+        existing = self._events.put_note_once(patient_id, note.model_dump(mode="json"), asked, event)
         if existing is not None:
             if existing.get("request_hash") != asked:
                 raise ConflictError("A different note with this note_id was already written.")
@@ -213,4 +239,4 @@ def as_patient_sees(item: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _position(item: dict[str, Any]) -> str:
-    return str(item["sk"]).removeprefix("EVENT#")
+    return str(item["position"])

@@ -18,29 +18,89 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters.messaging import DynamoMessagingStore
-from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+from pydantic import BaseModel
+
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.targets import targets_outside_limits
 from chalicelib.domain.timeutil import parse_iso
-from chalicelib.services.audit import AuditTrail
 from chalicelib.services.patients import targets_of
+from chalicelib.services.ports import ClinicianProfiles, ListAudit, Record
+
+# -- ports ---------------------------------------------------------------------------------
+
+
+class Panel(Protocol):
+    """A clinician's panel: pages of patient profiles in patient-id order; the page key is opaque."""
+
+    def page_panel(self, clinician_id: str, limit: int, start_key: Any) -> tuple[list[Record], Any]: ...
+
+
+class LiveAlerts(Protocol):
+    """The clinician's open and acknowledged alert list entries (``patient_id``, ``priority``, ``unanswered``)."""
+
+    def live_entries(self, clinician_id: str) -> list[Record]: ...
+
+
+class RpmMonths(Protocol):
+    """RPM month records (``device_days``: the local days with a reading) by ``(patient_id, month)``."""
+
+    def months(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
+        """The months found among ``keys``; a month nobody recorded is left out."""
+        ...
+
+
+class HeldMessages(Protocol):
+    """Messages held back by the daily cap on sending (``DynamoMessagingStore``)."""
+
+    def held_on(self, days: dict[str, str]) -> dict[str, int]:
+        """Held counts for ``patient_id -> local day``; a patient with nothing counted that day may be left out."""
+        ...
+
+
+# -- the response --------------------------------------------------------------------------
+
+
+class WorklistRow(BaseModel):
+    patient_id: str
+    given_name: str | None = None
+    family_name: str | None = None
+    open_critical_alerts: int
+    unanswered_alerts: int = 0
+    open_routine_alerts: int
+    open_tasks: int
+    last_reading_at: str | None = None
+    days_since_last_reading: int | None = None
+    device_days_last_30: int
+    targets_outside_limits: list[str] = []
+    held_messages_today: int = 0
+
+
+class ConfigurationError(BaseModel):
+    """A clinician the clinic cannot page in real time (no phone)."""
+
+    clinician_id: str
+    problem: str
+
+
+class Worklist(BaseModel):
+    items: list[WorklistRow]
+    configuration_errors: list[ConfigurationError]
 
 
 class WorklistService:
     def __init__(
         self,
-        patients: DynamoPatientStore,
-        clinicians: DynamoClinicianStore,
-        alerts: Any,
-        summaries: Any,
+        patients: Panel,
+        clinicians: ClinicianProfiles,
+        alerts: LiveAlerts,
+        summaries: RpmMonths,
         clock: Callable[[], datetime],
-        messaging: DynamoMessagingStore,
-        audit: AuditTrail,
+        messaging: HeldMessages,
+        audit: ListAudit,
     ) -> None:
         self._audit = audit
         self._summaries = summaries
@@ -50,7 +110,7 @@ class WorklistService:
         self._alerts = alerts
         self._clock = clock
 
-    def build(self, principal: Principal) -> dict[str, Any]:
+    def build(self, principal: Principal) -> Worklist:
         principal.require(Role.CLINICIAN)
         now = self._clock()
         profiles: list[dict[str, Any]] = []
@@ -118,7 +178,7 @@ class WorklistService:
                 }
             ]
         )
-        return {"items": rows, "configuration_errors": errors}
+        return Worklist.model_validate({"items": rows, "configuration_errors": errors})
 
     def _device_days(self, profiles: list[dict[str, Any]], now: datetime) -> dict[str, int]:
         windows: dict[str, tuple[str, str]] = {}

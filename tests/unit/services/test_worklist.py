@@ -1,0 +1,299 @@
+"""The clinician's worklist on the in-memory fakes of its ports: who needs attention first, in their panel only.
+
+``WorklistService`` over ``FakePatientStore`` (the panel) and ``FakeClinicianStore``
+(tests/fakes/patients.py), ``FakeLiveAlerts`` and ``FakeRpmMonths`` (tests/fakes/conversations.py),
+``FakeMessagingStore`` (held messages) and a real ``AuditTrail`` over ``FakeAuditLog``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.errors import ForbiddenError
+from chalicelib.domain.timeutil import iso
+from chalicelib.services.audit import AuditTrail
+from chalicelib.services.worklist import Worklist, WorklistService
+from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore
+from tests.fakes.conversations import FakeLiveAlerts, FakeRpmMonths
+from tests.fakes.patients import FakeClinicianStore, FakePatientStore
+from tests.unit.services.patients_world import admin, clinician, patient
+
+NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # still March 1st in New York
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = FakeClock(NOW)
+        self.patients = FakePatientStore()
+        self.clinicians = FakeClinicianStore()
+        self.alerts = FakeLiveAlerts()
+        self.months = FakeRpmMonths()
+        self.messaging = FakeMessagingStore()
+        self.audit_log = FakeAuditLog()
+        self.worklist = WorklistService(
+            self.patients,
+            self.clinicians,
+            self.alerts,
+            self.months,
+            self.clock,
+            self.messaging,
+            AuditTrail(self.audit_log, self.clock),
+        )
+        self.clinicians.put({"clinician_id": "c-ana", "phone": "+15550000001"})
+        self.clinicians.put({"clinician_id": "c-eve", "phone": "+15550000002"})
+
+    def add(self, pid: str, team: tuple[str, ...] = ("c-ana",), **fields: Any) -> None:
+        self.patients.put({"patient_id": pid, "care_team": list(team), "timezone": "UTC", **fields})
+
+    def read(self, days_ago: float) -> str:
+        return iso(NOW - timedelta(days=days_ago))
+
+    def build(self, cid: str = "c-ana") -> Worklist:
+        return self.worklist.build(clinician(cid))
+
+    def order(self, cid: str = "c-ana") -> list[str]:
+        return [r.patient_id for r in self.build(cid).items]
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+# -- ordering --------------------------------------------------------------------------------
+
+
+def test_open_critical_alerts_come_first(world: World) -> None:
+    world.add("p-routine", last_reading_at=world.read(0))
+    world.add("p-critical", last_reading_at=world.read(0))
+    world.alerts.add("c-ana", "p-routine", "routine")
+    world.alerts.add("c-ana", "p-routine", "routine")
+    world.alerts.add("c-ana", "p-critical", "critical")
+
+    assert world.order() == ["p-critical", "p-routine"]
+
+
+def test_more_critical_alerts_come_before_fewer(world: World) -> None:
+    world.add("p-one")
+    world.add("p-two")
+    world.alerts.add("c-ana", "p-one", "critical")
+    world.alerts.add("c-ana", "p-two", "critical")
+    world.alerts.add("c-ana", "p-two", "critical")
+
+    assert world.order() == ["p-two", "p-one"]
+
+
+def test_an_unanswered_critical_alert_comes_before_an_answered_one(world: World) -> None:
+    world.add("p-answered")
+    world.add("p-unanswered")
+    world.alerts.add("c-ana", "p-answered", "critical")
+    world.alerts.add("c-ana", "p-unanswered", "critical", unanswered=True)
+
+    rows = world.build().items
+    assert [r.patient_id for r in rows] == ["p-unanswered", "p-answered"]
+    assert rows[0].unanswered_alerts == 1
+
+
+def test_routine_alerts_come_before_tasks(world: World) -> None:
+    world.add("p-task", open_tasks=3)
+    world.add("p-routine")
+    world.alerts.add("c-ana", "p-routine", "routine")
+
+    assert world.order() == ["p-routine", "p-task"]
+
+
+def test_open_tasks_come_before_a_long_silence(world: World) -> None:
+    world.add("p-silent", last_reading_at=world.read(20))
+    world.add("p-task", open_tasks=1, last_reading_at=world.read(0))
+
+    assert world.order() == ["p-task", "p-silent"]
+
+
+def test_the_longest_without_a_reading_comes_first_and_never_is_longest(world: World) -> None:
+    world.add("p-today", last_reading_at=world.read(0.1))
+    world.add("p-never")
+    world.add("p-week", last_reading_at=world.read(7.5))
+
+    rows = world.build().items
+    assert [r.patient_id for r in rows] == ["p-never", "p-week", "p-today"]
+    assert [r.days_since_last_reading for r in rows] == [None, 7, 0]
+
+
+def test_fewest_device_days_come_first_among_equals(world: World) -> None:
+    world.add("p-many", last_reading_at=world.read(0))
+    world.add("p-few", last_reading_at=world.read(0))
+    for n in range(5):
+        world.months.add_device_day("p-many", (NOW - timedelta(days=n)).date().isoformat())
+    world.months.add_device_day("p-few", NOW.date().isoformat())
+
+    rows = world.build().items
+    assert [(r.patient_id, r.device_days_last_30) for r in rows] == [("p-few", 1), ("p-many", 5)]
+
+
+def test_device_days_count_the_last_30_local_days_across_two_months(world: World) -> None:
+    world.add("p-1")
+    today = NOW.date()
+    for days_ago in (0, 5, 29, 30, 45):
+        world.months.add_device_day("p-1", (today - timedelta(days=days_ago)).isoformat())
+
+    [row] = world.build().items
+    assert row.device_days_last_30 == 3
+
+
+def test_device_days_follow_the_patients_local_day(world: World) -> None:
+    world.add("p-ny", timezone="America/New_York")
+    # 03:00 UTC on March 2nd is still March 1st in New York: its window ends on the 1st.
+    world.months.add_device_day("p-ny", "2026-03-02")
+    world.months.add_device_day("p-ny", "2026-03-01")
+
+    [row] = world.build().items
+    assert row.device_days_last_30 == 1
+
+
+# -- what a row says -------------------------------------------------------------------------
+
+
+def test_a_row_carries_the_counts_and_the_names(world: World) -> None:
+    world.add("p-1", given_name="Maria", family_name="Lopez", open_tasks=2, last_reading_at=world.read(3))
+    world.alerts.add("c-ana", "p-1", "critical")
+    world.alerts.add("c-ana", "p-1", "routine")
+
+    [row] = world.build().items
+    assert row.model_dump() == {
+        "patient_id": "p-1",
+        "given_name": "Maria",
+        "family_name": "Lopez",
+        "open_critical_alerts": 1,
+        "unanswered_alerts": 0,
+        "open_routine_alerts": 1,
+        "open_tasks": 2,
+        "last_reading_at": world.read(3),
+        "days_since_last_reading": 3,
+        "device_days_last_30": 0,
+        "targets_outside_limits": [],
+        "held_messages_today": 0,
+    }
+
+
+def test_a_patient_without_names_shows_nulls(world: World) -> None:
+    world.add("p-1")
+
+    [row] = world.build().items
+    assert row.given_name is None and row.family_name is None and row.last_reading_at is None
+
+
+def test_held_messages_are_counted_for_the_patients_local_today(world: World) -> None:
+    world.add("p-utc")
+    world.add("p-ny", timezone="America/New_York")
+    world.messaging.hold("p-utc", "2026-03-02", "i-1", 0)
+    world.messaging.hold("p-utc", "2026-03-02", "i-2", 0)
+    world.messaging.hold("p-utc", "2026-03-02", "i-2", 0)  # the same intent again counts once
+    world.messaging.hold("p-ny", "2026-03-02", "i-3", 0)  # tomorrow, in New York
+    world.messaging.hold("p-ny", "2026-03-01", "i-4", 0)
+
+    rows = {r.patient_id: r.held_messages_today for r in world.build().items}
+    assert rows == {"p-utc": 2, "p-ny": 1}
+
+
+def test_a_patient_with_nothing_held_shows_zero(world: World) -> None:
+    world.add("p-1")
+    world.messaging.hold("p-1", "2026-02-28", "i-1", 0)
+
+    assert world.build().items[0].held_messages_today == 0
+
+
+def test_targets_stored_outside_the_hard_limits_are_named(world: World) -> None:
+    world.add("p-legacy", targets={"glucose": {"critical_low": 40}, "override_critical": True, "reason": "old"})
+    world.add("p-ok")
+
+    rows = {r.patient_id: r.targets_outside_limits for r in world.build().items}
+    assert rows == {"p-legacy": ["glucose.critical_low"], "p-ok": []}
+
+
+# -- scope -----------------------------------------------------------------------------------
+
+
+def test_a_clinician_sees_only_their_panel(world: World) -> None:
+    world.add("p-ana")
+    world.add("p-eve", team=("c-eve",))
+    world.add("p-both", team=("c-ana", "c-eve"))
+
+    assert world.order("c-ana") == ["p-ana", "p-both"]
+    assert world.order("c-eve") == ["p-both", "p-eve"]
+
+
+def test_alerts_on_another_clinicians_list_do_not_count(world: World) -> None:
+    world.add("p-both", team=("c-ana", "c-eve"))
+    world.alerts.add("c-eve", "p-both", "critical")
+
+    assert world.build("c-ana").items[0].open_critical_alerts == 0
+    assert world.build("c-eve").items[0].open_critical_alerts == 1
+
+
+def test_a_clinician_without_patients_gets_an_empty_worklist(world: World) -> None:
+    assert world.build().items == []
+
+
+def test_a_panel_longer_than_a_page_is_read_whole(world: World) -> None:
+    for n in range(501):
+        world.add(f"p-{n:04d}")
+
+    assert len(world.build().items) == 501
+
+
+@pytest.mark.parametrize("who", [admin(), patient("p-1")])
+def test_only_clinicians_have_a_worklist(world: World, who: Any) -> None:
+    world.add("p-1")
+
+    with pytest.raises(ForbiddenError):
+        world.worklist.build(who)
+
+
+def test_each_patient_shown_is_audited(world: World) -> None:
+    world.add("p-1")
+    world.add("p-2")
+    world.add("p-eve", team=("c-eve",))
+
+    world.build()
+
+    assert sorted(e["patient_id"] for e in world.audit_log.entries if e["resource"] == "worklist") == ["p-1", "p-2"]
+
+
+# -- configuration errors --------------------------------------------------------------------
+
+
+def test_a_clinician_with_a_phone_has_no_configuration_error(world: World) -> None:
+    assert world.build().configuration_errors == []
+
+
+def test_a_clinician_nobody_can_page_is_told(world: World) -> None:
+    world.clinicians.put({"clinician_id": "c-ana", "email": "ana@example.org"})
+
+    [error] = world.build().configuration_errors
+    assert error.clinician_id == "c-ana" and "phone" in error.problem
+
+
+def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None:
+    world.add("p-1", given_name="Maria", last_reading_at=world.read(1))
+    world.clinicians.put({"clinician_id": "c-ana"})
+
+    body = world.build().model_dump(mode="json")
+    assert list(body) == ["items", "configuration_errors"]
+    assert list(body["items"][0]) == [
+        "patient_id",
+        "given_name",
+        "family_name",
+        "open_critical_alerts",
+        "unanswered_alerts",
+        "open_routine_alerts",
+        "open_tasks",
+        "last_reading_at",
+        "days_since_last_reading",
+        "device_days_last_30",
+        "targets_outside_limits",
+        "held_messages_today",
+    ]
+    assert list(body["configuration_errors"][0]) == ["clinician_id", "problem"]
