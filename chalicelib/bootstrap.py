@@ -291,10 +291,17 @@ class Container:
 
     @cached_property
     def conversations(self) -> ConversationService:
+        from chalicelib.adapters.conversation import DynamoConversationStore
         from chalicelib.services.conversations import ConversationService
 
         return ConversationService(
-            self.messaging_store, self.messaging, self.patients, self.audit, self.cursors, self.clock, new_id
+            DynamoConversationStore(self.table),
+            self.messaging,
+            self.patients,
+            self.audit,
+            self.cursors,
+            self.clock,
+            new_id,
         )
 
     @cached_property
@@ -387,10 +394,17 @@ class Container:
 
     @cached_property
     def record(self) -> PatientRecordService:
+        from chalicelib.adapters.conversation import DynamoConversationStore
         from chalicelib.services.record import PatientRecordService
 
         return PatientRecordService(
-            self.messaging_store, self.summary_store, self.patients, self.audit, self.cursors, self.clock, new_id
+            DynamoConversationStore(self.table),
+            self.summary_store,
+            self.patients,
+            self.audit,
+            self.cursors,
+            self.clock,
+            new_id,
         )
 
     @cached_property
