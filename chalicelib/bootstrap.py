@@ -274,7 +274,7 @@ class Container:
 
     @cached_property
     def messaging(self) -> MessagingService:
-        from chalicelib.adapters.messaging import SqsOutbound
+        from chalicelib.adapters.queues import SqsOutbound
         from chalicelib.services.messaging import MessagingService
 
         return MessagingService(
@@ -418,7 +418,7 @@ class Container:
     @cached_property
     def scheduler(self) -> Scheduler:
         from chalicelib.adapters.due_index import DynamoDueIndex
-        from chalicelib.adapters.messaging import SqsWorkQueue
+        from chalicelib.adapters.queues import SqsWorkQueue
         from chalicelib.services.scheduler import Scheduler
 
         scheduler = Scheduler(
