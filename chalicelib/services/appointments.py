@@ -28,7 +28,7 @@ from chalicelib.domain.identity import Principal, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
-from chalicelib.services.ports import Audit, Outbox, Patients, Record, Timeline
+from chalicelib.services.ports import Audit, Outbox, PatientAccess, Patients, Record, Timeline
 
 OPEN = ("scheduled", "confirmed", "reschedule_requested")
 
@@ -58,14 +58,6 @@ class AppointmentStore(Protocol):
         ...
 
 
-class VisiblePatients(Protocol):
-    """Who may see which patient (``PatientService``)."""
-
-    def visible_record(self, principal: Principal, patient_id: str) -> Record:
-        """The patient's record, or ``NotFoundError`` when missing or outside the caller's scope."""
-        ...
-
-
 def to_appointment(item: dict[str, Any]) -> Appointment:
     return Appointment.model_validate({k: v for k, v in item.items() if k in Appointment.model_fields})
 
@@ -74,7 +66,7 @@ class AppointmentService:
     def __init__(
         self,
         store: AppointmentStore,
-        patients: VisiblePatients,
+        patients: PatientAccess,
         profiles: Patients,
         events: Timeline,
         messaging: Outbox,

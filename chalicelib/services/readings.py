@@ -45,7 +45,7 @@ from chalicelib.domain.readings import (
 from chalicelib.domain.targets import Targets
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.services.patients import targets_of
-from chalicelib.services.ports import Audit, Page, Record
+from chalicelib.services.ports import Audit, Page, PatientAccess, Record
 
 READING_ADAPTER: TypeAdapter[GlucoseIn | BloodPressureIn] = TypeAdapter(ReadingIn)
 PATIENT_CACHE_SIZE = 10_000
@@ -92,14 +92,6 @@ class ReadingStore(Protocol):
         ...
 
 
-class VisiblePatients(Protocol):
-    """Who may see which patient (``PatientService``)."""
-
-    def visible_record(self, principal: Principal, patient_id: str) -> Record:
-        """The patient's record, or ``NotFoundError`` when missing or outside the caller's scope."""
-        ...
-
-
 class Outcome:
     """What happened to one submission: 201 stored, 200 replayed, or an error."""
 
@@ -124,7 +116,7 @@ class ReadingService:
     def __init__(
         self,
         readings: ReadingStore,
-        patients: VisiblePatients,
+        patients: PatientAccess,
         audit: Audit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],

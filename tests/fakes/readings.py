@@ -1,4 +1,4 @@
-"""Fakes of the reading service's ports (``chalicelib/services/readings.py``): ``ReadingStore``, ``VisiblePatients``.
+"""Fakes of the reading service's ports (``chalicelib/services/readings.py``): ``ReadingStore``, ``PatientAccess``.
 
 ``FakeReadingStore`` extends the alert service's ``FakeReadings`` (the same
 stored records, so an alert test and a reading test can share one) with what
@@ -62,8 +62,11 @@ class FakeReadingStore(FakeReadings):
         return sum(1 for pid, _ in self._readings if patient_id is None or pid == patient_id)
 
 
-class FakeVisiblePatients:
-    """``VisiblePatients`` over ``FakePatients``: ``PatientService.visible_record``'s rule (a 404 out of scope)."""
+class FakePatientAccess:
+    """The shared ``PatientAccess`` port over ``FakePatients``: ``PatientService.visible_record``'s rule.
+
+    Out of scope (or unknown) is ``NotFoundError``; ``reads`` counts the look-ups.
+    """
 
     def __init__(self, patients: FakePatients) -> None:
         self.patients = patients
@@ -75,3 +78,7 @@ class FakeVisiblePatients:
         if record is None or not can_see_patient(principal, patient_id, record.get("care_team", [])):
             raise NotFoundError("Patient not found.")
         return record
+
+
+# The name tests/unit/services/test_reminders.py imports it by.
+FakeVisiblePatients = FakePatientAccess

@@ -26,7 +26,7 @@ from chalicelib.services.audit import AuditTrail
 from chalicelib.services.scheduler import Scheduler
 from tests.fakes import FakeAuditLog, FakeClock, FakeOutbox, FakePatients, FakeTimeline
 from tests.fakes.appointments import FakeAppointmentStore
-from tests.fakes.readings import FakeVisiblePatients
+from tests.fakes.readings import FakePatientAccess
 
 PATIENT = Principal("p-1", Role.PATIENT, "req-1")
 ANA = Principal("c-ana", Role.CLINICIAN, "req-2")  # on p-1's care team
@@ -49,7 +49,7 @@ class World:
         self._ids = itertools.count(1)
         self.service = AppointmentService(
             self.store,
-            FakeVisiblePatients(self.patients),
+            FakePatientAccess(self.patients),
             self.patients,
             self.timeline,
             self.outbox,

@@ -25,7 +25,7 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.readings import Outcome, ReadingService
 from tests.fakes import FakeAuditLog, FakeClock, FakePatients
-from tests.fakes.readings import FakeReadingStore, FakeVisiblePatients
+from tests.fakes.readings import FakePatientAccess, FakeReadingStore
 
 PATIENT = Principal("p-1", Role.PATIENT, "req-1")
 ANA = Principal("c-ana", Role.CLINICIAN, "req-2")  # on p-1's care team
@@ -37,7 +37,7 @@ class World:
     def __init__(self) -> None:
         self.clock = FakeClock()
         self.patients = FakePatients()
-        self.visible = FakeVisiblePatients(self.patients)
+        self.visible = FakePatientAccess(self.patients)
         self.store = FakeReadingStore()
         self.audit_log = FakeAuditLog()
         self._ids = itertools.count(1)
