@@ -40,8 +40,8 @@ def _write(c: Any, items: list[dict[str, Any]]) -> None:
 
 def _seed(c: Any, pid: str, events: int, now: datetime) -> None:
     """``events`` timeline events ending now, and the daily buckets of the readings among them."""
-    from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.stores import patient_pk
+    from chalicelib.adapters.timeline import event_item
 
     recent = WINDOW  # one reading a day in the trend window
     older = events - recent
@@ -49,13 +49,13 @@ def _seed(c: Any, pid: str, events: int, now: datetime) -> None:
     buckets: dict[str, dict[str, Any]] = {}
     for n in range(recent):
         at = now - timedelta(days=n, hours=1)
-        items.append(DynamoMessagingStore.event_item(pid, "reading", at, f"reading-r{n}", "Glucose 120 mg/dL", "app"))
+        items.append(event_item(pid, "reading", at, f"reading-r{n}", "Glucose 120 mg/dL", "app"))
         buckets.setdefault(at.date().isoformat(), {})[f"r_r{n}"] = 100 + n % 90
     start = now - timedelta(days=WINDOW + 1)
     for n in range(older):
         at = start - timedelta(minutes=36 * n)  # 40 a day
         kind = KINDS[n % len(KINDS)]
-        items.append(DynamoMessagingStore.event_item(pid, kind, at, f"{kind}-o{n}", f"{kind} seeded", "sms"))
+        items.append(event_item(pid, kind, at, f"{kind}-o{n}", f"{kind} seeded", "sms"))
         if kind == "reading":
             buckets.setdefault(at.date().isoformat(), {})[f"r_o{n}"] = 80 + n % 150
     for day, values in buckets.items():

@@ -67,9 +67,9 @@ def alert_backend(request: pytest.FixtureRequest) -> AlertBackend:
         )
     table = request.getfixturevalue("dynamo_table")
     from chalicelib.adapters.alerts import DynamoAlertStore
-    from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.readings import DynamoReadingStore, reading_sk
     from chalicelib.adapters.stores import clinician_pk, patient_pk
+    from chalicelib.adapters.timeline import DynamoTimeline
 
     store = DynamoAlertStore(table)
     readings = DynamoReadingStore(table)
@@ -81,7 +81,7 @@ def alert_backend(request: pytest.FixtureRequest) -> AlertBackend:
         found: dict[str, Any] | None = table.get(patient_pk(pid), reading_sk(reading_id))
         return found
 
-    timeline = DynamoMessagingStore(table)
+    timeline = DynamoTimeline(table)
 
     def events(pid: str) -> list[tuple[str, str]]:
         page = timeline.timeline_page(pid, None, "0000", "9999", 100)

@@ -38,12 +38,12 @@ def contacts(request: pytest.FixtureRequest) -> Contacts:
 
         patients = FakePatientStore()
         return Contacts(FakeContactChallenges(patients), patients, patients.patients_by_phone)
+    from chalicelib.adapters.contact_items import DynamoContactItems
     from chalicelib.adapters.contacts import DynamoContactStore
-    from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.stores import DynamoPatientStore
 
     table = request.getfixturevalue("dynamo_table")
-    return Contacts(DynamoContactStore(table), DynamoPatientStore(table), DynamoMessagingStore(table).patients_by_phone)
+    return Contacts(DynamoContactStore(table), DynamoPatientStore(table), DynamoContactItems(table).patients_by_phone)
 
 
 def a_phone() -> str:

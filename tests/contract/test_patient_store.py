@@ -40,14 +40,12 @@ def people(request: pytest.FixtureRequest) -> People:
 
         fake = FakePatientStore()
         return People(fake, FakeClinicianStore(), fake.patients_by_phone, fake.devices)
-    from chalicelib.adapters.messaging import DynamoMessagingStore
+    from chalicelib.adapters.contact_items import DynamoContactItems
     from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
 
     table = request.getfixturevalue("dynamo_table")
     patients = DynamoPatientStore(table)
-    return People(
-        patients, DynamoClinicianStore(table), DynamoMessagingStore(table).patients_by_phone, patients.devices
-    )
+    return People(patients, DynamoClinicianStore(table), DynamoContactItems(table).patients_by_phone, patients.devices)
 
 
 def a_phone() -> str:

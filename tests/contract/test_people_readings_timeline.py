@@ -41,12 +41,12 @@ def people(request: pytest.FixtureRequest) -> People:
         return People(
             patients, clinicians, readings, timeline, patients.put, readings.put, lambda pid: timeline.of(pid)
         )
-    from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.readings import DynamoReadingStore
     from chalicelib.adapters.stores import DynamoClinicianStore, DynamoPatientStore
+    from chalicelib.adapters.timeline import DynamoTimeline
 
     table = request.getfixturevalue("dynamo_table")
-    patients, readings, timeline = DynamoPatientStore(table), DynamoReadingStore(table), DynamoMessagingStore(table)
+    patients, readings, timeline = DynamoPatientStore(table), DynamoReadingStore(table), DynamoTimeline(table)
 
     def add_patient(record: dict[str, Any]) -> None:
         assert patients.create(record) is None
