@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.due_index import DynamoDueIndex, due_shard
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 from chalicelib.adapters.keys import clinician_pk, patient_pk
+from chalicelib.adapters.timeline import event_item
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.timeutil import iso, parse_iso
@@ -57,24 +58,8 @@ def _key(alert: dict[str, Any]) -> dict[str, str]:
 
 
 def _event_item(event: TimelineEntry) -> dict[str, Any]:
-    """The timeline's item for ``event``, written in the alert's own transaction.
-
-    The same item as ``DynamoMessagingStore.event_item`` builds (a contract test
-    holds them equal): importing the messaging adapter here would close an import
-    cycle through ``stores.py``.
-    """
-    at = iso(event.at)
-    return {
-        "pk": patient_pk(event.patient_id),
-        "sk": f"EVENT#{at}#{event.event_id}",
-        "lsi1sk": f"EVENT#{event.kind}#{at}#{event.event_id}",
-        "entity": "event",
-        "kind": event.kind,
-        "at": at,
-        "channel": event.channel,
-        "summary": event.summary,
-        "ref": dict(event.ref),
-    }
+    """The timeline's own item for ``event``, written in the alert's transaction."""
+    return event_item(event.patient_id, event.kind, event.at, event.event_id, event.summary, event.channel, event.ref)
 
 
 def _reading_sk(reading_id: str) -> str:

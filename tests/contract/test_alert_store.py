@@ -754,16 +754,6 @@ def test_scheduling_a_digest_again_starts_its_count_over(
 # -- the adapter's own copies of shared formats ---------------------------------------------------
 
 
-def test_the_alert_store_writes_timeline_events_as_the_timeline_itself_does() -> None:
-    from chalicelib.adapters import alerts, messaging
-
-    entry = TimelineEntry("p-1", "alert_opened", T0, "alert-opened-a-1", "summary", "sms", {"alert_id": "a-1"})
-
-    assert alerts._event_item(entry) == messaging.DynamoMessagingStore.event_item(
-        "p-1", "alert_opened", T0, "alert-opened-a-1", "summary", "sms", {"alert_id": "a-1"}
-    )
-
-
 @pytest.mark.parametrize("key", ["digest:c-1", "digest:c-2", "digest:someone-else", "x"])
 def test_the_due_index_and_the_messaging_store_shard_alike(key: str) -> None:
     from chalicelib.adapters import due_index, messaging
