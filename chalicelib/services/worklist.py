@@ -21,12 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.targets import targets_outside_limits
 from chalicelib.domain.timeutil import parse_iso
+from chalicelib.domain.worklist import ConfigurationError, Worklist, WorklistRow
 from chalicelib.services.patients import targets_of
 from chalicelib.services.ports import ClinicianProfiles, ListAudit, Record
 
@@ -59,36 +58,6 @@ class HeldMessages(Protocol):
     def held_on(self, days: dict[str, str]) -> dict[str, int]:
         """Held counts for ``patient_id -> local day``; a patient with nothing counted that day may be left out."""
         ...
-
-
-# -- the response --------------------------------------------------------------------------
-
-
-class WorklistRow(BaseModel):
-    patient_id: str
-    given_name: str | None = None
-    family_name: str | None = None
-    open_critical_alerts: int
-    unanswered_alerts: int = 0
-    open_routine_alerts: int
-    open_tasks: int
-    last_reading_at: str | None = None
-    days_since_last_reading: int | None = None
-    device_days_last_30: int
-    targets_outside_limits: list[str] = []
-    held_messages_today: int = 0
-
-
-class ConfigurationError(BaseModel):
-    """A clinician the clinic cannot page in real time (no phone)."""
-
-    clinician_id: str
-    problem: str
-
-
-class Worklist(BaseModel):
-    items: list[WorklistRow]
-    configuration_errors: list[ConfigurationError]
 
 
 class WorklistService:
@@ -131,54 +100,53 @@ class WorklistService:
         held = self._messaging.held_on(
             {p["patient_id"]: now.astimezone(ZoneInfo(p.get("timezone") or "UTC")).date().isoformat() for p in profiles}
         )
-        rows = []
+        rows: list[WorklistRow] = []
         for p in profiles:
             last = p.get("last_reading_at")
-            days = (now - parse_iso(last)).days if last else None
             rows.append(
-                {
-                    "patient_id": p["patient_id"],
-                    "given_name": p.get("given_name"),
-                    "family_name": p.get("family_name"),
-                    "open_critical_alerts": critical[p["patient_id"]],
-                    "unanswered_alerts": unanswered[p["patient_id"]],
-                    "open_routine_alerts": routine[p["patient_id"]],
-                    "open_tasks": int(p.get("open_tasks", 0)),
-                    "last_reading_at": last,
-                    "days_since_last_reading": days,
-                    "device_days_last_30": device_days[p["patient_id"]],
+                WorklistRow(
+                    patient_id=p["patient_id"],
+                    given_name=p.get("given_name"),
+                    family_name=p.get("family_name"),
+                    open_critical_alerts=critical[p["patient_id"]],
+                    unanswered_alerts=unanswered[p["patient_id"]],
+                    open_routine_alerts=routine[p["patient_id"]],
+                    open_tasks=int(p.get("open_tasks", 0)),
+                    last_reading_at=last,
+                    days_since_last_reading=(now - parse_iso(last)).days if last else None,
+                    device_days_last_30=device_days[p["patient_id"]],
                     # Targets stored before the hard limits: reported here, never silently changed.
-                    "targets_outside_limits": targets_outside_limits(targets_of(p)),
+                    targets_outside_limits=targets_outside_limits(targets_of(p)),
                     # Over the daily cap on sending (docs/api.md "Trust rules"): not sent, someone may call instead.
-                    "held_messages_today": held.get(p["patient_id"], 0),
-                }
+                    held_messages_today=held.get(p["patient_id"], 0),
+                )
             )
         never = 10**6  # no reading at all sorts as the longest gap
         rows.sort(
             key=lambda r: (
-                -r["open_critical_alerts"],
-                -r["unanswered_alerts"],
-                -r["open_routine_alerts"],
-                -r["open_tasks"],
-                -(r["days_since_last_reading"] if r["days_since_last_reading"] is not None else never),
-                r["device_days_last_30"],
+                -r.open_critical_alerts,
+                -r.unanswered_alerts,
+                -r.open_routine_alerts,
+                -r.open_tasks,
+                -(r.days_since_last_reading if r.days_since_last_reading is not None else never),
+                r.device_days_last_30,
             )
         )
         # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5).
-        self._audit.record_many(principal, "list", "worklist", [(r["patient_id"], None) for r in rows])
+        self._audit.record_many(principal, "list", "worklist", [(r.patient_id, None) for r in rows])
         me = self._clinicians.get(principal.subject) or {}
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (
             []
             if me.get("phone")
             else [
-                {
-                    "clinician_id": principal.subject,
-                    "problem": "no real-time channel for pages (a phone): critical pages go to the on-call list",
-                }
+                ConfigurationError(
+                    clinician_id=principal.subject,
+                    problem="no real-time channel for pages (a phone): critical pages go to the on-call list",
+                )
             ]
         )
-        return Worklist.model_validate({"items": rows, "configuration_errors": errors})
+        return Worklist(items=rows, configuration_errors=errors)
 
     def _device_days(self, profiles: list[dict[str, Any]], now: datetime) -> dict[str, int]:
         windows: dict[str, tuple[str, str]] = {}

@@ -14,8 +14,9 @@ import pytest
 
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.timeutil import iso
+from chalicelib.domain.worklist import Worklist
 from chalicelib.services.audit import AuditTrail
-from chalicelib.services.worklist import Worklist, WorklistService
+from chalicelib.services.worklist import WorklistService
 from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore
 from tests.fakes.conversations import FakeLiveAlerts, FakeRpmMonths
 from tests.fakes.patients import FakeClinicianStore, FakePatientStore
