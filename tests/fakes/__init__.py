@@ -27,8 +27,8 @@ from typing import Any
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.classification import classify_blood_pressure, classify_glucose
 from chalicelib.domain.delivery import SendError
-from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.identity import Principal
+from chalicelib.domain.errors import ConflictError, NotFoundError
+from chalicelib.domain.identity import Principal, can_see_patient
 from chalicelib.domain.messages import Intent, Rendered
 from chalicelib.domain.readings import BloodPressureIn, GlucoseIn, Reading
 from chalicelib.domain.targets import default_targets
@@ -154,6 +154,24 @@ class FakePatients:
 
     def many(self, patient_ids: list[str]) -> dict[str, Record]:
         return {pid: copy.deepcopy(self.records[pid]) for pid in patient_ids if pid in self.records}
+
+
+class FakePatientAccess:
+    """The shared ``PatientAccess`` port over ``FakePatients``: ``PatientService.visible_record``'s rule.
+
+    Out of scope (or unknown) is ``NotFoundError``; ``reads`` counts the look-ups.
+    """
+
+    def __init__(self, patients: FakePatients) -> None:
+        self.patients = patients
+        self.reads = 0
+
+    def visible_record(self, principal: Principal, patient_id: str) -> Record:
+        self.reads += 1
+        record = self.patients.get(patient_id)
+        if record is None or not can_see_patient(principal, patient_id, record.get("care_team", [])):
+            raise NotFoundError("Patient not found.")
+        return record
 
 
 class FakeClinicians:

@@ -14,10 +14,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.errors import NotFoundError
-from chalicelib.domain.identity import Principal, can_see_patient
 from chalicelib.services.readings import TYPES
-from tests.fakes import FakePatients, FakeReadings
+from tests.fakes import FakeReadings
 
 Record = dict[str, Any]
 
@@ -60,25 +58,3 @@ class FakeReadingStore(FakeReadings):
 
     def count(self, patient_id: str | None = None) -> int:
         return sum(1 for pid, _ in self._readings if patient_id is None or pid == patient_id)
-
-
-class FakePatientAccess:
-    """The shared ``PatientAccess`` port over ``FakePatients``: ``PatientService.visible_record``'s rule.
-
-    Out of scope (or unknown) is ``NotFoundError``; ``reads`` counts the look-ups.
-    """
-
-    def __init__(self, patients: FakePatients) -> None:
-        self.patients = patients
-        self.reads = 0
-
-    def visible_record(self, principal: Principal, patient_id: str) -> Record:
-        self.reads += 1
-        record = self.patients.get(patient_id)
-        if record is None or not can_see_patient(principal, patient_id, record.get("care_team", [])):
-            raise NotFoundError("Patient not found.")
-        return record
-
-
-# The name tests/unit/services/test_reminders.py imports it by.
-FakeVisiblePatients = FakePatientAccess

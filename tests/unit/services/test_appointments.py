@@ -24,9 +24,8 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.services.appointments import AppointmentService
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.scheduler import Scheduler
-from tests.fakes import FakeAuditLog, FakeClock, FakeOutbox, FakePatients, FakeTimeline
+from tests.fakes import FakeAuditLog, FakeClock, FakeOutbox, FakePatientAccess, FakePatients, FakeTimeline
 from tests.fakes.appointments import FakeAppointmentStore
-from tests.fakes.readings import FakePatientAccess
 
 PATIENT = Principal("p-1", Role.PATIENT, "req-1")
 ANA = Principal("c-ana", Role.CLINICIAN, "req-2")  # on p-1's care team

@@ -24,8 +24,8 @@ from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.readings import Outcome, ReadingService
-from tests.fakes import FakeAuditLog, FakeClock, FakePatients
-from tests.fakes.readings import FakePatientAccess, FakeReadingStore
+from tests.fakes import FakeAuditLog, FakeClock, FakePatientAccess, FakePatients
+from tests.fakes.readings import FakeReadingStore
 
 PATIENT = Principal("p-1", Role.PATIENT, "req-1")
 ANA = Principal("c-ana", Role.CLINICIAN, "req-2")  # on p-1's care team

@@ -26,8 +26,7 @@ from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.reminders import ADHERENCE_DAYS, DoseAcknowledged, ReminderDeleted, ReminderService
 from chalicelib.services.scheduler import Scheduler
-from tests.fakes import FakeAuditLog, FakeClock, FakeOutbox, FakePatients, FakeTimeline
-from tests.fakes.readings import FakeVisiblePatients
+from tests.fakes import FakeAuditLog, FakeClock, FakeOutbox, FakePatientAccess, FakePatients, FakeTimeline
 from tests.fakes.reminders import FakeMeasurementPlans, FakeReminderStore
 
 PATIENT = Principal("p-1", Role.PATIENT, "req-1")
@@ -49,7 +48,7 @@ class World:
         self._ids = itertools.count(1)
         self.service = ReminderService(
             self.store,
-            FakeVisiblePatients(self.patients),
+            FakePatientAccess(self.patients),
             FakeMeasurementPlans(self.patients),
             self.timeline,
             self.outbox,
