@@ -1,9 +1,10 @@
-"""The ports the alert service depends on: what it needs of storage, people, the timeline and the outbox.
+"""The ports services share: storage, people, the timeline, the outbox, the audit, messaging.
 
-Services import these ``Protocol``s, never an adapter: the DynamoDB
-repositories satisfy them structurally (mypy checks that where
-``bootstrap.py`` wires them), and ``tests/fakes.py`` holds faithful
-in-memory fakes of each, so the alert lifecycle is tested in milliseconds.
+Services import these ``Protocol``s (and declare beside themselves the ports
+only they use, such as ``ReminderStore`` in ``services/reminders.py``), never
+an adapter: the DynamoDB repositories satisfy them structurally (mypy checks
+that where ``bootstrap.py`` wires them), and ``tests/fakes/`` holds faithful
+in-memory fakes of each, so the services are tested in milliseconds.
 Every key format (partition and sort keys, the due index, list entries,
 reference items) stays behind the adapters: a port speaks ids, times and the
 records the service reasons about.

@@ -1,4 +1,4 @@
-"""The service tier: ``AlertService`` on the in-memory fakes of its ports (tests/fakes.py), in milliseconds.
+"""The service tier: ``AlertService`` on the in-memory fakes of its ports (tests/fakes/), in milliseconds.
 
 Readings are built the way the API builds them (validated, then classified
 by the real classifier against the default targets), so a test says "a

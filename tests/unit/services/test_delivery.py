@@ -1,7 +1,7 @@
 """Delivery on the fakes: routing and fallback, quiet hours, opt-out, the daily cap, clinician pages.
 
 The fast tier of tests/integration/test_messaging.py: ``MessagingService`` over
-``tests/fakes.py``, published domain events recorded in a list.
+``tests/fakes/``, published domain events recorded in a list.
 """
 
 from __future__ import annotations

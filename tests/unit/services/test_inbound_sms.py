@@ -1,7 +1,7 @@
 """Inbound SMS on the fakes: keywords, a reading by SMS, shared phones, red flags.
 
 The fast tier of tests/integration/test_inbound_sms.py: ``InboundSmsService`` over
-``tests/fakes.py`` and a real ``MessagingService`` on the same fakes; published domain
+``tests/fakes/`` and a real ``MessagingService`` on the same fakes; published domain
 events recorded in a list.
 """
 
