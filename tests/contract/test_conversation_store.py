@@ -218,3 +218,62 @@ def test_an_event_written_again_is_overwritten(store: Any, ids: Callable[[str], 
     store.put_event(pid, "reading", T0, "r-1", "second")
 
     assert [e["summary"] for e in store.timeline_page(pid, None, "0000", "9999", 10).items] == ["second"]
+
+
+# -- the summaries the record and the worklist read (DailyBuckets, RpmMonths) -----------------
+
+
+@pytest.fixture(params=BACKENDS)
+def summaries(request: pytest.FixtureRequest) -> tuple[Any, Callable[..., None]]:
+    """The store, and how the stream counts a reading in it (``reading_ops`` in one transaction)."""
+    if request.param == "fake":
+        from tests.fakes.conversations import FakeSummaryStore
+
+        fake = FakeSummaryStore()
+        return fake, fake.count_reading
+    from chalicelib.adapters.summaries import DynamoSummaryStore
+
+    table = request.getfixturevalue("dynamo_table")
+    store = DynamoSummaryStore(table)
+
+    def count(pid: str, reading_type: str, day: str, reading_id: str, value: Any, device_day: bool) -> None:
+        table.transact(store.reading_ops(pid, reading_type, day, reading_id, value, device_day))
+
+    return store, count
+
+
+def test_daily_buckets_hold_each_reading_once_in_its_day(
+    summaries: tuple[Any, Callable[..., None]], ids: Callable[[str], str]
+) -> None:
+    store, count = summaries
+    pid = ids("p")
+    count(pid, "blood_glucose", "2026-03-01", "r-1", 100, False)
+    count(pid, "blood_glucose", "2026-03-01", "r-1", 100, False)  # a redelivery
+    count(pid, "blood_glucose", "2026-03-01", "r-2", "LO", False)
+    count(pid, "blood_glucose", "2026-03-03", "r-3", 120, False)
+    count(pid, "blood_glucose", "2026-02-27", "r-4", 90, False)  # before the window
+    count(pid, "blood_pressure", "2026-03-01", "r-5", {"systolic": 120, "diastolic": 80}, False)
+
+    buckets = store.days(pid, "blood_glucose", "2026-02-28", "2026-03-03")
+
+    assert [b["date"] for b in buckets] == ["2026-03-01", "2026-03-03"]
+    assert {k: v for k, v in buckets[0].items() if k.startswith("r_")} == {"r_r-1": 100, "r_r-2": "LO"}
+
+
+def test_rpm_months_hold_the_device_days_once_each(
+    summaries: tuple[Any, Callable[..., None]], ids: Callable[[str], str]
+) -> None:
+    store, count = summaries
+    pid, other = ids("p"), ids("q")
+    count(pid, "blood_glucose", "2026-03-01", "r-1", 100, True)
+    count(pid, "blood_glucose", "2026-03-01", "r-2", 110, True)
+    count(pid, "blood_pressure", "2026-03-04", "r-3", {"systolic": 120, "diastolic": 80}, True)
+    count(pid, "blood_glucose", "2026-03-05", "r-4", 100, False)  # typed in: not a device day
+    count(pid, "blood_glucose", "2026-02-27", "r-5", 100, True)
+
+    found = store.months([(pid, "2026-03"), (pid, "2026-02"), (pid, "2026-01"), (other, "2026-03")])
+
+    assert sorted(found) == [(pid, "2026-02"), (pid, "2026-03")]
+    march = found[(pid, "2026-03")]
+    assert (march["patient_id"], march["month"]) == (pid, "2026-03")
+    assert sorted(march["device_days"]) == ["2026-03-01", "2026-03-04"]

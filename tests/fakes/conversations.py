@@ -5,10 +5,10 @@
 a message or a note is stored once per id (a repeat writes nothing and answers the first
 request's ``at`` / note and ``request_hash``), its timeline event with it; the conversation
 and the timeline come newest first, with an opaque position whenever a page is full (even if
-nothing follows, as DynamoDB's LastEvaluatedKey does).  ``FakeDailyBuckets``, ``FakeRpmMonths``
-and ``FakeLiveAlerts`` stand for the summary store and the alert list entries.  Reads are
+nothing follows, as DynamoDB's LastEvaluatedKey does).  ``FakeSummaryStore`` is the daily
+buckets and RPM months (``DailyBuckets``, ``RpmMonths``); ``FakeLiveAlerts`` the alert list entries.  Reads are
 copies without the attributes DynamoDB does not keep (nulls).
-``tests/contract/test_conversation_store.py`` runs the same suite on the fake and the adapter.
+``tests/contract/test_conversation_store.py`` runs the same suites on the fakes and the adapters.
 """
 
 from __future__ import annotations
@@ -117,14 +117,28 @@ class FakeConversationStore:
         return [copy.deepcopy(e) for (pid, _), e in sorted(self.events.items()) if pid == patient_id]
 
 
-class FakeDailyBuckets:
-    """``DailyBuckets``: the daily summaries by (patient, type, local day)."""
+class FakeSummaryStore:
+    """``DailyBuckets`` (record.py) and ``RpmMonths`` (worklist.py), as ``DynamoSummaryStore`` keeps them.
+
+    ``count_reading`` is what the stream's ``reading_ops`` transaction does: the reading's value
+    in its local day's bucket (``r_<reading_id>``, so a redelivery counts once) and, from a
+    device, the day in its month's ``device_days`` (a set).
+    """
 
     def __init__(self) -> None:
-        self.buckets: dict[tuple[str, str, str], Record] = {}
+        self.buckets: dict[tuple[str, str, str], Record] = {}  # (patient, type, local day)
+        self.rpm: dict[tuple[str, str], Record] = {}  # (patient, month)
 
-    def put(self, patient_id: str, reading_type: str, day: str, bucket: Record) -> None:
-        self.buckets[(patient_id, reading_type, day)] = as_read({"day": day, **bucket})
+    def count_reading(
+        self, patient_id: str, reading_type: str, day: str, reading_id: str, value: Any, device_day: bool
+    ) -> None:
+        bucket = self.buckets.setdefault((patient_id, reading_type, day), {"date": day})
+        bucket[f"r_{reading_id}"] = as_read(value)
+        if device_day:
+            month = self.rpm.setdefault(
+                (patient_id, day[:7]), {"patient_id": patient_id, "month": day[:7], "device_days": []}
+            )
+            month["device_days"] = sorted({*month["device_days"], day})
 
     def days(self, patient_id: str, reading_type: str, first: str, last: str) -> list[Record]:
         return [
@@ -133,22 +147,8 @@ class FakeDailyBuckets:
             if pid == patient_id and t == reading_type and first <= day <= last
         ]
 
-
-class FakeRpmMonths:
-    """``RpmMonths``: RPM month records by (patient, month)."""
-
-    def __init__(self) -> None:
-        self.records: dict[tuple[str, str], Record] = {}
-
-    def add_device_day(self, patient_id: str, day: str) -> None:
-        month = self.records.setdefault(
-            (patient_id, day[:7]), {"patient_id": patient_id, "month": day[:7], "device_days": []}
-        )
-        if day not in month["device_days"]:
-            month["device_days"] = sorted([*month["device_days"], day])
-
     def months(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Record]:
-        return {k: copy.deepcopy(self.records[k]) for k in dict.fromkeys(keys) if k in self.records}
+        return {k: copy.deepcopy(self.rpm[k]) for k in dict.fromkeys(keys) if k in self.rpm}
 
 
 class FakeLiveAlerts:

@@ -1,7 +1,7 @@
 """The patient's record on the in-memory fakes of its ports: notes once per id, what a patient sees, paging.
 
 ``PatientRecordService`` over ``FakeConversationStore`` (the timeline and notes) and
-``FakeDailyBuckets`` (tests/fakes/conversations.py), a real ``PatientService`` over
+``FakeSummaryStore`` (tests/fakes/conversations.py), a real ``PatientService`` over
 ``FakePatientStore`` (scope) and a real ``AuditTrail`` over ``FakeAuditLog``.
 """
 
@@ -25,7 +25,7 @@ from chalicelib.domain.timeline import NoteIn, PatientNote, TimelineEvent
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.record import PatientRecordService
-from tests.fakes.conversations import FakeConversationStore, FakeDailyBuckets
+from tests.fakes.conversations import FakeConversationStore, FakeSummaryStore
 from tests.unit.services.patients_world import PeopleWorld, admin, clinician, patient
 
 
@@ -33,7 +33,7 @@ class World(PeopleWorld):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.store = FakeConversationStore()
-        self.buckets = FakeDailyBuckets()
+        self.buckets = FakeSummaryStore()
         self._note_ids = itertools.count(1)
         self.record = PatientRecordService(
             self.store,
@@ -303,3 +303,15 @@ def test_a_trend_is_scoped_and_audited(world: World) -> None:
 
     [entry] = world.audited("read", "trend")
     assert entry["detail"] == {"type": "blood_glucose", "days": 7}
+
+
+def test_a_glucose_trend_counts_the_readings_of_the_window_in_the_patients_local_days(world: World) -> None:
+    # The clock is 2026-03-02 09:00 UTC, 04:00 in New York: the 7-day window ends on March 2nd.
+    for day, reading_id, value in [("2026-03-02", "r-1", 100), ("2026-03-02", "r-2", 140), ("2026-02-20", "r-3", 60)]:
+        world.buckets.count_reading("p-1", "blood_glucose", day, reading_id, value, device_day=True)
+    world.buckets.count_reading("p-1", "blood_glucose", "2026-03-02", "r-1", 100, device_day=True)  # redelivered
+
+    trend = world.record.trend(clinician(), "p-1", "blood_glucose", "7")
+
+    assert trend.type == "blood_glucose" and trend.count == 2 and trend.last_date == "2026-03-02"
+    assert (trend.min_mg_dl, trend.max_mg_dl) == (100, 140)

@@ -1,7 +1,7 @@
 """The clinician's worklist on the in-memory fakes of its ports: who needs attention first, in their panel only.
 
 ``WorklistService`` over ``FakePatientStore`` (the panel) and ``FakeClinicianStore``
-(tests/fakes/patients.py), ``FakeLiveAlerts`` and ``FakeRpmMonths`` (tests/fakes/conversations.py),
+(tests/fakes/patients.py), ``FakeLiveAlerts`` and ``FakeSummaryStore`` (tests/fakes/conversations.py),
 ``FakeMessagingStore`` (held messages) and a real ``AuditTrail`` over ``FakeAuditLog``.
 """
 
@@ -18,11 +18,15 @@ from chalicelib.domain.worklist import Worklist
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.worklist import WorklistService
 from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore
-from tests.fakes.conversations import FakeLiveAlerts, FakeRpmMonths
+from tests.fakes.conversations import FakeLiveAlerts, FakeSummaryStore
 from tests.fakes.patients import FakeClinicianStore, FakePatientStore
 from tests.unit.services.patients_world import admin, clinician, patient
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # still March 1st in New York
+
+
+def device_day(world: World, pid: str, day: str) -> None:
+    world.months.count_reading(pid, "blood_glucose", day, f"r-{day}", 100, device_day=True)
 
 
 class World:
@@ -31,7 +35,7 @@ class World:
         self.patients = FakePatientStore()
         self.clinicians = FakeClinicianStore()
         self.alerts = FakeLiveAlerts()
-        self.months = FakeRpmMonths()
+        self.months = FakeSummaryStore()
         self.messaging = FakeMessagingStore()
         self.audit_log = FakeAuditLog()
         self.worklist = WorklistService(
@@ -127,8 +131,8 @@ def test_fewest_device_days_come_first_among_equals(world: World) -> None:
     world.add("p-many", last_reading_at=world.read(0))
     world.add("p-few", last_reading_at=world.read(0))
     for n in range(5):
-        world.months.add_device_day("p-many", (NOW - timedelta(days=n)).date().isoformat())
-    world.months.add_device_day("p-few", NOW.date().isoformat())
+        device_day(world, "p-many", (NOW - timedelta(days=n)).date().isoformat())
+    device_day(world, "p-few", NOW.date().isoformat())
 
     rows = world.build().items
     assert [(r.patient_id, r.device_days_last_30) for r in rows] == [("p-few", 1), ("p-many", 5)]
@@ -138,7 +142,7 @@ def test_device_days_count_the_last_30_local_days_across_two_months(world: World
     world.add("p-1")
     today = NOW.date()
     for days_ago in (0, 5, 29, 30, 45):
-        world.months.add_device_day("p-1", (today - timedelta(days=days_ago)).isoformat())
+        device_day(world, "p-1", (today - timedelta(days=days_ago)).isoformat())
 
     [row] = world.build().items
     assert row.device_days_last_30 == 3
@@ -147,8 +151,8 @@ def test_device_days_count_the_last_30_local_days_across_two_months(world: World
 def test_device_days_follow_the_patients_local_day(world: World) -> None:
     world.add("p-ny", timezone="America/New_York")
     # 03:00 UTC on March 2nd is still March 1st in New York: its window ends on the 1st.
-    world.months.add_device_day("p-ny", "2026-03-02")
-    world.months.add_device_day("p-ny", "2026-03-01")
+    device_day(world, "p-ny", "2026-03-02")
+    device_day(world, "p-ny", "2026-03-01")
 
     [row] = world.build().items
     assert row.device_days_last_30 == 1
