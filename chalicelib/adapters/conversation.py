@@ -1,7 +1,8 @@
 """DynamoDB side of the patient's conversation and care-team notes, and reading the timeline.
 
-The items are those of ``chalicelib/adapters/messaging.py`` (its key and item helpers are
-reused, so both modules write the very same keys):
+The items are those of ``adapters/messages.py`` and ``adapters/timeline.py`` (their key and
+item helpers are reused, so the modules write the very same keys); this store adds what the
+conversation and the record need on top: ids written once, records without their keys.
 
 ==========================  =========================================  =========================
 item                        pk / sk                                     notes
@@ -22,7 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import DynamoTable, Page
-from chalicelib.adapters.messaging import DynamoMessagingStore
+from chalicelib.adapters.messages import DynamoMessages, key_item, message_item, put_first
+from chalicelib.adapters.timeline import DynamoTimeline, event_item
 from chalicelib.services.ports import TimelineEntry
 
 Record = dict[str, Any]
@@ -39,18 +41,16 @@ def _event_record(item: Record) -> Record:
 class DynamoConversationStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
-        self._items = DynamoMessagingStore(table)
+        self._messages = DynamoMessages(table)
+        self._timeline = DynamoTimeline(table)
 
     # -- the conversation ------------------------------------------------------------------
 
     def put_message_once(self, patient_id: str, message: Record, request_hash: str) -> Record | None:
         """Store ``message`` unless its ``message_id`` was used: None, else the first request's ``at`` and hash."""
-        key = self._items.key_item(patient_id, "MESSAGE_ID", message["message_id"])
-        existing = self._items.put_first(
-            [
-                {**key, "at": message["at"], "request_hash": request_hash},
-                self._items.message_item(patient_id, message),
-            ]
+        key = key_item(patient_id, "MESSAGE_ID", message["message_id"])
+        existing = put_first(
+            self.table, [{**key, "at": message["at"], "request_hash": request_hash}, message_item(patient_id, message)]
         )
         if existing is None:
             return None
@@ -58,27 +58,28 @@ class DynamoConversationStore:
 
     def put_message(self, patient_id: str, message: Record) -> None:
         """Store ``message`` (an inbound one's id is its provider's: a redelivery overwrites it)."""
-        self.table.put(self._items.message_item(patient_id, message))
+        self._messages.put_message(patient_id, message)
 
     def update_message(self, patient_id: str, at: str, message_id: str, status: str, channel: str | None) -> None:
-        self._items.update_message(patient_id, at, message_id, status, channel)
+        self._messages.update_message(patient_id, at, message_id, status, channel)
 
     def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
         """The conversation newest first; ``last_key`` (opaque, JSON-safe) whenever a page is full."""
-        page = self._items.messages(patient_id, limit, start_key)
+        page = self._messages.messages(patient_id, limit, start_key)
         return Page([{k: v for k, v in i.items() if k not in _STORAGE} for i in page.items], page.last_key)
 
     # -- notes and the timeline ------------------------------------------------------------
 
     def put_note_once(self, patient_id: str, note: Record, request_hash: str, event: TimelineEntry) -> Record | None:
         """Store ``note`` with its timeline ``event`` unless its ``note_id`` was used: None, else the first note."""
-        key = self._items.key_item(patient_id, "NOTE_ID", note["note_id"])
+        key = key_item(patient_id, "NOTE_ID", note["note_id"])
         e = event
-        existing = self._items.put_first(
+        existing = put_first(
+            self.table,
             [
                 {**key, "request_hash": request_hash, **note},
-                self._items.event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref),
-            ]
+                event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref),
+            ],
         )
         if existing is None:
             return None
@@ -94,12 +95,12 @@ class DynamoConversationStore:
         channel: str | None = None,
         ref: dict[str, Any] | None = None,
     ) -> None:
-        self.table.put(self._items.event_item(patient_id, kind, at, event_id, summary, channel, ref))
+        self._timeline.put_event(patient_id, kind, at, event_id, summary, channel, ref)
 
     def timeline_page(self, patient_id: str, kind: str | None, lower: str, upper: str, limit: int) -> Page:
         """Events newest first, ``position`` from ``lower`` to ``upper`` inclusive (one kind, or all): one Query.
 
         ``last_key`` is not None whenever the page is full.
         """
-        page = self._items.timeline_page(patient_id, kind, lower, upper, limit)
+        page = self._timeline.timeline_page(patient_id, kind, lower, upper, limit)
         return Page([_event_record(i) for i in page.items], page.last_key)

@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.api.http import Call, Param, endpoint, id_param, page
 from chalicelib.bootstrap import container
 from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.identity import Role
+from chalicelib.domain.worklist import Worklist
 
 bp = Blueprint(__name__)
 STAFF = (Role.CLINICIAN, Role.ADMIN)
@@ -21,33 +21,6 @@ _ALERT_ID = re.compile(r"a-[0-9a-f]{24}|[A-Za-z0-9_-]{1,180}={0,2}\.[0-9a-f]{16}
 
 
 ALERT_ID = {"type": "string", "maxLength": 200, "pattern": f"^(?:{_ALERT_ID.pattern})$"}
-
-
-class WorklistRow(BaseModel):
-    patient_id: str
-    given_name: str | None = None
-    family_name: str | None = None
-    open_critical_alerts: int
-    unanswered_alerts: int = 0
-    open_routine_alerts: int
-    open_tasks: int
-    last_reading_at: str | None = None
-    days_since_last_reading: int | None = None
-    device_days_last_30: int
-    targets_outside_limits: list[str] = []
-    held_messages_today: int = 0
-
-
-class ConfigurationError(BaseModel):
-    """A clinician the clinic cannot page in real time (no phone)."""
-
-    clinician_id: str
-    problem: str
-
-
-class Worklist(BaseModel):
-    items: list[WorklistRow]
-    configuration_errors: list[ConfigurationError]
 
 
 def known_alert_id(value: str) -> str:

@@ -5,19 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.api.http import Call, endpoint, page
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
-from chalicelib.domain.messages import Message, MessageIn
+from chalicelib.domain.messages import Message, MessageAccepted, MessageIn
 
 bp = Blueprint(__name__)
-
-
-class MessageAccepted(BaseModel):
-    message_id: str
-    thread_id: str
 
 
 @endpoint(

@@ -76,3 +76,10 @@ class Rendered(BaseModel):
     subject: str | None = None
     text: str
     html: str | None = None
+
+
+class MessageAccepted(BaseModel):
+    """A clinician's message, stored and queued for delivery (``POST /patients/{pid}/messages``)."""
+
+    message_id: str
+    thread_id: str

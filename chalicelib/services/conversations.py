@@ -11,13 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, ForbiddenError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, is_care_team
-from chalicelib.domain.messages import Intent, Message, MessageIn, Recipient
+from chalicelib.domain.messages import Intent, Message, MessageAccepted, MessageIn, Recipient
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.ports import Audit, Outbox, Page, PatientAccess, Record, Timeline
 
@@ -40,13 +38,6 @@ class ConversationStore(Timeline, Protocol):
     def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
         """The conversation newest first; ``last_key`` (opaque, JSON-safe) whenever a page is full."""
         ...
-
-
-class MessageAccepted(BaseModel):
-    """A clinician's message, stored and queued for delivery (``POST /patients/{pid}/messages``)."""
-
-    message_id: str
-    thread_id: str
 
 
 def thread_of(patient_id: str) -> str:
