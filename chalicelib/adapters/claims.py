@@ -103,10 +103,15 @@ class DynamoDeliveryClaims:
         if self.table.transact_if([{"Put": put}, update]):
             return "claimed", True
         status = self.claim(intent_id, now, lease, safety=False)
-        taken = status == "claimed" and self._counters.take_daily_slot(
-            slot.patient_id, slot.day, intent_id, slot.cap, slot.expires
-        )
-        return status, taken
+        if status != "claimed":
+            return status, False
+        try:
+            return status, self._counters.take_daily_slot(slot.patient_id, slot.day, intent_id, slot.cap, slot.expires)
+        except Exception:
+            # Claimed but not yet sent: leave it claimable for the queue's retry, or it would come
+            # back "uncertain" after the lease and never be sent.
+            self.settle(intent_id, "retry")
+            raise
 
     def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
         self.table.client.update_item(**self._settle(intent_id, status, detail)["Update"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -132,6 +133,15 @@ def with_token(request: dict[str, Any], token: str) -> dict[str, Any]:
     out["ExpressionAttributeValues"] = {**out.get("ExpressionAttributeValues", {}), _TOKEN_VALUE: {"S": token}}
     out["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     return out
+
+
+CONFLICT_ATTEMPTS = 3
+
+
+def only_conflicts(error: ClientError) -> bool:
+    """Whether a cancelled transaction was refused for conflicts only (no condition failed)."""
+    codes = {str(r.get("Code", "None")) for r in error.response.get("CancellationReasons") or []}
+    return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
 
 
 def error_code(error: ClientError) -> str:
@@ -353,14 +363,24 @@ class DynamoTable:
             raise
 
     def transact_if(self, operations: list[dict[str, Any]]) -> bool:
-        """A transaction that may lose a race: False when DynamoDB cancelled it (a condition or a conflict)."""
-        try:
-            self.transact(operations)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+        """A transaction that may lose a race: False when DynamoDB refused it for a condition.
+
+        A cancellation by conflicts alone (another transaction on one of its items at the same
+        moment) wrote nothing and says nothing about the conditions: it is tried again, a few
+        times, before it counts as lost.  botocore does not retry a cancelled transaction.
+        """
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self.transact(operations)
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                if not only_conflicts(error) or attempt == CONFLICT_ATTEMPTS - 1:
+                    return False
+                time.sleep(0.02 * (attempt + 1))
+                continue
+            return True
+        return False
 
     def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}

@@ -163,6 +163,68 @@ def test_a_crash_between_sent_and_recorded_never_sends_twice(patient_for_faults:
     assert len(_sms_to(phone)) == 1
 
 
+class Cancel:
+    """A before-parameter-build hook cancelling the first ``times`` claim transactions with ``reasons``."""
+
+    def __init__(self, reasons: list[str], times: int = 1) -> None:
+        self.reasons, self.times, self.raised = reasons, times, 0
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        claims = any(op.get("Put", {}).get("Item", {}).get("sk") == {"S": "DELIVERY"} for op in params["TransactItems"])
+        if claims and self.raised < self.times:
+            self.raised += 1
+            response = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "injected"},
+                "CancellationReasons": [{"Code": code} for code in self.reasons],
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(response, model.name)  # type: ignore[arg-type]
+
+
+def test_a_claim_that_meets_another_patients_transaction_is_tried_again_and_sent_once(
+    patient_for_faults: dict[str, str],
+) -> None:
+    """Two messages to one patient at the same moment: DynamoDB cancels one claim for a conflict on the day."""
+    from chalicelib import bootstrap
+    from chalicelib.jobs.outbound import deliver_batch
+
+    c = bootstrap.container()
+    conflict = Cancel(["None", "TransactionConflict"], times=2)
+    undo = _hooked(c.client("dynamodb"), "before-parameter-build.dynamodb.TransactWriteItems", conflict)
+    try:
+        result = deliver_batch(c.messaging, _sqs_event(_intent(patient_for_faults["pid"])))
+    finally:
+        undo()
+    assert conflict.raised == 2 and result["batchItemFailures"] == []
+    assert len(_sms_to(patient_for_faults["phone"])) == 1
+
+
+def test_a_claim_whose_slot_write_fails_is_left_for_the_queue_and_sent_once(patient_for_faults: dict[str, str]) -> None:
+    """The claim lands but the day's slot cannot be written: the claim must not be left to lapse as 'uncertain'."""
+    from chalicelib import bootstrap
+    from chalicelib.jobs.outbound import deliver_batch
+
+    c = bootstrap.container()
+    event = _sqs_event(_intent(patient_for_faults["pid"]))
+    refused = Cancel(["None", "ConditionalCheckFailed"])  # the transaction refused: claim and slot apart
+    slot_fails = Fail("InternalServerError", times=1, status=500, matching=lambda p: "SENDS#" in p["Key"]["sk"]["S"])
+    client = c.client("dynamodb")
+    undo_cancel = _hooked(client, "before-parameter-build.dynamodb.TransactWriteItems", refused)
+    undo_slot = _hooked(client, "before-parameter-build.dynamodb.UpdateItem", slot_fails)
+    try:
+        first = deliver_batch(c.messaging, event)
+    finally:
+        undo_slot()
+        undo_cancel()
+    assert refused.raised == 1 and slot_fails.raised == 1
+    assert first["batchItemFailures"] == [{"itemIdentifier": "m-0"}]
+    assert _sms_to(patient_for_faults["phone"]) == []
+
+    second = deliver_batch(c.messaging, event)  # SQS hands it out again: claimable, sent once
+    assert second["batchItemFailures"] == []
+    assert len(_sms_to(patient_for_faults["phone"])) == 1
+
+
 @pytest.mark.parametrize(("code", "status"), [("InternalError", 500), ("ServiceUnavailable", 503)])
 def test_a_channel_5xx_is_retried_by_the_queue_and_delivered_once(
     patient_for_faults: dict[str, str], code: str, status: int
