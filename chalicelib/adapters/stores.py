@@ -330,11 +330,11 @@ class DynamoAuditLog:
         for start in range(0, len(entries), 100):
             self.table.transact([self._put(e) for e in entries[start : start + 100]])
 
-    def append_once(self, entry: dict[str, Any], *also: dict[str, Any]) -> None:
+    def append_once(self, entry: dict[str, Any], *also: dict[str, Any]) -> bool:
         """The record and ``also`` (transaction operations) together, unless the record exists: a redelivery.
 
         For a record whose key is derived from its event: the transaction is all or nothing, so a
-        record already there means ``also`` was written with it.
+        record already there means ``also`` was written with it.  False when it was there already.
         """
         try:
             self.table.transact([self._put(entry), *also])
@@ -342,6 +342,8 @@ class DynamoAuditLog:
             first = (error.response.get("CancellationReasons") or [{}])[0]
             if error_code(error) != "TransactionCanceledException" or first.get("Code") != "ConditionalCheckFailed":
                 raise
+            return False
+        return True
 
     def _put(self, entry: dict[str, Any]) -> dict[str, Any]:
         return self.table.put_op(self.item(entry), "attribute_not_exists(pk)")

@@ -110,7 +110,7 @@ class ChangeHandler:
         record = self._patients.touch_last_reading(pid, image["measured_at"])
         # The audit record, the timeline entry and the reading's place in its local day (and its month's
         # device days) in one request: a transaction, as the audit table takes conditional puts only.  All
-        # keys derive from the reading, so a redelivery finds them written and changes nothing.
+        # keys derive from the reading, so a redelivery finds the audit record written and adds nothing.
         event = self._events.event_item(
             pid,
             "reading",
@@ -126,7 +126,11 @@ class ChangeHandler:
             counted = self._summaries.reading_ops(
                 pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
             )
-        self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event), *counted)
+        written = self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event), *counted)
+        if counted and not written:
+            # A redelivery: the counts are idempotent (an attribute per reading, a set of days) and written
+            # again, so a record first delivered before they rode along (across a deploy) is still counted.
+            self._events.table.transact(counted)
         if record is None:
             return
         self._alerts.on_reading(image, record)

@@ -406,3 +406,28 @@ def test_a_billing_page_audits_every_patient_in_batches(api: Api, clinic: dict[s
     assert [(a["action"], a["resource"], a["actor"]) for a in audit if a["resource"] == "billing"] == [
         ("read", "billing", doctor)
     ]
+
+
+def test_a_reading_audited_but_not_yet_counted_is_counted_when_its_record_comes_again(
+    api: Api, app: Any, clinic: dict[str, Any], stream_runner: Any
+) -> None:
+    """A first delivery that wrote the audit record but not the day's count (as the code before the counts
+    rode in that transaction could leave it): the stream's redelivery counts the reading, once."""
+    from chalicelib import bootstrap
+
+    c = bootstrap.container()
+    pid = f"p-cnt-{uuid.uuid4().hex[:8]}"
+    sent = patient_body(pid, timezone=ZONE, language="en", care_team=["c-1"], phone="+1555" + str(uuid.uuid4().int)[:7])
+    assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
+    reading = _glucose(150, datetime.now(UTC) - timedelta(minutes=5), source="manual", device_id=None)
+    assert api.call("POST", f"/patients/{pid}/readings", reading, as_=("patient", pid)).status_code == 201
+    stream_runner.drain()
+    day = datetime.fromisoformat(reading["measured_at"]).astimezone(ZoneInfo(ZONE)).date().isoformat()
+    key = {"pk": {"S": f"PATIENT#{pid}"}, "sk": {"S": f"DAY#blood_glucose#{day}"}}
+    c.client("dynamodb").delete_item(TableName=c.settings.table_name, Key=key)  # the count never written
+
+    _runner(app).drain()  # a second consumer from the start of the stream: the record delivered again
+    _runner(app).drain()  # and once more
+
+    trend = body(api.call("GET", f"/patients/{pid}/trends?type=blood_glucose&days=7", as_=("patient", pid)))
+    assert trend["count"] == 1 and trend["mean_mg_dl"] == 150
