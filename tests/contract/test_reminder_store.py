@@ -182,6 +182,22 @@ def test_a_deleted_reminders_id_may_be_used_again(backend: Backend, ids: Callabl
     assert (got["label"], "deleted_at" in got, got["active"]) == ("Again", False, True)
 
 
+def test_a_replace_read_before_a_delete_does_not_bring_the_reminder_back(
+    backend: Backend, ids: Callable[[str], str]
+) -> None:
+    """A PATCH (or a time-zone move) racing a DELETE: the reminder stays deleted and off the due index."""
+    pid = ids("p")
+    backend.store.create(reminder(pid, "r-1", next_due=at(hours=1)))
+    read = backend.store.get(pid, "r-1")
+    backend.store.delete(pid, "r-1", at(minutes=5))
+
+    backend.store.replace({**read, "times": ["10:00"], "next_due_at": at(hours=3)})
+
+    assert backend.store.get(pid, "r-1") is None
+    assert backend.store.count_live(pid) == 0
+    assert backend.due(pid, T0 + timedelta(hours=4)) == []
+
+
 def test_replace_rewrites_fields_removes_nulls_keeps_the_counter_and_moves_the_due_time(
     backend: Backend, ids: Callable[[str], str]
 ) -> None:
