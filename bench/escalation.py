@@ -43,8 +43,8 @@ CLINICIAN, CLINICIAN_PHONE, PATIENT = "c-esc", "+15552009999", "p-esc"
 
 def _seed(c: Any, due_at: datetime, count: int) -> None:
     """``count`` patients with one reminder each due at ``due_at`` (BatchWriteItem from 8 threads, as bench/tick.py)."""
+    from chalicelib.adapters.due_index import due_shard
     from chalicelib.adapters.dynamo import serialize
-    from chalicelib.adapters.messaging import due_shard
     from chalicelib.adapters.stores import patient_pk
     from chalicelib.domain.timeutil import iso
 

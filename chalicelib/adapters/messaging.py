@@ -20,22 +20,11 @@ at once (the ``MessagingStore`` port of ``services/ports.py`` is their union), f
 
 from __future__ import annotations
 
-from chalicelib.adapters.claims import CLAIM_TTL, DynamoDeliveryClaims
+from chalicelib.adapters.claims import DynamoDeliveryClaims
 from chalicelib.adapters.contact_items import DynamoContactItems
-from chalicelib.adapters.counters import CHANNELS, DynamoSendCounters
-from chalicelib.adapters.due_index import due_shard
+from chalicelib.adapters.counters import DynamoSendCounters
 from chalicelib.adapters.messages import DynamoMessages, DynamoTasks
-from chalicelib.adapters.queues import SqsOutbound, SqsWorkQueue
 from chalicelib.adapters.timeline import DynamoTimeline
-
-__all__ = [
-    "CHANNELS",
-    "CLAIM_TTL",
-    "DynamoMessagingStore",
-    "SqsOutbound",
-    "SqsWorkQueue",
-    "due_shard",
-]
 
 
 class DynamoMessagingStore(

@@ -749,13 +749,3 @@ def test_scheduling_a_digest_again_starts_its_count_over(
         iso(T0 + timedelta(hours=22)),
         False,
     )
-
-
-# -- the adapter's own copies of shared formats ---------------------------------------------------
-
-
-@pytest.mark.parametrize("key", ["digest:c-1", "digest:c-2", "digest:someone-else", "x"])
-def test_the_due_index_and_the_messaging_store_shard_alike(key: str) -> None:
-    from chalicelib.adapters import due_index, messaging
-
-    assert due_index.due_shard(key) == messaging.due_shard(key)
