@@ -30,6 +30,7 @@ from chalicelib.api import (
     reminders,
     service,
 )
+from chalicelib.console.routes import bp as console
 
 # configure_logs=False: Powertools owns the "carewire" logger; Chalice would add a second handler.
 app = Chalice(app_name="carewire", configure_logs=False)
@@ -47,6 +48,7 @@ for blueprint in (
     appointments.bp,
     record.bp,
     audit.bp,
+    console,
 ):
     app.register_blueprint(blueprint)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
     from chalicelib.adapters.channels import Channel
+    from chalicelib.adapters.cognito_signin import CognitoSignIn
     from chalicelib.adapters.dynamo import DynamoTable
     from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.push import SnsPushRegistry
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.services.audit import AuditQueries, AuditTrail
     from chalicelib.services.billing import BillingService
     from chalicelib.services.clinic import ClinicService
+    from chalicelib.services.console_sessions import SessionService
     from chalicelib.services.contacts import ContactVerificationService
     from chalicelib.services.conversations import ConversationService
     from chalicelib.services.inbound import InboundSmsService
@@ -164,7 +166,28 @@ class Container:
         arn = str(self.settings.cursor_secret_arn)
         return SecretCursorCodec(SecretsManagerSecret(lambda: self.client("secretsmanager"), arn))
 
+    @cached_property
+    def console_sign_in(self) -> CognitoSignIn:
+        from chalicelib.adapters.cognito_signin import CognitoSignIn
+
+        return CognitoSignIn(self.client("cognito-idp"))
+
+    def _session_secret(self) -> bytes:
+        """The stage's secret, from which the console's token-sealing key is derived (never used as is)."""
+        if self.settings.cursor_secret is not None:
+            return self.settings.cursor_secret.get_secret_value().encode()
+        from chalicelib.adapters.secrets import SecretsManagerSecret
+
+        return SecretsManagerSecret(lambda: self.client("secretsmanager"), str(self.settings.cursor_secret_arn)).value()
+
     # -- services ----------------------------------------------------------------
+
+    @cached_property
+    def console_sessions(self) -> SessionService:
+        from chalicelib.adapters.sessions import DynamoSessionStore, FernetTokenCipher
+        from chalicelib.services.console_sessions import SessionService
+
+        return SessionService(DynamoSessionStore(self.table), FernetTokenCipher(self._session_secret()), self.clock)
 
     @cached_property
     def audit(self) -> AuditTrail:

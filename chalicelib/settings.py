@@ -50,6 +50,9 @@ class Settings(BaseModel):
     support_contact: str = "your care team"
     # Where clinicians open an alert; pages carry "<console_url>/alerts/<opaque id>", never a patient id.
     console_url: str = "http://127.0.0.1:8000/console"
+    # The console's origin for the Origin check on its POSTs (deployed: the CloudFront domain).  Unset (local
+    # stage), the Host a request arrived on is the origin.
+    console_origin: str | None = None
     # Seconds a warm Lambda may reuse a patient's profile and targets when the
     # patient posts their own readings; see docs/design.md "Request cost".
     patient_cache_seconds: float = 60.0
@@ -126,6 +129,7 @@ class Settings(BaseModel):
             "clinic_name": "CAREWIRE_CLINIC_NAME",
             "support_contact": "CAREWIRE_SUPPORT_CONTACT",
             "console_url": "CAREWIRE_CONSOLE_URL",
+            "console_origin": "CAREWIRE_CONSOLE_ORIGIN",
             "patient_cache_seconds": "CAREWIRE_PATIENT_CACHE_SECONDS",
             "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
             "due_work_queue": "CAREWIRE_DUE_WORK_QUEUE",

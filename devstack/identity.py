@@ -32,6 +32,10 @@ class CognitoLocalIssuer:
         return cls(cognito, settings.user_pool_id, settings.app_client_ids[0], staff)
 
     def token(self, role: str, subject: str) -> str:
+        return str(self.sign_in(role, subject)["AccessToken"])
+
+    def sign_in(self, role: str, subject: str) -> dict[str, Any]:
+        """Cognito's ``AuthenticationResult`` (access, id and refresh tokens) for ``subject`` in ``role``."""
         pool, client = self._pools.get(role, self._staff)
         password = "Cw1!" + secrets.token_urlsafe(18)
         try:
@@ -49,4 +53,4 @@ class CognitoLocalIssuer:
             AuthFlow="ADMIN_NO_SRP_AUTH",
             AuthParameters={"USERNAME": subject, "PASSWORD": password},
         )
-        return str(result["AuthenticationResult"]["AccessToken"])
+        return dict(result["AuthenticationResult"])

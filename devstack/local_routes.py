@@ -122,6 +122,27 @@ def local_token(http: Request) -> Any:
     return {"token": issuer.token(request.role, request.subject)}
 
 
+@bp.route("/_local/console-login", methods=["GET"])
+def local_console_login() -> Response:
+    """A console session for ``role`` / ``subject`` without the sign-in form (tests), then off to ``/console/``."""
+    from chalicelib.console.web import SECURITY_HEADERS, session_cookie
+    from chalicelib.services.console_sessions import Tokens
+    from devstack.identity import CognitoLocalIssuer
+
+    query = dict(bp.current_request.query_params or {})
+    try:
+        request = TokenRequest.model_validate(
+            {"role": query.get("role", "clinician"), "subject": query.get("subject", "")}
+        )
+    except ValidationError as error:
+        return problems.from_validation(error)
+    c = bootstrap.container()
+    result = CognitoLocalIssuer.for_settings(c.client("cognito-idp"), c.settings).sign_in(request.role, request.subject)
+    cookie, _ = c.console_sessions.start(request.subject, Tokens(result["AccessToken"], result.get("RefreshToken")))
+    headers = {**SECURITY_HEADERS, "Location": "/console/", "Set-Cookie": session_cookie(cookie)}
+    return Response("", status_code=303, headers=headers)
+
+
 @local_route("/_local/drain", methods=["POST"])
 def local_drain(http: Request) -> Any:
     from chalicelib.domain.timeutil import iso

@@ -65,7 +65,10 @@ def create_resources(dynamodb_url: str, aws_url: str) -> dict[str, str]:
             cognito.create_group(GroupName=group, UserPoolId=pool)
         pools[f"{kind}_pool"] = pool
         pools[f"{kind}_client"] = cognito.create_user_pool_client(
-            UserPoolId=pool, ClientName=f"carewire-{kind}", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+            UserPoolId=pool,
+            ClientName=f"carewire-{kind}",
+            # The console signs in with SRP (and renews with the refresh token); /_local/token with a password.
+            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
     return {
         "user_pool_id": pools["patients_pool"],

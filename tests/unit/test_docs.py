@@ -146,8 +146,18 @@ def test_every_route_the_app_registers_is_in_the_api_doc_and_no_other() -> None:
 
     assert len(app_routes) >= 40 and "GET /health" in app_routes
     assert not any(route.split()[1].startswith("/_local") for route in app_routes), "deployed app has local routes"
-    assert undocumented(app_routes, text) == []
-    assert sorted(documented_routes(text, "route") - app_routes) == [], "documented routes the app does not have"
+    api_routes = {r for r in app_routes if not r.split()[1].startswith("/console")}
+    assert undocumented(api_routes, text) == []
+    assert sorted(documented_routes(text, "route") - api_routes) == [], "documented routes the app does not have"
+
+
+def test_every_console_route_is_in_the_console_doc_and_no_other() -> None:
+    text = (ROOT / "docs" / "console.md").read_text(encoding="utf-8")
+    console_routes = {r for r in registered_routes() if r.split()[1].startswith("/console")}
+
+    assert "GET /console/static/{name}" in console_routes
+    assert undocumented(console_routes, text) == []
+    assert sorted(documented_routes(text, "route") - console_routes) == [], "documented pages the app does not have"
 
 
 def test_every_local_stage_route_is_in_the_local_table_of_the_api_doc() -> None:

@@ -1,0 +1,7 @@
+"""Every console route on one Blueprint: the HTTP edge (``web``) and, by importing them, the pages."""
+
+from __future__ import annotations
+
+from chalicelib.console.web import bp
+
+__all__ = ["bp"]
