@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.console.pages import alerts, billing, patient, patient_actions, signin, worklist  # noqa: F401
 from chalicelib.console.web import bp
 
 __all__ = ["bp"]

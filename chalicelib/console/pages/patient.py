@@ -1,0 +1,3 @@
+"""Console page: patient (being built for issue 18)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Console page: worklist (being built for issue 18)."""
+
+from __future__ import annotations
