@@ -11,9 +11,11 @@ NPM_STAMP := node_modules/.installed
 setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt infra/requirements.txt
-	@# System packages: Cairo (tests render the trend chart to PNG), jq (the README's first session).
+	@# System packages: Cairo (tests render the trend chart to PNG), jq (the README's first session),
+	@# Debian's chromium (the console's browser tests drive it through Playwright; no browser download).
 	@missing=""; ldconfig -p | grep -q libcairo.so.2 || missing="libcairo2"; \
 	  command -v jq >/dev/null || missing="$$missing jq"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get install -y -q $$missing >/dev/null \
