@@ -14,9 +14,11 @@ colour, so they read in greyscale and to a colour-blind eye), below 54 larger
 and darker; a meter ``LO`` or ``HI`` has no number, so it sits on the bottom or
 top edge of the scale labelled "LO"/"HI"; the scale always reaches every value.
 Ordinary readings are one compact path of dots (zero-length subpaths with round
-caps) so 10 000 readings stay small and fast; identical dots (same position to
-0.1 unit, the printed precision) are drawn once, lows each get their own marker
-with a tooltip.
+caps) so 10 000 readings stay small and fast; each kind of low is one path of
+triangles the same way, its tooltip the count.  A mark identical to one already
+drawn (same position to 0.1 unit, the printed precision) is drawn once; the
+counts in the ``<desc>`` count every reading.  Per-reading times and values are
+the Readings table's job, next to the chart on the page.
 
 Sized in a 440-unit-wide viewBox with ``width="100%"``: at 360 px the 13-unit
 text is about 11 px.
