@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
+# The console's strings (Babel): the template catalogue translators start from.
+.PHONY: messages
+messages: setup
+	$(VENV)/bin/pybabel extract -F chalicelib/console/babel.cfg -o chalicelib/console/locale/messages.pot chalicelib/console
+
 .PHONY: run test test-unit test-integration test-e2e test-infra lint format bench package clean setup chart-example openapi
 
 setup: $(STAMP) $(NPM_STAMP)
