@@ -145,6 +145,16 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     }
     if telecom:
         resource["telecom"] = telecom
+    if patient.birth_date:
+        resource["birthDate"] = patient.birth_date.isoformat()
+    if patient.mrn:
+        resource["identifier"].append(
+            {
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:carewire:mrn",
+                "value": patient.mrn,
+            }
+        )
     return resource
 
 

@@ -8,6 +8,7 @@ follow docs/api.md: E.164 phones, IANA zones, four languages, four channels.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -106,6 +107,17 @@ Name = Annotated[
     StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
     Field(json_schema_extra={"pattern": NOT_BLANK}),
 ]
+# A clinic's medical record number: what billing and the console show next to the name (docs/console.md "Billing").
+Mrn = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+
+
+def _birth_date(value: date) -> date:
+    if value < date(1900, 1, 1):
+        raise ValueError("must be on or after 1900-01-01")
+    return value
+
+
+BirthDate = Annotated[date, AfterValidator(_birth_date)]
 Condition = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, strip_whitespace=True),
@@ -139,6 +151,18 @@ class PatientIn(Strict):
     care_team: list[Identifier] = Field(default_factory=list, max_length=50)
     channels: Channels = Field(default_factory=lambda: list[Channel](["sms"]))
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    # Optional identity the clinic records (billing reports, the console's header, the FHIR Patient).
+    birth_date: BirthDate | None = None
+    mrn: Mrn | None = None
+
+    # Added after enrolments were first fingerprinted: left out of the fingerprint while unset, so a
+    # retried enrolment sent before they existed still matches its first answer.
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset({"birth_date", "mrn"})
+
+    def fingerprinted(self) -> dict[str, Any]:
+        """The request content an enrolment's idempotency fingerprint covers."""
+        content = self.model_dump(mode="json", exclude={"patient_id"})
+        return {k: v for k, v in content.items() if not (k in self.LATER_FIELDS and v is None)}
 
 
 class PatientPatch(Strict):
@@ -154,6 +178,8 @@ class PatientPatch(Strict):
     glucose_profile: GlucoseProfile | None = Field(default=None, json_schema_extra=never_null)
     glucose_unit: GlucoseUnit | None = Field(default=None, json_schema_extra=never_null)
     care_team: list[Identifier] | None = Field(default=None, max_length=50, json_schema_extra=never_null)
+    birth_date: BirthDate | None = None
+    mrn: Mrn | None = None
 
     PATIENT_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"phone", "email", "timezone", "language", "channels", "quiet_hours", "glucose_unit"}

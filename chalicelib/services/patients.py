@@ -219,7 +219,7 @@ class PatientService:
                 "updated_at": now,
             }
         )
-        asked = fingerprint(request.model_dump(mode="json", exclude={"patient_id"}))
+        asked = fingerprint(request.fingerprinted())
         existing = self._patients.create({**patient.model_dump(mode="json"), "request_hash": asked})
         if existing is not None:
             if existing.get("request_hash") != asked or not can_see_patient(

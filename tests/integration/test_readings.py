@@ -324,7 +324,7 @@ def test_fhir_export_validates_as_r4(api: Api, clinic: dict[str, Any]) -> None:
     from fhir.resources.R4B.bundle import Bundle
 
     pid = f"p_x-{uuid.uuid4().hex[:6]}"  # an underscore, which FHIR ids may not carry
-    api.call("POST", "/patients", patient_body(pid), as_=clinic["c1"])
+    api.call("POST", "/patients", patient_body(pid, birth_date="1958-02-28", mrn="MRN-77"), as_=clinic["c1"])
     me = ("patient", pid)
     api.call("POST", f"/patients/{pid}/readings", glucose(6.1, unit="mmol/L"), as_=me)
     api.call("POST", f"/patients/{pid}/readings", glucose(None, meter_flag="LO"), as_=me)
@@ -343,6 +343,9 @@ def test_fhir_export_validates_as_r4(api: Api, clinic: dict[str, Any]) -> None:
     assert panel["interpretation"][0]["coding"][0]["code"] == "HH"
     assert {c["code"]["coding"][0]["code"] for c in panel["component"]} == {"8480-6", "8462-4"}
     assert panel["category"][0]["coding"][0]["code"] == "vital-signs"
+    person = next(r for r in resources if r["resourceType"] == "Patient")
+    assert person["birthDate"] == "1958-02-28"
+    assert {"system": "urn:carewire:mrn", "value": "MRN-77"}.items() <= person["identifier"][1].items()
 
 
 def test_export_is_scoped(api: Api, clinic: dict[str, Any]) -> None:

@@ -66,6 +66,41 @@ def test_enrolment_retried_with_a_different_body_is_a_conflict(people: PeopleWor
     assert people.stored("p-1")["given_name"] == "Maria"
 
 
+def test_an_enrolment_fingerprinted_before_birth_date_and_mrn_existed_still_matches_its_retry(
+    people: PeopleWorld,
+) -> None:
+    from chalicelib.domain.idempotency import fingerprint
+
+    request = enrolment(patient_id="p-1")
+    # What the fingerprint covered before the two optional fields were added.
+    before = {
+        k: v
+        for k, v in request.model_dump(mode="json", exclude={"patient_id"}).items()
+        if k not in ("birth_date", "mrn")
+    }
+
+    assert fingerprint(request.fingerprinted()) == fingerprint(before)
+    assert fingerprint(enrolment(patient_id="p-1", mrn="A-1").fingerprinted()) != fingerprint(before)
+
+
+def test_the_clinic_records_a_birth_date_and_mrn_and_a_retry_with_them_is_the_same_enrolment(
+    people: PeopleWorld,
+) -> None:
+    first = people.service.enroll(clinician(), enrolment(patient_id="p-1", birth_date="1961-04-02", mrn="MRN-0042"))
+    again = people.service.enroll(clinician(), enrolment(patient_id="p-1", birth_date="1961-04-02", mrn="MRN-0042"))
+
+    assert (first[0], again[0]) == (201, 200)
+    assert people.stored("p-1")["birth_date"] == "1961-04-02" and people.stored("p-1")["mrn"] == "MRN-0042"
+
+
+@pytest.mark.parametrize("fields", [{"birth_date": "1899-12-31"}, {"mrn": "=cmd"}, {"mrn": ""}, {"mrn": "x" * 33}])
+def test_an_implausible_birth_date_or_mrn_is_refused(fields: dict[str, str]) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        enrolment(**fields)
+
+
 def test_a_repeat_by_a_clinician_outside_the_new_care_team_is_a_conflict_not_a_read(people: PeopleWorld) -> None:
     people.service.enroll(admin(), enrolment(patient_id="p-1", care_team=["c-ana"]))
 
