@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from chalicelib.services.record import PatientRecordService
     from chalicelib.services.reminders import ReminderService
     from chalicelib.services.scheduler import Scheduler
+    from chalicelib.services.staff_sign_in import StaffSignIn
     from chalicelib.services.worklist import WorklistService
 
 
@@ -168,9 +169,26 @@ class Container:
 
     @cached_property
     def console_sign_in(self) -> CognitoSignIn:
+        """The console's side of the staff pool (the API's own pool where a stage has no staff pool)."""
         from chalicelib.adapters.cognito_signin import CognitoSignIn
 
-        return CognitoSignIn(self.client("cognito-idp"))
+        s = self.settings
+        pool_id, client_ids = (
+            (s.staff_user_pool_id, s.staff_app_client_ids)
+            if s.staff_user_pool_id
+            else (s.user_pool_id, s.app_client_ids)
+        )
+        return CognitoSignIn(self.client("cognito-idp"), pool_id, client_ids[0] if client_ids else "", self.clock)
+
+    @cached_property
+    def staff_sign_in(self) -> StaffSignIn:
+        from chalicelib.adapters.pending_sign_ins import DynamoPendingSignIns
+        from chalicelib.observability import count
+        from chalicelib.services.staff_sign_in import StaffSignIn
+
+        return StaffSignIn(
+            self.console_sign_in, DynamoPendingSignIns(self.table), self.token_verifier, self.clock, count
+        )
 
     def _session_secret(self) -> bytes:
         """The stage's secret, from which the console's token-sealing key is derived (never used as is)."""

@@ -117,7 +117,8 @@ class Stack:
         self._spawn(
             "moto",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.moto_port)],
-            base_env,
+            # TOTP codes checked as Cognito checks them (the console's MFA step); moto skips the check by default.
+            {**base_env, "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"},
         )
         wait_until(lambda: http_ok(f"{self.moto_url}/moto-api/"), 60, "moto server")
         from devstack.resources import create_resources

@@ -62,19 +62,8 @@ ISSUER = "Carewire"
 
 
 def staff_sign_in() -> StaffSignIn:
-    """The sign-in flow over the stage's staff pool and its public app client (the API's own pool without one)."""
-    from chalicelib.adapters.cognito_signin import CognitoSignIn
-    from chalicelib.adapters.pending_sign_ins import DynamoPendingSignIns
-    from chalicelib.observability import count
-    from chalicelib.services.staff_sign_in import StaffSignIn
-
-    c = bootstrap.container()
-    s = c.settings
-    pool_id, client_ids = (
-        (s.staff_user_pool_id, s.staff_app_client_ids) if s.staff_user_pool_id else (s.user_pool_id, s.app_client_ids)
-    )
-    cognito = CognitoSignIn(c.client("cognito-idp"), pool_id, client_ids[0] if client_ids else "", c.clock)
-    return StaffSignIn(cognito, DynamoPendingSignIns(c.table), c.token_verifier, c.clock, count)
+    """The sign-in flow over the stage's staff pool and its public app client (built once by the container)."""
+    return bootstrap.container().staff_sign_in
 
 
 # -- the pre-session token ---------------------------------------------------------------------------------
