@@ -29,11 +29,20 @@ NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 def billed(api: Api, clinic: dict[str, Any], stream_runner: Any) -> dict[str, str]:
     """A patient with a formula for a name, one device day and 25 interactive minutes this (local) month."""
     pid = f"p-bill-{uuid.uuid4().hex[:8]}"
+    mrn = f"MRN-{uuid.uuid4().hex[:6]}"
     zone = "America/Sao_Paulo"
     created = api.call(
         "POST",
         "/patients",
-        patient_body(pid, care_team=["c-1"], given_name=FORMULA, family_name="+Sum", timezone=zone),
+        patient_body(
+            pid,
+            care_team=["c-1"],
+            given_name=FORMULA,
+            family_name="+Sum",
+            timezone=zone,
+            birth_date="1961-04-02",
+            mrn=mrn,
+        ),
         as_=clinic["admin"],
     )
     assert created.status_code == 201, created.body
@@ -60,7 +69,7 @@ def billed(api: Api, clinic: dict[str, Any], stream_runner: Any) -> dict[str, st
     assert logged.status_code == 201, logged.body
     stream_runner.drain()
     month = (now - timedelta(minutes=2)).astimezone(ZoneInfo(zone)).strftime("%Y-%m")
-    return {"pid": pid, "month": month}
+    return {"pid": pid, "month": month, "mrn": mrn}
 
 
 def _admin(api: Api, issuer: Any) -> Console:
@@ -90,8 +99,8 @@ def test_an_admin_sees_the_month_report_as_a_table(api: Api, issuer: Any, billed
     ]
     assert cells == [
         f"{FORMULA} +Sum",
-        "not recorded",
-        billed["pid"],
+        "1961-04-02",
+        billed["mrn"],
         "1",
         "neither",
         "25",
@@ -113,10 +122,10 @@ def test_the_csv_has_every_row_and_no_cell_a_spreadsheet_would_run(
     assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.reader(io.StringIO(text(response))))
     assert rows[0][:3] == ["Name", "Date of birth", "MRN"]
-    ours = [r for r in rows[1:] if r[2] == billed["pid"]]
-    assert ours == [[f"'{FORMULA} +Sum", "", billed["pid"], "1", "", "25", "yes", "99457"]]
+    ours = [r for r in rows[1:] if r[-1] == billed["pid"]]
+    assert ours == [[f"'{FORMULA} +Sum", "1961-04-02", billed["mrn"], "1", "", "25", "yes", "99457", billed["pid"]]]
     assert not [c for r in rows[1:] for c in r if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    assert len({r[2] for r in rows[1:]}) == len(rows) - 1  # each patient once, across the service's pages
+    assert len({r[-1] for r in rows[1:]}) == len(rows) - 1  # each patient once, across the service's pages
 
 
 def test_a_clinician_or_a_patient_gets_403(api: Api, issuer: Any, billed: dict[str, str]) -> None:

@@ -10,8 +10,9 @@ The CSV is opened in spreadsheets, where a cell starting with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return runs as a formula: every cell goes through
 ``domain.text.for_csv`` (a leading quote), the OWASP "CSV injection" defence.
 
-Date of birth is not in the patient model yet, so that column says so; the MRN
-column shows the patient id, which a clinic may choose to be its MRN.
+Date of birth and MRN are on the patient record but not in the report's rows
+(``RpmRow``): each page of rows gets them from the patients' profiles in one
+BatchGetItem (``patient_store.many``), never one read per row.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chalicelib.domain.billing import RpmRow
 from chalicelib.domain.errors import FieldError, MalformedRequestError
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.text import for_csv
+from chalicelib.services.ports import Record
 
 PAGE_SIZE = 100  # one BatchGetItem of RPM months per page
 # The CSV reads the whole clinic page by page; past this many patients it stops (and says so in the file)
@@ -45,6 +47,7 @@ CSV_HEADER = (
     "Minutes",
     "Interactive communication",
     "Codes",
+    "Patient ID",
 )
 
 
@@ -55,7 +58,7 @@ class BillingLine:
     patient_id: str
     name: str
     date_of_birth: str | None
-    mrn: str
+    mrn: str | None
     device_days: int
     device_code: str | None
     minutes: int
@@ -63,14 +66,14 @@ class BillingLine:
     codes: tuple[str, ...]
 
     @classmethod
-    def of(cls, row: RpmRow) -> BillingLine:
+    def of(cls, row: RpmRow, profile: Record | None) -> BillingLine:
         name = " ".join(n for n in (row.given_name, row.family_name) if n) or row.patient_id
         device = (row.device_code,) if row.device_code else ()
         return cls(
             patient_id=row.patient_id,
             name=name,
-            date_of_birth=None,  # not in the patient model (see the module's docstring)
-            mrn=row.patient_id,
+            date_of_birth=str((profile or {}).get("birth_date") or "") or None,
+            mrn=str((profile or {}).get("mrn") or "") or None,
             device_days=row.device_days,
             device_code=row.device_code,
             minutes=row.care_minutes,
@@ -83,14 +86,21 @@ class BillingLine:
         values = [
             self.name,
             self.date_of_birth or "",
-            self.mrn,
+            self.mrn or "",
             str(self.device_days),
             self.device_code or "",
             str(self.minutes),
             "yes" if self.interactive else "no",
             " ".join(self.codes),
+            self.patient_id,
         ]
         return [for_csv(v) for v in values]
+
+
+def lines(rows: list[RpmRow]) -> list[BillingLine]:
+    """The report's rows with date of birth and MRN from the patients' profiles: one BatchGetItem per page."""
+    profiles = bootstrap.container().patient_store.many([r.patient_id for r in rows]) if rows else {}
+    return [BillingLine.of(r, profiles.get(r.patient_id)) for r in rows]
 
 
 def _admin(visit: Visit) -> Principal:
@@ -125,7 +135,7 @@ def billing_page(visit: Visit) -> Response:
         "billing.html",
         month=month,
         month_label=month_name(month),
-        lines=[BillingLine.of(r) for r in rows],
+        lines=lines(rows),
         next_link=f"/console/billing?{urllib.parse.urlencode({'month': month, 'cursor': next_cursor})}"
         if next_cursor
         else None,
@@ -146,7 +156,7 @@ def billing_csv(visit: Visit) -> Response:
     cursor: str | None = None
     while True:
         rows, cursor = service.report(principal, month, PAGE_SIZE, cursor)
-        writer.writerows(BillingLine.of(r).cells() for r in rows)
+        writer.writerows(line.cells() for line in lines(rows))
         written += len(rows)
         if cursor is None:
             break
