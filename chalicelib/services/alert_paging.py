@@ -18,7 +18,16 @@ from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.templates import TEMPLATES
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.observability import count, logger, opaque
-from chalicelib.services.ports import AlertReadings, AlertStore, Audit, Clinicians, Outbox, Patients, Record, Timeline
+from chalicelib.services.ports import (
+    AlertReadings,
+    AlertStore,
+    Clinicians,
+    ListAudit,
+    Outbox,
+    Patients,
+    Record,
+    Timeline,
+)
 
 
 def loggable_alert_id(alert_id: str) -> str:
@@ -37,7 +46,7 @@ class AlertParts:
         clinicians: Clinicians,
         events: Timeline,
         messaging: Outbox,
-        audit: Audit,
+        audit: ListAudit,
         cursors: CursorCodec,
         clock: Callable[[], datetime],
         link_base: str = "",

@@ -95,8 +95,10 @@ class AlertQueries(AlertParts):
                 for i in ordered
                 if can_see_patient(principal, i["patient_id"], (teams.get(i["patient_id"]) or {}).get("care_team", []))
             ]
-        for patient in sorted({i["patient_id"] for i in ordered}):
-            self._audit.record(principal, "list", "alert", patient)
+        # One record per patient shown, in batches: a page of 50 alerts is not 50 writes.
+        self._audit.record_many(
+            principal, "list", "alert", [(p, None) for p in sorted({i["patient_id"] for i in ordered})]
+        )
         return [as_alert(i) for i in ordered], self._cursors.encode(scope, page.last_key)
 
     def live_entries(self, clinician_id: str) -> list[Record]:
