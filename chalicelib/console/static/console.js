@@ -35,9 +35,33 @@
     if (button) { event.preventDefault(); startTimer(button); }
   });
 
-  // After an in-place update, move focus to the updated region's status so keyboard and screen-reader users hear it.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var status = event.detail.target && event.detail.target.querySelector && event.detail.target.querySelector("[data-focus-after-swap]");
-    if (status) { status.focus(); }
+  // After an in-place update, focus the new content's status message (marked data-focus-after-swap) so keyboard
+  // and screen-reader users hear the result.  After an outerHTML swap the event's target is the removed element,
+  // so the new one is looked up in the document; the mark is removed once used.
+  document.addEventListener("htmx:afterSettle", function () {
+    var status = document.querySelector("[data-focus-after-swap]");
+    if (status) {
+      status.removeAttribute("data-focus-after-swap");
+      if (!status.hasAttribute("tabindex")) { status.setAttribute("tabindex", "-1"); }
+      status.focus();
+    }
+  });
+
+  // htmx does not swap an error answer (an expired session's 403, a 404, a 422): say so where the user is,
+  // instead of leaving the click without effect.
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var region = document.getElementById("console-error");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "console-error";
+      region.className = "problem";
+      region.setAttribute("role", "alert");
+      var main = document.getElementById("main");
+      main.insertBefore(region, main.firstChild);
+    }
+    region.textContent = status === 403
+      ? "Not done: your session may have ended. Reload the page (you may need to sign in again)."
+      : "Not done (error " + status + "). Reload the page and try again.";
   });
 })();
