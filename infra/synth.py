@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_LIMIT_MB = 15.0
 
 
+def lambda_package(outdir: Path, stacks: list[str]) -> Path | None:
+    """The zip the API handler runs: its CodeUri's key (the stack has other assets, e.g. CDK's AWS CLI layer)."""
+    for stack in stacks:
+        resources = json.loads((outdir / f"{stack}.template.json").read_text())["Resources"]
+        handler = resources.get("APIHandler", {}).get("Properties", {})
+        key = (handler.get("CodeUri") or {}).get("Key")
+        if key:
+            path = outdir / f"asset.{key}"
+            return path if path.exists() else None
+    return None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev")
@@ -35,11 +47,12 @@ def main(argv: list[str]) -> int:
 
     context = dict(item.split("=", 1) for item in args.context)
     assembly = build(args.stage, context, args.outdir).synth()
-    packages = sorted(Path(args.outdir).glob("asset.*.zip"), key=lambda p: p.stat().st_size, reverse=True)
-    size_mb = round(packages[0].stat().st_size / 1e6, 2) if packages else None
+    package = lambda_package(Path(args.outdir), [s.stack_name for s in assembly.stacks])
+    size_mb = round(package.stat().st_size / 1e6, 2) if package else None
     summary = {
         "stacks": [s.stack_name for s in assembly.stacks],
         "templates": [str(Path(args.outdir) / f"{s.stack_name}.template.json") for s in assembly.stacks],
+        "lambda_package": str(package) if package else None,
         "lambda_package_mb": size_mb,
         "lambda_package_limit_mb": LAMBDA_LIMIT_MB,
         "cdk_nag": "AwsSolutions + HIPAA Security: no unacknowledged findings",
