@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from infra.carewire_infra.console import ConsoleOptions
 from infra.carewire_infra.nag import add_checks
 from infra.carewire_infra.stateful import StatefulStack
 from infra.carewire_infra.stateless import Channels, StatelessStack
@@ -34,9 +35,18 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         deliver_concurrency=int(ctx("deliver_concurrency") or 5),
         waf_requests_per_ip=int(ctx("waf_requests_per_ip") or 1000),
     )
+    console = ConsoleOptions(
+        domain=ctx("console_domain"),
+        certificate_arn=ctx("console_certificate_arn"),
+        countries=tuple(filter(None, (ctx("console_countries") or "").split(","))),
+        edge_web_acl_arn=ctx("edge_web_acl_arn"),
+        requests_per_ip=channels.waf_requests_per_ip,
+    )
     ops_emails = tuple(filter(None, (ctx("ops_emails") or "").split(",")))
     data = StatefulStack(app, f"carewire-{stage}-stateful", stage=stage, ops_emails=ops_emails, env=env)
-    api = StatelessStack(app, f"carewire-{stage}-stateless", stage=stage, data=data, channels=channels, env=env)
+    api = StatelessStack(
+        app, f"carewire-{stage}-stateless", stage=stage, data=data, channels=channels, console=console, env=env
+    )
     for stack in (data, api):
         cdk.Tags.of(stack).add("app", "carewire")
         cdk.Tags.of(stack).add("stage", stage)

@@ -132,6 +132,18 @@ class StatefulStack(Stack):
             )
         )
 
+        # CloudFront's access logs (console.py): its log delivery writes them into a bucket under this key.
+        # CloudFront's legacy delivery names no source account or distribution to condition on; the key
+        # only serves buckets this account encrypts with it.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontLogDelivery",
+                principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                actions=["kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+
         self.table = build_table(
             self, "Table", resources.MAIN_TABLE, prefix, self.key, dynamodb.StreamViewType.NEW_AND_OLD_IMAGES, True
         )

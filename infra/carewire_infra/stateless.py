@@ -5,7 +5,9 @@ template; this stack then adds what Chalice's config cannot express: partial
 batch responses, bisect-on-error and an on-failure queue for the stream, API
 Gateway throttling, access logs and problem+json gateway responses, the edge
 (Cognito authorizer, AWS WAF, usage plan), encrypted log groups and
-environments, fixed function names and one least-privilege role per function.
+environments, fixed function names and one least-privilege role per function;
+and the console's CloudFront distribution in front of the stage (console.py),
+whose origin the API handler is told.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Fn, Stack
+from aws_cdk import CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -28,10 +30,12 @@ from constructs import Construct
 
 from chalicelib import resources
 from chalicelib.api.problems import PROBLEM_JSON, problem_body
+from infra.carewire_infra.console import EDGE_HEADER, ConsoleEdge, ConsoleOptions, edge_secret
 from infra.carewire_infra.nag import acknowledge
 from infra.carewire_infra.stateful import StatefulStack
 
 ROOT = Path(__file__).resolve().parents[2]
+API_STAGE = "api"
 FUNCTIONS = ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms", "tick")
 LOGICAL = {
     "api_handler": "APIHandler",
@@ -52,6 +56,15 @@ AUDIT_DENIED = {
 # Routes anyone may call: API Gateway's Cognito authorizer guards every other one (the app still checks
 # the token itself).  A route added to this list is public at the edge; one missing from it is refused there.
 PUBLIC_PATHS = ("/health", "/openapi.json")
+# The console's pages authenticate by their session cookie (chalicelib/console/web.py); a browser sends no
+# bearer token, so the gateway's authorizer would refuse every page.  The app authenticates each of them.
+COOKIE_PATHS = "/console"
+
+
+def public_at_the_gateway(path: str) -> bool:
+    return path in PUBLIC_PATHS or path == COOKIE_PATHS or path.startswith(COOKIE_PATHS + "/")
+
+
 # API Gateway's Cognito authorizer takes an ID token unless the method names OAuth scopes; with scopes it
 # takes an access token carrying one of them.  Tokens from the user-pool sign-in APIs (SRP, the app's flow)
 # carry exactly this scope, and the app accepts access tokens only.
@@ -130,7 +143,8 @@ class Channels:
     clinic_name: str = "Carewire Clinic"
     # The clinic's support phone, named in every patient safety message (docs/clinical.md "Safety net" rule 11).
     support_contact: str = "your care team"
-    # Where a page's opaque alert link points (the clinician console).
+    # Where a page's opaque alert link points (the clinician console); unset: the console on the
+    # distribution's origin (console.py), https://<domain>/console.
     console_url: str | None = None
     # SMS sending is throttled per account (MPS); deliveries run at most this many at once.
     deliver_concurrency: int = 5
@@ -150,6 +164,7 @@ class StatelessStack(Stack):
         stage: str,
         data: StatefulStack,
         channels: Channels,
+        console: ConsoleOptions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -206,7 +221,9 @@ class StatelessStack(Stack):
             "App",
             source_dir=str(ROOT),
             stage_config={
-                "api_gateway_stage": "api",
+                "api_gateway_stage": API_STAGE,
+                # Our own CloudFront distribution is the edge (console.py): no second, API Gateway-managed one.
+                "api_gateway_endpoint_type": "REGIONAL",
                 "manage_iam_role": False,
                 "iam_role_arn": self.roles["api_handler"].role_arn,
                 "environment_variables": environment,
@@ -216,6 +233,19 @@ class StatelessStack(Stack):
             },
         )
         self._customise(names, data, channels)
+        self._invoke_by_name(names["api_handler"])
+        self.console = ConsoleEdge(
+            self,
+            "Console",
+            prefix=prefix,
+            rest_api_id=self.app.get_resource("RestAPI").ref,
+            api_stage=API_STAGE,
+            key_arn=data.key.key_arn,
+            audit_table_arn=self.audit_table.table_arn,
+            audit_denied=sorted(AUDIT_DENIED),
+            options=console or ConsoleOptions(requests_per_ip=channels.waf_requests_per_ip),
+        )
+        self._tell_the_console_origin(channels)
         self._guard_the_edge(prefix, data, channels)
         self._alarms(names, data)
         self._acknowledge(names, data, channels)
@@ -296,6 +326,7 @@ class StatelessStack(Stack):
     def _grant(self, data: StatefulStack, channels: Channels) -> None:
         r = self.roles
         table, audit = self._tables(data)
+        self.audit_table = audit
         outbound, due_work = data.queues["outbound"], data.queues["due-work"]
         for fn in ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms"):
             table.grant_read_write_data(r[fn])
@@ -443,6 +474,47 @@ class StatelessStack(Stack):
             },
         )
 
+    # -- the console's distribution ---------------------------------------------------------------
+
+    def _invoke_by_name(self, function_name: str) -> None:
+        """Chalice's integrations invoke ``${APIHandler.Arn}``; the same function by its fixed name instead.
+
+        The handler's environment names the distribution, whose origin is this API: with the ARN the API
+        would depend on the handler and CloudFormation would refuse the cycle (console.py says more).
+        """
+        api = self.app.get_resource("RestAPI")
+        if not isinstance(api, sam.CfnApi):
+            raise TypeError("chalice.cdk no longer includes RestAPI as a SAM Api")
+        by_name = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function_name}"
+        body = dict(api.definition_body)  # type: ignore[arg-type]
+        rewritten = 0
+        for methods in body["paths"].values():
+            for operation in methods.values():
+                integration = operation.get("x-amazon-apigateway-integration") if isinstance(operation, dict) else None
+                if not integration or "uri" not in integration:
+                    continue
+                uri = self.resolve(integration["uri"])
+                if not (isinstance(uri, dict) and "${APIHandler.Arn}" in str(uri.get("Fn::Sub"))):
+                    raise ValueError(f"an integration chalice wrote no longer invokes ${{APIHandler.Arn}}: {uri}")
+                integration["uri"] = {"Fn::Sub": uri["Fn::Sub"].replace("${APIHandler.Arn}", by_name)}
+                rewritten += 1
+        if not rewritten:
+            raise ValueError("chalice's API definition has no Lambda integration")
+        api.definition_body = body
+
+    def _tell_the_console_origin(self, channels: Channels) -> None:
+        """The API handler checks every console POST's Origin against this; pages link to the console."""
+        origin = self.console.origin
+        self.app.get_resource("APIHandler").add_override(
+            "Properties.Environment.Variables.CAREWIRE_CONSOLE_ORIGIN", origin
+        )
+        if not channels.console_url:
+            for logical in LOGICAL.values():
+                self.app.get_resource(logical).add_override(
+                    "Properties.Environment.Variables.CAREWIRE_CONSOLE_URL", f"{origin}/console"
+                )
+        CfnOutput(self, "ConsoleURL", value=f"{origin}/console/", description="The clinician console")
+
     # -- the edge: Cognito authorizer, usage plan, AWS WAF --------------------------------------
 
     def _guard_the_edge(self, prefix: str, data: StatefulStack, channels: Channels) -> None:
@@ -450,7 +522,8 @@ class StatelessStack(Stack):
 
         The authorizer is written into chalice's OpenAPI definition of the SAM Api: one Cognito authorizer
         trusting both user pools (SAM's own Auth property takes one pool ARN) on every method but the
-        public paths'.  cdk-nag cannot see SAM resources; tests/infra holds all of this.  The usage plan meters
+        public paths' and the console's (signed in by session cookie, checked by the app).  cdk-nag cannot
+        see SAM resources; tests/infra holds all of this.  The usage plan meters
         clients that send an API key: none of today's clients can keep one secret (a key shipped in an
         app is public, and its quota would then be everyone's), so it is bound to the stage for keyed
         integrations; per-client limiting today is the WAF's per-IP rule.
@@ -475,7 +548,9 @@ class StatelessStack(Stack):
             for method, operation in methods.items():
                 if method == "options" or not isinstance(operation, dict):
                     continue  # CORS preflight carries no token
-                operation["security"] = [] if path in PUBLIC_PATHS else [{COGNITO_AUTHORIZER: ACCESS_TOKEN_SCOPES}]
+                operation["security"] = (
+                    [] if public_at_the_gateway(path) else [{COGNITO_AUTHORIZER: ACCESS_TOKEN_SCOPES}]
+                )
         api.definition_body = body
         # SAM's usage plan, bound to the stage SAM creates.
         api.add_override(
@@ -504,7 +579,27 @@ class StatelessStack(Stack):
                     action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                     statement=wafv2.CfnWebACL.StatementProperty(
                         rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=channels.waf_requests_per_ip, aggregate_key_type="IP", evaluation_window_sec=300
+                            limit=channels.waf_requests_per_ip,
+                            aggregate_key_type="IP",
+                            evaluation_window_sec=300,
+                            # Through the distribution the source address is CloudFront's, shared by many
+                            # viewers: those requests are limited per viewer by the edge web ACL instead.
+                            scope_down_statement=wafv2.CfnWebACL.StatementProperty(
+                                not_statement=wafv2.CfnWebACL.NotStatementProperty(
+                                    statement=wafv2.CfnWebACL.StatementProperty(
+                                        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                                            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                                                single_header={"Name": EDGE_HEADER}
+                                            ),
+                                            positional_constraint="EXACTLY",
+                                            search_string=edge_secret(),
+                                            text_transformations=[
+                                                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                                            ],
+                                        )
+                                    )
+                                )
+                            ),
                         )
                     ),
                     visibility_config=self._waf_metrics("RequestsPerIp"),
@@ -571,6 +666,8 @@ class StatelessStack(Stack):
             ],
             redacted_fields=[
                 wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
+                # The console's session cookie is a credential too.
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "cookie"}),
                 wafv2.CfnLoggingConfiguration.FieldToMatchProperty(query_string={}),
             ],
             logging_filter={

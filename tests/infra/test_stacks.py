@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import hashlib
 import json
 import subprocess
 import sys
@@ -321,6 +322,8 @@ def miswired(template: Template) -> list[str]:
 
 
 PUBLIC_PATHS = {"/health", "/openapi.json"}
+# The console's pages: signed in by session cookie, which the app checks (the gateway's authorizer cannot).
+CONSOLE = "/console"
 ACCESS_TOKEN_SCOPE = "aws.cognito.signin.user.admin"
 MANAGED_RULE_GROUPS = {
     "AWSManagedRulesCommonRuleSet",
@@ -349,6 +352,10 @@ def unauthenticated_routes(template: Template) -> list[str]:
                 if security != []:
                     found.append(f"{route} is not public")
                 continue
+            if path == CONSOLE or path.startswith(CONSOLE + "/"):
+                if security != []:
+                    found.append(f"{route} is refused at the gateway: a browser sends its session cookie, no token")
+                continue
             names = {name for requirement in security or [] for name in requirement}
             if not names or not names <= cognito:
                 found.append(f"{route} reaches the Lambda unauthenticated")
@@ -370,7 +377,7 @@ def no_usage_plan(template: Template) -> list[str]:
 
 def no_firewall(template: Template) -> list[str]:
     """F7: a regional web ACL on the stage, a per-IP rate rule, AWS managed rules, metrics and redacted logs."""
-    acls = dict(of_type(template, "AWS::WAFv2::WebACL"))
+    acls = {n: p for n, p in of_type(template, "AWS::WAFv2::WebACL") if p.get("Scope") != "CLOUDFRONT"}
     found = []
     for name, acl in acls.items():
         rules = acl.get("Rules") or []
@@ -400,6 +407,8 @@ def no_firewall(template: Template) -> list[str]:
     ]
     if not logged:
         found.append("the API's web ACL is not logged, or its logs carry the Authorization header")
+    elif not any({"SingleHeader": {"Name": "cookie"}} in p["RedactedFields"] for p in logged):
+        found.append("the API's web ACL logs carry the console's session cookie")
     return found
 
 
@@ -428,6 +437,206 @@ def gateway_refusals_not_problems(template: Template) -> list[str]:
                 found.append(f"{kind} says status {body['status']} on a {status} response")
     if (responses.get("MISSING_AUTHENTICATION_TOKEN") or {}).get("StatusCode") != "404":
         found.append("an unknown path is not 404")
+    return found
+
+
+# -- the console's distribution (docs/console.md "Shape") -----------------------------------------------
+
+# AWS managed CloudFront policies, by their fixed ids.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+STATIC_PATH = "/console/static/*"
+IMMUTABLE = "public, max-age=31536000, immutable"
+EDGE_HEADER = "x-carewire-edge"
+CONSOLE_DOMAIN = "console.clinic.example"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
+
+def distribution(template: Template) -> tuple[str, dict[str, Any]]:
+    (found,) = [(name, p["DistributionConfig"]) for name, p in of_type(template, "AWS::CloudFront::Distribution")]
+    return found
+
+
+def _behaviours(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        "default": config["DefaultCacheBehavior"],
+        **{b["PathPattern"]: b for b in config.get("CacheBehaviors", [])},
+    }
+
+
+def _origin(config: dict[str, Any], behaviour: dict[str, Any]) -> dict[str, Any]:
+    return next(o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"])
+
+
+def console_edge_miswired(template: Template) -> list[str]:
+    """One origin for the console and the API: the stage behind the default behaviour, static files from S3."""
+    _, config = distribution(template)
+    behaviours = _behaviours(config)
+    stage = _first(template, "AWS::Serverless::Api")["StageName"]
+    found = []
+    default = behaviours["default"]
+    api = _origin(config, default)
+    if not ('"RestAPI"' in json.dumps(api["DomainName"]) and ".execute-api." in json.dumps(api["DomainName"])):
+        found.append("the default behaviour does not reach the API")
+    if api.get("OriginPath") != f"/{stage}":
+        found.append("the API origin's path is not the stage: links would need a stage prefix")
+    if (api.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy") != "https-only":
+        found.append("CloudFront may reach the API over plain HTTP")
+    if default.get("CachePolicyId") != CACHING_DISABLED:
+        found.append("the API's responses may be cached")
+    if default.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST_HEADER:
+        found.append("the API does not get every viewer header but Host, the query string and cookies")
+    if set(default.get("AllowedMethods", [])) != ALL_METHODS:
+        found.append("the API behaviour refuses some methods")
+    static = behaviours.get(STATIC_PATH)
+    if static is None:
+        found.append(f"no {STATIC_PATH} behaviour")
+    else:
+        origin = _origin(config, static)
+        controls = [
+            name
+            for name, p in of_type(template, "AWS::CloudFront::OriginAccessControl")
+            if p["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+            and p["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+        ]
+        if "S3OriginConfig" not in origin or not any(
+            c in json.dumps(origin.get("OriginAccessControlId")) for c in controls
+        ):
+            found.append("static files are not read from S3 through Origin Access Control")
+        if static.get("CachePolicyId") != CACHING_OPTIMIZED or not static.get("Compress"):
+            found.append("static files are not cached long and compressed")
+        if set(static.get("AllowedMethods", [])) != {"GET", "HEAD"}:
+            found.append("static files take methods other than GET and HEAD")
+    policies = dict(of_type(template, "AWS::CloudFront::ResponseHeadersPolicy"))
+    for path, behaviour in behaviours.items():
+        if behaviour.get("ViewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
+            found.append(f"{path} is served over plain HTTP")
+        policy = policies.get((behaviour.get("ResponseHeadersPolicyId") or {}).get("Ref"), {})
+        hsts = ((policy.get("ResponseHeadersPolicyConfig") or {}).get("SecurityHeadersConfig") or {}).get(
+            "StrictTransportSecurity"
+        ) or {}
+        if hsts.get("AccessControlMaxAgeSec", 0) < 31536000 or not hsts.get("Override"):
+            found.append(f"{path} responses carry no HSTS (a year or more)")
+    logging = config.get("Logging") or {}
+    if not logging.get("Bucket") or logging.get("IncludeCookies"):
+        found.append("no access logs, or the session cookie in them")
+    certificate = config.get("ViewerCertificate") or {}
+    if certificate.get("AcmCertificateArn") and certificate.get("MinimumProtocolVersion") != "TLSv1.2_2021":
+        found.append("the custom domain accepts TLS older than 1.2")
+    return found
+
+
+def static_bucket(template: Template) -> str:
+    _, config = distribution(template)
+    origin = _origin(config, _behaviours(config)[STATIC_PATH])
+    return str(origin["DomainName"]["Fn::GetAtt"][0])
+
+
+def static_bucket_exposed(template: Template) -> list[str]:
+    """The static bucket: private (every public-access block on), TLS only, readable by the distribution alone."""
+    bucket = static_bucket(template)
+    name, _ = distribution(template)
+    found = []
+    block = template["Resources"][bucket]["Properties"].get("PublicAccessBlockConfiguration") or {}
+    keys = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    if not all(block.get(k) for k in keys):
+        found.append("the static bucket does not block public access")
+    statements = [
+        st for _, p in of_type(template, "AWS::S3::BucketPolicy") if p["Bucket"] == {"Ref": bucket}
+        for st in p["PolicyDocument"]["Statement"]
+    ]  # fmt: skip
+    if not any(
+        st["Effect"] == "Deny" and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for st in statements
+    ):
+        found.append("the static bucket accepts requests without TLS")
+    for st in statements:
+        if st["Effect"] != "Allow":
+            continue
+        source = json.dumps((st.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceArn"))
+        if st.get("Principal") != {"Service": "cloudfront.amazonaws.com"} or name not in source:
+            found.append(
+                f"the static bucket lets {json.dumps(st.get('Principal'))} read it, not the distribution alone"
+            )
+    return found
+
+
+def static_uploads(template: Template, outdir: Path) -> dict[str, dict[str, str]]:
+    """Every key the deployments upload into the static bucket -> its metadata, read from the staged assets."""
+    bucket = static_bucket(template)
+    uploads = {}
+    for _, p in of_type(template, "Custom::CDKBucketDeployment"):
+        if p["DestinationBucketName"] != {"Ref": bucket}:
+            continue
+        for key in p["SourceObjectKeys"]:
+            for file in sorted((outdir / f"asset.{key.removesuffix('.zip')}").iterdir()):
+                named_for_content = hashlib.sha256(file.read_bytes()).hexdigest()[:8] == file.name.split(".")[-2]
+                uploads[p.get("DestinationBucketKeyPrefix", "") + file.name] = {
+                    **(p.get("SystemMetadata") or {}),
+                    "prune": str(p.get("Prune", True)).lower(),
+                    "named for its content": "yes" if named_for_content else "no",
+                }
+    return uploads
+
+
+def console_origin_untold(template: Template, origin: Any = None) -> list[str]:
+    """The API handler knows the console's origin (Origin checks); the API invokes it by name (no cycle)."""
+    name, _ = distribution(template)
+    expected = origin or {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [name, "DomainName"]}]]}
+    variables = functions(template)["APIHandler"]["Environment"]["Variables"]
+    found = []
+    if variables.get("CAREWIRE_CONSOLE_ORIGIN") != expected:
+        found.append(f"the API handler's CAREWIRE_CONSOLE_ORIGIN is {variables.get('CAREWIRE_CONSOLE_ORIGIN')}")
+    body = json.dumps(_first(template, "AWS::Serverless::Api")["DefinitionBody"])
+    if "APIHandler" in body:
+        found.append("the API depends on the handler, whose environment depends on the distribution: a cycle")
+    handler = functions(template)["APIHandler"]["FunctionName"]
+    if f":function:{handler}/invocations" not in body:
+        found.append("the API does not invoke the handler by its name")
+    return found
+
+
+def edge_unguarded(template: Template) -> list[str]:
+    """Per-viewer limits: an edge web ACL on the distribution; the regional rule leaves it the edge's requests."""
+    _, config = distribution(template)
+    acls = dict(of_type(template, "AWS::WAFv2::WebACL"))
+    edge = [n for n, p in acls.items() if p["Scope"] == "CLOUDFRONT" and n in json.dumps(config.get("WebACLId"))]
+    found = []
+    if not edge:
+        found.append("the distribution has no web ACL of its own")
+    for acl in edge:
+        rules = acls[acl]["Rules"]
+        rate = [r["Statement"]["RateBasedStatement"] for r in rules if "RateBasedStatement" in r["Statement"]]
+        if not any(r.get("AggregateKeyType") == "IP" and r.get("Limit", 10**9) <= 2000 for r in rate):
+            found.append(f"{acl} has no per-IP rate rule (<= 2,000 requests / 5 min)")
+        logged = [
+            p for _, p in of_type(template, "AWS::WAFv2::LoggingConfiguration") if acl in json.dumps(p["ResourceArn"])
+        ]
+        if not any({"SingleHeader": {"Name": "cookie"}} in (p.get("RedactedFields") or []) for p in logged):
+            found.append(f"{acl} is not logged, or its logs carry the session cookie")
+    api = _origin(config, config["DefaultCacheBehavior"])
+    marks = [h["HeaderValue"] for h in api.get("OriginCustomHeaders", []) if h["HeaderName"] == EDGE_HEADER]
+    exempt = {
+        "NotStatement": {
+            "Statement": {
+                "ByteMatchStatement": {
+                    "FieldToMatch": {"SingleHeader": {"Name": EDGE_HEADER}},
+                    "PositionalConstraint": "EXACTLY",
+                    "SearchString": marks[0] if marks else None,
+                    "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                }
+            }
+        }
+    }
+    for acl, p in acls.items():
+        if p["Scope"] != "REGIONAL":
+            continue
+        for rule in p["Rules"]:
+            rate = rule["Statement"].get("RateBasedStatement")
+            if rate and rate.get("ScopeDownStatement") != exempt:
+                found.append(f"{acl} counts the distribution's requests by CloudFront's address, or exempts others")
     return found
 
 
@@ -685,7 +894,7 @@ def test_f7_api_gateway_authenticates_every_route_but_health_and_openapi(statele
 
 def test_f7_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) -> None:
     assert no_firewall(stateless) == [] and no_usage_plan(stateless) == []
-    acl = next(name for name, _ in of_type(stateless, "AWS::WAFv2::WebACL"))
+    acl = next(name for name, p in of_type(stateless, "AWS::WAFv2::WebACL") if p["Scope"] == "REGIONAL")
 
     def rules(template: Template) -> list[dict[str, Any]]:
         return list(template["Resources"][acl]["Properties"]["Rules"])
@@ -700,6 +909,13 @@ def test_f7_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) 
         stateless, lambda t: [t["Resources"].pop(n) for n, _ in list(of_type(t, "AWS::WAFv2::WebACLAssociation"))]
     )
     unquoted = _mutated(stateless, lambda t: _first(t, "AWS::Serverless::Api")["Auth"]["UsagePlan"].pop("Quota"))
+    cookies = _mutated(
+        stateless,
+        lambda t: [
+            p["RedactedFields"].remove({"SingleHeader": {"Name": "cookie"}})
+            for _, p in of_type(t, "AWS::WAFv2::LoggingConfiguration")
+        ],
+    )
 
     assert no_firewall(unlimited) == [f"{acl} has no per-IP rate rule (<= 2,000 requests / 5 min)"]
     assert no_firewall(detached) == [
@@ -707,6 +923,7 @@ def test_f7_a_web_acl_and_a_usage_plan_guard_the_api_stage(stateless: Template) 
         "the API's web ACL is not logged, or its logs carry the Authorization header",
     ]
     assert no_usage_plan(unquoted) == ["the usage plan has no throttle or no quota"]
+    assert no_firewall(cookies) == ["the API's web ACL logs carry the console's session cookie"]
 
 
 def staff_sign_in_weak(template: Template) -> list[str]:
@@ -774,6 +991,192 @@ def test_f11_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template
     destination = _first(stateful, "AWS::SES::ConfigurationSetEventDestination")["EventDestination"]
     assert destination["Enabled"] is True and "SnsDestination" in destination
     assert {"BOUNCE", "COMPLAINT", "DELIVERY"} <= {e.upper() for e in destination["MatchingEventTypes"]}
+
+
+# -- the console's distribution -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def custom_domain(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """The stateless stack of a stage with its own console domain (and a country allow-list)."""
+    outdir = tmp_path_factory.mktemp("cdk.out.domain")
+    context = (f"console_domain={CONSOLE_DOMAIN}", f"console_certificate_arn={CERTIFICATE}", "console_countries=US")
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.synth", "--stage", "test", "--outdir", str(outdir)]
+        + [arg for item in context for arg in ("-c", item)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return dict(json.loads((outdir / "carewire-test-stateless.template.json").read_text()))
+
+
+def _config(template: Template) -> dict[str, Any]:
+    name, _ = distribution(template)
+    config: dict[str, Any] = template["Resources"][name]["Properties"]["DistributionConfig"]
+    return config
+
+
+def test_the_console_and_the_api_share_one_cloudfront_origin(stateless: Template) -> None:
+    assert console_edge_miswired(stateless) == []
+
+    def static(template: Template) -> dict[str, Any]:
+        return next(b for b in _config(template)["CacheBehaviors"] if b["PathPattern"] == STATIC_PATH)
+
+    cached = _mutated(
+        stateless, lambda t: _config(t)["DefaultCacheBehavior"].update({"CachePolicyId": CACHING_OPTIMIZED})
+    )
+    prefixed = _mutated(stateless, lambda t: [o.pop("OriginPath", None) for o in _config(t)["Origins"]])
+    hostless = _mutated(stateless, lambda t: _config(t)["DefaultCacheBehavior"].pop("OriginRequestPolicyId"))
+    unsigned = _mutated(stateless, lambda t: [o.pop("OriginAccessControlId", None) for o in _config(t)["Origins"]])
+    plain = _mutated(stateless, lambda t: static(t).update({"ViewerProtocolPolicy": "allow-all"}))
+    cookies = _mutated(stateless, lambda t: _config(t)["Logging"].update({"IncludeCookies": True}))
+
+    assert console_edge_miswired(cached) == ["the API's responses may be cached"]
+    assert console_edge_miswired(prefixed) == [
+        "the API origin's path is not the stage: links would need a stage prefix"
+    ]
+    assert console_edge_miswired(hostless) == [
+        "the API does not get every viewer header but Host, the query string and cookies"
+    ]
+    assert console_edge_miswired(unsigned) == ["static files are not read from S3 through Origin Access Control"]
+    assert console_edge_miswired(plain) == [f"{STATIC_PATH} is served over plain HTTP"]
+    assert console_edge_miswired(cookies) == ["no access logs, or the session cookie in them"]
+
+
+def test_the_static_bucket_is_private_tls_only_and_read_by_the_distribution_alone(stateless: Template) -> None:
+    assert static_bucket_exposed(stateless) == []
+    bucket = static_bucket(stateless)
+
+    def policy(template: Template) -> list[dict[str, Any]]:
+        return next(p for _, p in of_type(template, "AWS::S3::BucketPolicy") if p["Bucket"] == {"Ref": bucket})[
+            "PolicyDocument"
+        ]["Statement"]
+
+    opened = _mutated(
+        stateless,
+        lambda t: t["Resources"][bucket]["Properties"]["PublicAccessBlockConfiguration"].update(
+            {"BlockPublicPolicy": False}
+        ),
+    )
+    anyone = _mutated(
+        stateless, lambda t: policy(t).append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject"})
+    )
+    plaintext = _mutated(stateless, lambda t: policy(t).pop(0))
+
+    assert static_bucket_exposed(opened) == ["the static bucket does not block public access"]
+    assert static_bucket_exposed(anyone) == ['the static bucket lets {"AWS": "*"} read it, not the distribution alone']
+    assert static_bucket_exposed(plaintext) == ["the static bucket accepts requests without TLS"]
+
+
+def test_static_files_are_uploaded_under_their_content_hashed_names_cached_a_year(
+    stateless: Template, synth: dict[str, Any]
+) -> None:
+    from chalicelib.console import assets
+
+    expected = {
+        f"console/static/{hashed}": {
+            "cache-control": IMMUTABLE,
+            "content-type": assets.CONTENT_TYPES[Path(plain).suffix],
+            "prune": "false",
+            "named for its content": "yes",
+        }
+        for plain, hashed in assets.manifest().items()
+    }
+    assert "htmx.min.js" in assets.manifest()
+    assert static_uploads(stateless, synth["outdir"]) == expected
+    revalidated = _mutated(
+        stateless,
+        lambda t: [
+            p["SystemMetadata"].update({"cache-control": "no-cache"})
+            for _, p in of_type(t, "Custom::CDKBucketDeployment")
+        ],
+    )
+    assert {m["cache-control"] for m in static_uploads(revalidated, synth["outdir"]).values()} == {"no-cache"}
+
+
+def test_the_api_handler_is_told_the_console_origin_and_the_api_invokes_it_by_name(stateless: Template) -> None:
+    assert console_origin_untold(stateless) == []
+    name, _ = distribution(stateless)
+    unset = _mutated(
+        stateless, lambda t: functions(t)["APIHandler"]["Environment"]["Variables"].pop("CAREWIRE_CONSOLE_ORIGIN")
+    )
+
+    def by_arn(template: Template) -> None:
+        api = _first(template, "AWS::Serverless::Api")
+        text = json.dumps(api["DefinitionBody"])
+        handler = functions(template)["APIHandler"]["FunctionName"]
+        by_name = f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{handler}"
+        api["DefinitionBody"] = json.loads(text.replace(by_name, "${APIHandler.Arn}"))
+
+    assert console_origin_untold(unset) == ["the API handler's CAREWIRE_CONSOLE_ORIGIN is None"]
+    assert console_origin_untold(_mutated(stateless, by_arn)) == [
+        "the API depends on the handler, whose environment depends on the distribution: a cycle",
+        "the API does not invoke the handler by its name",
+    ]
+    # Pages and emails link to the console on the same origin.
+    links = {
+        json.dumps(f["Environment"]["Variables"].get("CAREWIRE_CONSOLE_URL")) for f in functions(stateless).values()
+    }
+    assert links == {json.dumps({"Fn::Join": ["", ["https://", {"Fn::GetAtt": [name, "DomainName"]}, "/console"]]})}
+
+
+def test_console_pages_pass_the_gateway_to_the_apps_cookie_sign_in(stateless: Template) -> None:
+    paths = _first(stateless, "AWS::Serverless::Api")["DefinitionBody"]["paths"]
+    page = next(p for p in paths if p.startswith(CONSOLE + "/") and "get" in paths[p])
+    guarded = _mutated(
+        stateless,
+        lambda t: _first(t, "AWS::Serverless::Api")["DefinitionBody"]["paths"][page]["get"].update(
+            {"security": [{"CognitoUserPools": [ACCESS_TOKEN_SCOPE]}]}
+        ),
+    )
+
+    assert unauthenticated_routes(guarded) == [
+        f"GET {page} is refused at the gateway: a browser sends its session cookie, no token"
+    ]
+
+
+def test_viewers_are_rate_limited_per_ip_at_the_edge_and_direct_callers_at_the_stage(stateless: Template) -> None:
+    assert edge_unguarded(stateless) == [] and no_firewall(stateless) == []
+    regional = next(n for n, p in of_type(stateless, "AWS::WAFv2::WebACL") if p["Scope"] == "REGIONAL")
+    edge = next(n for n, p in of_type(stateless, "AWS::WAFv2::WebACL") if p["Scope"] == "CLOUDFRONT")
+    unmarked = _mutated(stateless, lambda t: [o.pop("OriginCustomHeaders", None) for o in _config(t)["Origins"]])
+    by_cloudfront = _mutated(
+        stateless,
+        lambda t: [
+            r["Statement"]["RateBasedStatement"].pop("ScopeDownStatement")
+            for r in t["Resources"][regional]["Properties"]["Rules"]
+            if "RateBasedStatement" in r["Statement"]
+        ],
+    )
+    bare = _mutated(stateless, lambda t: _config(t).pop("WebACLId"))
+
+    rule = f"{regional} counts the distribution's requests by CloudFront's address, or exempts others"
+    assert edge_unguarded(unmarked) == [rule]
+    assert edge_unguarded(by_cloudfront) == [rule]
+    assert edge_unguarded(bare) == ["the distribution has no web ACL of its own"]
+    # CLOUDFRONT-scope web ACLs exist only in us-east-1: the stack makes its own there, on a condition.
+    assert stateless["Resources"][edge]["Condition"] in stateless["Conditions"]
+
+
+def test_a_custom_domain_is_the_console_origin_with_tls_1_2(custom_domain: Template) -> None:
+    assert console_edge_miswired(custom_domain) == []
+    config = _config(custom_domain)
+
+    assert config["Aliases"] == [CONSOLE_DOMAIN]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": CERTIFICATE,
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "SslSupportMethod": "sni-only",
+    }
+    assert config["Restrictions"] == {"GeoRestriction": {"Locations": ["US"], "RestrictionType": "whitelist"}}
+    assert console_origin_untold(custom_domain, f"https://{CONSOLE_DOMAIN}") == []
+    old_tls = _mutated(
+        custom_domain, lambda t: _config(t)["ViewerCertificate"].update({"MinimumProtocolVersion": "TLSv1"})
+    )
+    assert console_edge_miswired(old_tls) == ["the custom domain accepts TLS older than 1.2"]
 
 
 def test_cfn_lint_is_clean(synth: dict[str, Any]) -> None:
