@@ -89,6 +89,8 @@ class RpmRow(BaseModel):
     patient_id: str
     given_name: str | None = None
     family_name: str | None = None
+    birth_date: str | None = None  # YYYY-MM-DD, when the clinic recorded it
+    mrn: str | None = None
     month: str
     device_days: int
     device_code: Literal["99454", "99445"] | None

@@ -114,6 +114,8 @@ class BillingService:
                     patient_id=r["patient_id"],
                     given_name=r.get("given_name"),
                     family_name=r.get("family_name"),
+                    birth_date=r.get("birth_date"),
+                    mrn=r.get("mrn"),
                     month=month,
                     device_days=days,
                     device_code=billing.device_code(days),  # type: ignore[arg-type]

@@ -10,9 +10,8 @@ The CSV is opened in spreadsheets, where a cell starting with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return runs as a formula: every cell goes through
 ``domain.text.for_csv`` (a leading quote), the OWASP "CSV injection" defence.
 
-Date of birth and MRN are on the patient record but not in the report's rows
-(``RpmRow``): each page of rows gets them from the patients' profiles in one
-BatchGetItem (``patient_store.many``), never one read per row.
+Date of birth and MRN come with the report's rows (``RpmRow``), from the
+profiles the report already reads.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from chalicelib.domain.billing import RpmRow
 from chalicelib.domain.errors import FieldError, MalformedRequestError
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.text import for_csv
-from chalicelib.services.ports import Record
 
 PAGE_SIZE = 100  # one BatchGetItem of RPM months per page
 # The CSV reads the whole clinic page by page; past this many patients it stops (and says so in the file)
@@ -66,14 +64,14 @@ class BillingLine:
     codes: tuple[str, ...]
 
     @classmethod
-    def of(cls, row: RpmRow, profile: Record | None) -> BillingLine:
+    def of(cls, row: RpmRow) -> BillingLine:
         name = " ".join(n for n in (row.given_name, row.family_name) if n) or row.patient_id
         device = (row.device_code,) if row.device_code else ()
         return cls(
             patient_id=row.patient_id,
             name=name,
-            date_of_birth=str((profile or {}).get("birth_date") or "") or None,
-            mrn=str((profile or {}).get("mrn") or "") or None,
+            date_of_birth=row.birth_date,
+            mrn=row.mrn,
             device_days=row.device_days,
             device_code=row.device_code,
             minutes=row.care_minutes,
@@ -98,9 +96,7 @@ class BillingLine:
 
 
 def lines(rows: list[RpmRow]) -> list[BillingLine]:
-    """The report's rows with date of birth and MRN from the patients' profiles: one BatchGetItem per page."""
-    profiles = bootstrap.container().patient_store.many([r.patient_id for r in rows]) if rows else {}
-    return [BillingLine.of(r, profiles.get(r.patient_id)) for r in rows]
+    return [BillingLine.of(r) for r in rows]
 
 
 def _admin(visit: Visit) -> Principal:
