@@ -72,18 +72,9 @@ def _parse_cursor(cursor: str | None) -> tuple[int, str | None]:
     return int(head), inner or None
 
 
-def patient_names(patient_ids: set[str]) -> dict[str, str]:
-    """Full names of the patients whose alerts the service has just shown: one BatchGetItem, never one per row.
-
-    Read from the patient store because no service answers names in bulk; the alerts service
-    has already decided the caller may see these patients and audited the read.
-    """
-    if not patient_ids:
-        return {}
-    records = bootstrap.container().patient_store.many(sorted(patient_ids))
-    return {
-        pid: " ".join(str(r[k]) for k in ("given_name", "family_name") if r.get(k)) or pid for pid, r in records.items()
-    }
+def patient_names(principal: Principal, patient_ids: set[str]) -> dict[str, str]:
+    """Full names of the patients whose alerts the service has just shown: one batched read, never one per row."""
+    return bootstrap.container().patients.names(principal, sorted(patient_ids))
 
 
 def local_back(value: str | None, default: str = HOME) -> str:
@@ -115,7 +106,7 @@ def alerts_page(visit: Visit) -> Response:
         visit,
         "alerts.html",
         alerts=alerts,
-        names=patient_names({a.patient_id for a in alerts}),
+        names=patient_names(principal, {a.patient_id for a in alerts}),
         next_cursor=next_cursor,
         back=here,
     )
@@ -130,7 +121,7 @@ def alert_page(visit: Visit, alert_id: str) -> Response:
 
 def _alert_page(visit: Visit, alert: Alert, notice: dict[str, Any] | None) -> Response:
     here = f"{HOME}/{urllib.parse.quote(alert.alert_id, safe='')}"
-    names = patient_names({alert.patient_id})
+    names = patient_names(visit.caller, {alert.patient_id})
     return render(
         visit,
         "alert.html",
@@ -177,7 +168,7 @@ def _act(visit: Visit, alert_id: str, action: str) -> Response:
         notice = {"kind": "invalid", "detail": "; ".join(e.message for e in error.errors) or error.detail}
         stale = True
     if visit.htmx:
-        names = patient_names({alert.patient_id}) if visit.form.get("named") == "1" else {}
+        names = patient_names(principal, {alert.patient_id}) if visit.form.get("named") == "1" else {}
         return render(
             visit, "_alert.html", alert=alert, patient_name=names.get(alert.patient_id), notice=notice, back=back
         )

@@ -206,6 +206,18 @@ def test_an_admin_lists_every_patient(people: PeopleWorld) -> None:
     assert sorted(e["patient_id"] for e in people.audited("list", "patient")) == ["p-1", "p-2"]
 
 
+def test_names_beside_another_list_are_only_those_the_clinician_may_see_and_are_audited(people: PeopleWorld) -> None:
+    people.enrol("p-1", by=clinician("c-ana"))
+    people.enrol("p-2", by=clinician("c-eve"))
+
+    names = people.service.names(clinician("c-ana"), ["p-1", "p-2", "p-unknown"])
+
+    assert names == {"p-1": "Maria Lopez"}
+    assert [(e["patient_id"], e["detail"]) for e in people.audited("list", "patient")] == [("p-1", {"fields": "name"})]
+    with pytest.raises(ForbiddenError):
+        people.service.names(patient("p-1"), ["p-1"])
+
+
 def test_a_clinician_lists_only_their_panel(people: PeopleWorld) -> None:
     people.enrol("p-1", by=clinician("c-ana"))
     people.enrol("p-2", by=clinician("c-eve"))
