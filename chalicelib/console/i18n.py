@@ -1,23 +1,23 @@
-"""The console's strings through gettext (Babel): English first, other catalogues when they exist.
+"""The console's strings through gettext: English first, other catalogues when they exist.
 
 Templates mark strings with ``{% trans %}`` / ``_()``; ``make messages``
-extracts them into ``locale/messages.pot`` (``babel.cfg``) and compiles any
-``locale/<lang>/LC_MESSAGES/messages.po``.  With no compiled catalogue the
-English source strings are shown.
+extracts them with Babel (a development tool: ``babel.cfg``) into
+``locale/messages.pot``; a translation is compiled to
+``locale/<lang>/LC_MESSAGES/messages.mo``.  At run time the standard library's
+``gettext`` reads the compiled catalogue (Babel's locale data would add 10 MB to
+the Lambda package); with none, the English source strings are shown.
 """
 
 from __future__ import annotations
 
 import functools
+import gettext
 from pathlib import Path
-from typing import Any
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "en"
 
 
 @functools.cache
-def translations(locale: str = DEFAULT_LOCALE) -> Any:
-    from babel.support import Translations
-
-    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+def translations(locale: str = DEFAULT_LOCALE) -> gettext.NullTranslations:
+    return gettext.translation("messages", str(LOCALE_DIR), languages=[locale], fallback=True)

@@ -1,7 +1,7 @@
 """The console's server-side sessions: the browser holds an opaque id, the server the tokens.
 
-A session starts when Cognito signs a clinician in (or, in the local stage,
-``/_local/console-login``).  The browser gets 32 random bytes in an
+A session starts when Cognito signs a clinician in (or, in the local stage, through
+its console login shortcut).  The browser gets 32 random bytes in an
 ``HttpOnly`` cookie; the store keeps only their SHA-256, so a leaked table
 row cannot be replayed as a cookie.  The Cognito tokens are kept encrypted
 (``TokenCipher``) and never leave the server.  Each session has a CSRF token

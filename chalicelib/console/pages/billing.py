@@ -20,7 +20,6 @@ import csv
 import io
 import urllib.parse
 from dataclasses import dataclass
-from datetime import date
 
 from chalice import Response
 
@@ -113,11 +112,16 @@ def _month(visit: Visit) -> str:
     return month
 
 
-def month_name(month: str) -> str:
-    from babel.dates import format_date
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
+
+def month_name(month: str) -> str:
+    """``2026-12`` → ``December 2026`` (the English catalogue; a translation maps the month names)."""
     year, number = (int(part) for part in month.split("-"))
-    return str(format_date(date(year, number, 1), format="LLLL y", locale="en"))
+    return f"{MONTHS[number - 1]} {year}"
 
 
 @page(bp, "/console/billing")
