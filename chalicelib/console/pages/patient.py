@@ -28,6 +28,7 @@ from chalice import Response
 
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
+from chalicelib.console.pages import patient_actions
 from chalicelib.console.web import SECURITY_HEADERS, Visit, bp, page, render
 from chalicelib.domain import console_stats, trends
 from chalicelib.domain.errors import FieldError, MalformedRequestError
@@ -112,11 +113,10 @@ def change(value: float | None, places: int = 1, unit: str = "") -> str:
 
 
 def age_on(patient: Patient, today: date) -> int | None:
-    """Whole years since the patient's birth date, when the record has one."""
-    born = getattr(patient, "birth_date", None) or getattr(patient, "date_of_birth", None)
+    """Whole years since the patient's birth date (None when the care team has not recorded it)."""
+    born = patient.birth_date
     if born is None:
         return None
-    born = born if isinstance(born, date) else date.fromisoformat(str(born))
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -375,8 +375,8 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     readings, older_readings = c.readings.history(caller, pid, None, None, None, LOGBOOK_PAGE, readings_cursor)
     events_cursor = visit.query.get("timeline") or None
     events, older_events = c.record.timeline(caller, pid, None, None, None, TIMELINE_PAGE, events_cursor)
-    # TODO(issue 18): the Messages, Reminders, Targets, Care time and Notes sections come from
-    # pages/patient_actions.py (sections(visit, patient)) once it lands; patient.html includes them.
+    # Messages, Reminders, Targets, Care time and Notes: the editable sections' own reads (patient_actions).
+    editable = patient_actions.sections(visit, patient)
     here = f"/console/patients/{pid}"
     return render(
         visit,
@@ -409,6 +409,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
         newest_events=with_query(here, days=days) + "#timeline",
         csv_url=with_query(f"{here}/readings.csv", days=days),
         export_url=f"{here}/export.json",
+        **editable,
     )
 
 
