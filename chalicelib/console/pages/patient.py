@@ -10,7 +10,8 @@ Cost (docs/console.md "Fast"): the page never reads the window's readings.  Its 
 from the daily buckets (one Query per reading type; glucose over twice the window, once, for the
 change against the previous window), the logbook and the timeline are one page each.  Only the
 chart and CSV endpoints read the window's readings, page by page through the reading history
-(a Query on the time index per page, never one per day).
+(a Query on the time index per page, never one per day).  After the patient (whose zone fixes the
+window) the page's reads are independent, and run side by side (:func:`alongside`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import csv
 import io
 import json
 import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
@@ -44,6 +47,7 @@ DEFAULT_DAYS = 14
 LOGBOOK_PAGE = 25
 TIMELINE_PAGE = 25
 ALERTS_SHOWN = 100
+READERS = 8  # the page's reads in flight at once
 HISTORY_PAGE = 500  # the API's largest page: a 90-day window of 10k readings is 20 Queries
 MAX_HISTORY_PAGES = 200  # 100k readings: far beyond any window of fingersticks; bounds a runaway loop
 GLUCOSE, BLOOD_PRESSURE = "blood_glucose", "blood_pressure"
@@ -291,17 +295,17 @@ def with_query(path: str, **params: str | int | None) -> str:
 # -- reads ------------------------------------------------------------------------------------
 
 
-def _buckets(caller: Principal, patient_id: str, window: trends.Window) -> tuple[list[Any], list[Any]]:
-    """Glucose buckets of this and the previous window (one Query), BP buckets of this window (one Query).
+def alongside(reads: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run independent reads side by side and answer each one's result (the first error is raised).
 
-    Called after ``patients.get`` admitted the caller; audited as the trend API audits its read.
+    The page's reads (each a service call with its access check, its Query and its audit record) do
+    not depend on one another, so the page waits for the slowest, not for their sum: 40-odd
+    DynamoDB round trips one after the other were most of the render.  boto3 clients are
+    thread-safe; the services are built before the threads start.
     """
-    c = container()
-    span = console_stats.comparison_span(window)
-    glucose = c.summary_store.days(patient_id, GLUCOSE, span.first.isoformat(), span.last.isoformat())
-    bp = c.summary_store.days(patient_id, BLOOD_PRESSURE, window.first.isoformat(), window.last.isoformat())
-    c.audit.record(caller, "read", "trend", patient_id, {"type": "blood_glucose,blood_pressure", "days": window.days})
-    return glucose, bp
+    with ThreadPoolExecutor(max_workers=min(READERS, len(reads))) as pool:
+        futures = {name: pool.submit(read) for name, read in reads.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def window_readings(
@@ -318,13 +322,6 @@ def window_readings(
         if cursor is None:
             break
     return found
-
-
-def _live_alerts(caller: Principal, patient_id: str) -> tuple[list[Any], list[Any]]:
-    alerts = container().alerts
-    opened, _ = alerts.page(caller, "open", None, patient_id, ALERTS_SHOWN, None)
-    acknowledged, _ = alerts.page(caller, "acknowledged", None, patient_id, ALERTS_SHOWN, None)
-    return opened, acknowledged
 
 
 def consent_rows(patient: Patient, consents: list[Consent]) -> list[dict[str, Any]]:
@@ -365,18 +362,34 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     patient = c.patients.get(caller, pid)  # 404 outside the panel; audited as the API's GET /patients/{pid}
     zone = ZoneInfo(patient.timezone)
     window = window_of(patient, days)
-    consents = c.patients.list_consents(caller, pid)
-    targets = c.patients.get_targets(caller, pid)
-    opened, acknowledged = _live_alerts(caller, pid)
-    glucose_buckets, bp_buckets = _buckets(caller, pid, window)
-    glucose = console_stats.glucose_stats(glucose_buckets, window)
-    bp = console_stats.bp_stats(bp_buckets, window, targets)
+    span = console_stats.comparison_span(window)
     readings_cursor = visit.query.get("readings") or None
-    readings, older_readings = c.readings.history(caller, pid, None, None, None, LOGBOOK_PAGE, readings_cursor)
     events_cursor = visit.query.get("timeline") or None
-    events, older_events = c.record.timeline(caller, pid, None, None, None, TIMELINE_PAGE, events_cursor)
-    # Messages, Reminders, Targets, Care time and Notes: the editable sections' own reads (patient_actions).
-    editable = patient_actions.sections(visit, patient)
+    _ = (c.alerts, c.readings, c.record, c.summary_store, c.audit)  # built here, not raced for by the threads
+    read = alongside(
+        {
+            "consents": lambda: c.patients.list_consents(caller, pid),
+            "targets": lambda: c.patients.get_targets(caller, pid),
+            "open": lambda: c.alerts.page(caller, "open", None, pid, ALERTS_SHOWN, None)[0],
+            "acknowledged": lambda: c.alerts.page(caller, "acknowledged", None, pid, ALERTS_SHOWN, None)[0],
+            # The window's statistics from the daily buckets: glucose over this and the previous window in
+            # one Query, blood pressure over this window in one; audited as the trend API audits its read.
+            "glucose": lambda: c.summary_store.days(pid, GLUCOSE, span.first.isoformat(), span.last.isoformat()),
+            "bp": lambda: c.summary_store.days(pid, BLOOD_PRESSURE, window.first.isoformat(), window.last.isoformat()),
+            "trend_audit": lambda: c.audit.record(
+                caller, "read", "trend", pid, {"type": f"{GLUCOSE},{BLOOD_PRESSURE}", "days": days}
+            ),
+            "logbook": lambda: c.readings.history(caller, pid, None, None, None, LOGBOOK_PAGE, readings_cursor),
+            "timeline": lambda: c.record.timeline(caller, pid, None, None, None, TIMELINE_PAGE, events_cursor),
+            # Messages, Reminders, Targets, Care time and Notes: the editable sections' own reads.
+            "editable": lambda: patient_actions.sections(visit, patient),
+        }
+    )
+    opened, acknowledged = read["open"], read["acknowledged"]
+    glucose = console_stats.glucose_stats(read["glucose"], window)
+    bp = console_stats.bp_stats(read["bp"], window, read["targets"])
+    readings, older_readings = read["logbook"]
+    events, older_events = read["timeline"]
     here = f"/console/patients/{pid}"
     return render(
         visit,
@@ -384,7 +397,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
         patient=patient,
         name=f"{patient.given_name} {patient.family_name}",
         age=age_on(patient, c.clock().astimezone(zone).date()),
-        consents=consent_rows(patient, consents),
+        consents=consent_rows(patient, read["consents"]),
         alerts=opened + acknowledged,
         open_alerts=len(opened),
         open_alerts_more=len(opened) >= ALERTS_SHOWN,
@@ -409,7 +422,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
         newest_events=with_query(here, days=days) + "#timeline",
         csv_url=with_query(f"{here}/readings.csv", days=days),
         export_url=f"{here}/export.json",
-        **editable,
+        **read["editable"],
     )
 
 
