@@ -29,7 +29,6 @@ import functools
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -155,14 +154,19 @@ def cleared_cookie() -> str:
 # -- the request -------------------------------------------------------------------------------
 
 
-def _cookie(headers: dict[str, str]) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except CookieError:
-        return None
-    morsel = jar.get(COOKIE)
-    return morsel.value if morsel else None
+def _cookie(headers: dict[str, str], name: str = COOKIE) -> str | None:
+    """Cookie ``name`` from the Cookie header, read pair by pair.
+
+    Not ``http.cookies.SimpleCookie``: it drops every cookie when any one is
+    outside RFC 6265 (a space or a quote in a value, a bare name), which
+    browsers send anyway, so another app's cookie on the parent domain would
+    hide the session and loop the browser through sign-in.
+    """
+    for pair in headers.get("cookie", "").split(";"):
+        key, equals, value = pair.strip().partition("=")
+        if equals and key.strip() == name:
+            return value.strip()
+    return None
 
 
 def _form(request: Any, headers: dict[str, str]) -> dict[str, str]:
@@ -212,7 +216,11 @@ def _principal(visit: Visit, request: Any) -> Principal | None:
             return None
         session = container.console_sessions.renew_tokens(session, renewed)
         visit.session = session
-        principal = container.token_verifier.verify(session.tokens.access, visit.request_id)
+        try:
+            principal = container.token_verifier.verify(session.tokens.access, visit.request_id)
+        except AuthenticationError:  # refreshed, still refused (e.g. no console role now): sign in again
+            container.console_sessions.end(session)
+            return None
     try:
         container.session_check.check(session.tokens.access, principal)
     except AuthenticationError:  # disabled or signed out in Cognito: the console session goes too

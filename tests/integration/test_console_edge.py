@@ -201,6 +201,26 @@ def test_a_cookie_that_names_no_session_is_the_same_as_none(api: Api, cookie: st
     assert header(response, "Location") == f"{SIGN_IN}?next=/console/alerts"
 
 
+@pytest.mark.parametrize(
+    "others",
+    [
+        ('prefs={"theme":"dark"}', ""),
+        ("", "consent=yes please"),
+        ("flag", ""),
+        ('quoted="unterminated', ""),
+    ],
+    ids=["json-value-before", "space-in-value-after", "bare-name-before", "unterminated-quote-before"],
+)
+def test_another_cookie_the_browser_holds_for_the_host_does_not_hide_the_session(
+    console: Console, others: tuple[str, str]
+) -> None:
+    """Browsers send cookies RFC 6265 calls invalid (set by another app on the parent domain): ours still counts."""
+    before, after = others
+    sent = "; ".join(part for part in (before, console.cookie_header, after) if part)
+    response = console.client.http.get(PAGE, headers={"Host": HOST, "Cookie": sent})
+    assert response.status_code == 200, (sent, response.status_code, header(response, "Location"))
+
+
 def test_a_post_without_a_session_is_refused_not_redirected(api: Api, clinic: dict[str, Any]) -> None:
     response = api.client.http.post(
         f"{PAGE}/a-1/acknowledge",
@@ -411,6 +431,21 @@ def test_an_expired_access_token_with_a_revoked_refresh_token_ends_the_session(
         response = console.get(PAGE)
     assert [c["AuthFlow"] for c in calls] == ["REFRESH_TOKEN_AUTH"]
     assert_signed_out(response, console)
+
+
+def test_a_refreshed_token_that_is_still_refused_ends_the_session(
+    api: Api, issuer: Any, clinic: dict[str, Any]
+) -> None:
+    """Taken out of the clinicians group: the refresh works, the new token carries no role; sign in again, once."""
+    cid = new_clinician(api, clinic)
+    console, _ = aged(api, issuer, cid)
+    cognito().admin_remove_user_from_group(UserPoolId=staff_pool_id(), Username=cid, GroupName="clinicians")
+    with initiate_auth_calls() as calls:
+        first = console.get(PAGE)
+        second = console.get(PAGE)  # a browser that kept the cookie: no second refresh
+    assert [c["AuthFlow"] for c in calls] == ["REFRESH_TOKEN_AUTH"]
+    assert_signed_out(first, console)
+    assert second.status_code == 303 and header(second, "Location") == f"{SIGN_IN}?next={PAGE}"
 
 
 def test_an_expired_access_token_without_a_refresh_token_ends_the_session(
