@@ -78,7 +78,9 @@ class CognitoTokenVerifier:
         except OSError as error:
             if self._keys:  # keep serving with the keys we have
                 return
-            raise AuthenticationError("The token could not be verified right now.") from error
+            # Our outage, not the caller's bad token: 503 and a retry, never a 401 that makes a client (or the
+            # console) drop a good session.
+            raise ThrottledError("Sign-in keys are unreachable right now; try again shortly.", 5) from error
         self._keys = {k["kid"]: PyJWK(k).key for k in document.get("keys", []) if k.get("kid")}
         self._fetched_at = now
 

@@ -16,12 +16,11 @@ from pathlib import Path
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/console/static/"
+# Text files only: the local route serves them as text (a binary type would need the API's binary handling).
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
 }
 
 

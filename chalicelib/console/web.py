@@ -129,11 +129,14 @@ def render(visit: Visit, template: str, status: int = 200, **context: Any) -> Re
 
 
 def redirect(visit: Visit, location: str) -> Response:
-    """303 See Other: after a POST, the browser GETs ``location``; htmx follows ``HX-Redirect``."""
-    headers = {"Location": location}
+    """303 See Other: after a POST, the browser GETs ``location``.
+
+    An htmx request gets 200 with ``HX-Redirect`` instead: the browser would follow a 303 inside the
+    request and htmx would swap the next page (the sign-in form, say) into the section it targets.
+    """
     if visit.htmx:
-        headers["HX-Redirect"] = location
-    return _answer(visit, Response("", status_code=303, headers=headers))
+        return _answer(visit, Response("", status_code=200, headers={"HX-Redirect": location}))
+    return _answer(visit, Response("", status_code=303, headers={"Location": location}))
 
 
 def _answer(visit: Visit, response: Response) -> Response:
@@ -154,7 +157,7 @@ def cleared_cookie() -> str:
 # -- the request -------------------------------------------------------------------------------
 
 
-def _cookie(headers: dict[str, str], name: str = COOKIE) -> str | None:
+def read_cookie(headers: dict[str, str], name: str = COOKIE) -> str | None:
     """Cookie ``name`` from the Cookie header, read pair by pair.
 
     Not ``http.cookies.SimpleCookie``: it drops every cookie when any one is
@@ -290,7 +293,7 @@ def page(
 
 def _handle(view: View, visit: Visit, request: Any, params: dict[str, str], public: bool) -> Response:
     container = bootstrap.container()
-    visit.session = container.console_sessions.resume(_cookie(visit.headers))
+    visit.session = container.console_sessions.resume(read_cookie(visit.headers))
     if visit.session is not None:
         visit.principal = _principal(visit, request)
         if visit.principal is None:
@@ -342,4 +345,4 @@ def static_file(name: str) -> Response:
         "Cache-Control": "public, max-age=31536000, immutable",
         "X-Content-Type-Options": "nosniff",
     }
-    return Response(path.read_text(encoding="utf-8"), status_code=200, headers=headers)
+    return Response(path.read_text(encoding="utf-8"), status_code=200, headers=headers)  # text types only

@@ -67,6 +67,26 @@ def test_expired_token_is_401(app: Any, api: Api, clinic: dict[str, Any]) -> Non
     assert "expired" in body(response)["detail"]
 
 
+def test_unreachable_signing_keys_are_a_503_to_retry_not_a_401(app: Any, api: Api, clinic: dict[str, Any]) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.adapters.tokens import CognitoTokenVerifier
+
+    c = bootstrap.container()
+    original = c.token_verifier
+    token = api.token("patient", "p-1")
+    # A fresh container (cold start) whose JWKS URL cannot be reached: no keys cached to fall back on.
+    c.token_verifier = CognitoTokenVerifier(
+        c.settings.issuer, "http://127.0.0.1:9/jwks.json", c.settings.app_client_ids
+    )
+    try:
+        response = api.call("GET", "/patients/p-1", token=token)
+    finally:
+        c.token_verifier = original
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+
+
 def test_token_from_another_issuer_is_401(api: Api, clinic: dict[str, Any]) -> None:
     from chalicelib import bootstrap
     from devstack.identity import CognitoLocalIssuer

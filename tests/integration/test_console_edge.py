@@ -221,6 +221,17 @@ def test_another_cookie_the_browser_holds_for_the_host_does_not_hide_the_session
     assert response.status_code == 200, (sent, response.status_code, header(response, "Location"))
 
 
+def test_an_htmx_request_without_a_session_is_sent_to_sign_in_by_htmx_not_swapped_into_the_page(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    """A 303 would be followed inside the request, and htmx would swap the sign-in form into the section."""
+    response = api.client.http.get(PAGE, headers={"Host": HOST, "HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert header(response, "HX-Redirect") == f"{SIGN_IN}?next=/console/alerts"
+    assert header(response, "Location") is None
+
+
 def test_a_post_without_a_session_is_refused_not_redirected(api: Api, clinic: dict[str, Any]) -> None:
     response = api.client.http.post(
         f"{PAGE}/a-1/acknowledge",

@@ -28,14 +28,13 @@ import hmac
 import re
 import secrets
 import urllib.parse
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 
 from chalicelib import bootstrap
 from chalicelib.console import web
-from chalicelib.console.web import Visit, bp, page, redirect, render
+from chalicelib.console.web import Visit, bp, page, read_cookie, redirect, render
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.services.staff_sign_in import (
     CodeRejected,
@@ -78,13 +77,8 @@ def cleared_pre_cookie() -> str:
 
 
 def _pre_token(visit: Visit) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(visit.headers.get("cookie", ""))
-    except CookieError:
-        return None
-    morsel = jar.get(PRE_COOKIE)
-    return morsel.value if morsel and PRE_FORMAT.fullmatch(morsel.value) else None
+    value = read_cookie(visit.headers, PRE_COOKIE)  # pair by pair: one odd cookie must not hide this one
+    return value if value and PRE_FORMAT.fullmatch(value) else None
 
 
 def _checked_pre_token(visit: Visit) -> str:
