@@ -93,3 +93,11 @@ class Api:
 @pytest.fixture(scope="session")
 def api(base_url: str) -> Api:
     return Api(base_url)
+
+
+@pytest.fixture(scope="session")
+def showcase(api: Api) -> Any:
+    """c-1's panel, seeded once per session through the API (tests/browser/seed.py); tests only read it."""
+    from tests.browser import seed
+
+    return seed.showcase(api)
