@@ -131,6 +131,25 @@ def test_a_double_send_with_one_key_sends_once(
     assert _key(text(answer), "messages") != key
 
 
+def test_a_message_the_service_holds_shows_in_the_thread_with_its_reason(
+    console: Console, patient: dict[str, str], stream_runner: Any
+) -> None:
+    """The daily cap is the messaging engine's (20 routine messages a local day): the console shows what it did."""
+    pid = patient["pid"]
+    for n in range(21):
+        sent = {"text": f"Reminder {n}", "idempotency_key": secrets.token_hex(8)}
+        assert console.post(f"/console/patients/{pid}/messages", sent).status_code == 303
+    stream_runner.drain()
+    assert len(_sms_to(patient["phone"])) <= 20
+    # Any answer with the section shows the thread as it now is (here: an empty message, refused).
+    thread = _section(
+        text(console.post(f"/console/patients/{pid}/messages", {"idempotency_key": "k"}, headers=HX)), "messages"
+    )
+    held = [item for item in re.findall(r"<li.*?</li>", thread, re.S) if "Held" in item]
+    assert held and all("the patient reached today's limit of messages" in item for item in held)
+    assert thread.count("Sent</span>") >= 1
+
+
 def test_send_without_javascript_redirects_to_the_thread(console: Console, patient: dict[str, str]) -> None:
     pid = patient["pid"]
     answer = console.post(f"/console/patients/{pid}/messages", {"text": "Hello", "idempotency_key": "k-1"})
