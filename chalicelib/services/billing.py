@@ -40,6 +40,26 @@ class CareTimeLedger(Protocol):
         ...
 
 
+def rpm_row(record: Record, month: str, item: Record) -> RpmRow:
+    """A patient's report row from their record and their RPM month item (empty before anything counted)."""
+    days = len(item.get("device_days") or [])
+    minutes = int(item.get("care_minutes", 0))
+    interactive = int(item.get("interactive_entries", 0)) > 0
+    return RpmRow(
+        patient_id=record["patient_id"],
+        given_name=record.get("given_name"),
+        family_name=record.get("family_name"),
+        birth_date=record.get("birth_date"),
+        mrn=record.get("mrn"),
+        month=month,
+        device_days=days,
+        device_code=billing.device_code(days),  # type: ignore[arg-type]
+        care_minutes=minutes,
+        interactive=interactive,
+        management_codes=billing.management_codes(minutes, interactive),
+    )
+
+
 class BillingService:
     def __init__(
         self,
@@ -88,6 +108,21 @@ class BillingService:
         self._audit.record(principal, "create", "care_time", patient_id, {"entry_id": entry.entry_id})
         return status, entry
 
+    def patient_month(self, principal: Principal, patient_id: str, month: str | None = None) -> RpmRow:
+        """One patient's row of the report (the console's Care time section): two reads, not a walk of the panel.
+
+        The month defaults to the calendar month in the patient's zone, the period their care time is filed under.
+        """
+        principal.require(Role.CLINICIAN, Role.ADMIN)
+        record = self._patients.visible_record(principal, patient_id)
+        if month is None:
+            month = billing.month_of(self._clock().astimezone(ZoneInfo(record.get("timezone") or "UTC")))
+        elif not billing.MONTH.match(month):
+            raise MalformedRequestError("The month must look like 2026-11.", [FieldError("month", "YYYY-MM")])
+        item = self._summaries.months([(patient_id, month)]).get((patient_id, month), {})
+        self._audit.record(principal, "read", "billing", patient_id, {"month": month})
+        return rpm_row(record, month, item)
+
     def report(
         self, principal: Principal, month: str | None, limit: int, cursor: str | None
     ) -> tuple[list[RpmRow], str | None]:
@@ -103,26 +138,6 @@ class BillingService:
         else:
             records, last = self._patient_store.page_panel(principal.subject, limit, start)
         months = self._summaries.months([(r["patient_id"], month) for r in records])
-        rows = []
-        for r in records:
-            item = months.get((r["patient_id"], month), {})
-            days = len(item.get("device_days") or [])
-            minutes = int(item.get("care_minutes", 0))
-            interactive = int(item.get("interactive_entries", 0)) > 0
-            rows.append(
-                RpmRow(
-                    patient_id=r["patient_id"],
-                    given_name=r.get("given_name"),
-                    family_name=r.get("family_name"),
-                    birth_date=r.get("birth_date"),
-                    mrn=r.get("mrn"),
-                    month=month,
-                    device_days=days,
-                    device_code=billing.device_code(days),  # type: ignore[arg-type]
-                    care_minutes=minutes,
-                    interactive=interactive,
-                    management_codes=billing.management_codes(minutes, interactive),
-                )
-            )
+        rows = [rpm_row(r, month, months.get((r["patient_id"], month), {})) for r in records]
         self._audit.record_many(principal, "read", "billing", [(row.patient_id, {"month": month}) for row in rows])
         return rows, self._cursors.encode(scope, last)

@@ -478,3 +478,40 @@ def test_sections_give_every_partial_its_context(
     assert len(ids) == len(set(ids)), "an id is used twice"
     for target in re.findall(r'<label for="([^"]+)"', page):
         assert target in ids, f"a label for nothing: {target}"
+
+
+def test_the_care_time_status_reads_the_patient_not_the_panel(api: Api, issuer: Any, clinic: dict[str, Any]) -> None:
+    """The codes' status costs the same for a panel of one as for a panel of many: no walk of the billing report."""
+    from chalicelib import bootstrap
+    from chalicelib.console.pages.patient_actions import care_time_view
+    from chalicelib.domain.identity import Principal, Role
+
+    cid = f"c-pa-{uuid.uuid4().hex[:8]}"
+    sent = {"given_name": "Rui", "phone": "+15551239001", "email": f"{cid}@clinic.example", "escalation_contacts": []}
+    assert api.call("PUT", f"/clinicians/{cid}", sent, as_=clinic["admin"]).status_code == 200
+    c = bootstrap.container()
+    caller = Principal(subject=cid, role=Role.CLINICIAN, request_id="panel")
+    client = c.client("dynamodb")
+
+    def requests_for(pid: str) -> list[str]:
+        calls: list[str] = []
+
+        def count(model: Any, **_: Any) -> None:
+            calls.append(model.name)
+
+        patient = c.patients.get(caller, pid)
+        client.meta.events.register("before-call.dynamodb", count)
+        try:
+            care_time_view(caller, patient)
+        finally:
+            client.meta.events.unregister("before-call.dynamodb", count)
+        return calls
+
+    first = f"p-pa-{uuid.uuid4().hex[:8]}"
+    assert api.call("POST", "/patients", patient_body(first, care_team=[cid]), as_=clinic["admin"]).status_code == 201
+    alone = requests_for(first)
+    for _ in range(30):
+        pid = f"p-pa-{uuid.uuid4().hex[:8]}"
+        assert api.call("POST", "/patients", patient_body(pid, care_team=[cid]), as_=clinic["admin"]).status_code == 201
+    assert requests_for(first) == alone
+    assert sorted(alone) == ["BatchGetItem", "GetItem", "PutItem"]  # the patient, their month, one audit record

@@ -35,7 +35,6 @@ from chalicelib.api import problems
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.console.web import Visit, bp, page, redirect, render
-from chalicelib.domain import billing
 from chalicelib.domain.billing import CareTimeIn, RpmRow
 from chalicelib.domain.errors import ConflictError, FieldError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.idempotency import KEY_PATTERN
@@ -57,7 +56,6 @@ from chalicelib.domain.timeutil import iso, parse_iso
 MESSAGES_SHOWN = 50  # the newest messages of the thread; the Timeline section pages through everything
 NOTES_READ = 100  # `note` events read for the Notes section (routing writes `note` events too)
 ADHERENCE_WINDOW = 30
-REPORT_PAGE = 500  # the API's largest page of /billing/rpm
 KINDS = ("measure_glucose", "measure_bp", "medication", "custom")
 PROFILES = tuple(PROFILE_HIGHS)
 ACTIVITIES = ("call", "video", "message", "review", "care_coordination")
@@ -473,39 +471,15 @@ def code_status(row: RpmRow) -> list[CodeStatus]:
     ]
 
 
-def rpm_row(caller: Principal, patient: Patient, month: str) -> RpmRow:
-    """The patient's row of the billing service's RPM report for ``month`` (zeros before anything is logged).
-
-    The report pages through the caller's patients; this walks it until the patient's row.
-    """
-    cursor: str | None = None
-    while True:
-        rows, cursor = container().billing.report(caller, month, REPORT_PAGE, cursor)
-        for row in rows:
-            if row.patient_id == patient.patient_id:
-                return row
-        if cursor is None:
-            break
-    return RpmRow(
-        patient_id=patient.patient_id,
-        month=month,
-        device_days=0,
-        device_code=None,
-        care_minutes=0,
-        interactive=False,
-        management_codes=[],
-    )
-
-
 def care_time_view(caller: Principal, patient: Patient, form: FormState | None = None) -> CareTimeView:
     now = container().clock()
-    # The billing period is the calendar month in the patient's zone (docs/clinical.md), as care time is filed.
-    month = billing.month_of(now.astimezone(ZoneInfo(patient.timezone)))
-    row = rpm_row(caller, patient, month)
+    # The patient's row of the RPM report for the calendar month in their zone (docs/clinical.md), as care
+    # time is filed: one read of the patient and one of their month, whatever the size of the panel.
+    row = container().billing.patient_month(caller, patient.patient_id)
     form = form or FormState()
     return CareTimeView(
         pid=patient.patient_id,
-        month=month,
+        month=row.month,
         minutes=row.care_minutes,
         interactive=row.interactive,
         device_days=row.device_days,
