@@ -224,8 +224,14 @@ def test_alerts_shows_open_and_acknowledged_and_the_header_counts_the_open(
     assert (str(len(listed)), "#alerts") in page.links
     assert sorted(page.alerts) == sorted(a["alert_id"] for a in listed)
     first = listed[-1]["alert_id"]
-    assert api.call("POST", f"/alerts/{first}/acknowledge", as_=clinic["c1"]).status_code == 200
-    page = Page(text(nurse.get(f"/console/patients/{pid}")))
+    html = text(nurse.get(f"/console/patients/{pid}"))
+    assert f'name="back" value="/console/patients/{pid}"' in html  # a plain form comes back here
+    back = f"/console/patients/{pid}"
+    acted = nurse.post(f"/console/alerts/{first}/acknowledge", {"note": "Called her", "back": back})
+    assert acted.status_code == 303 and acted.headers["Location"] == f"/console/patients/{pid}"
+    html = text(nurse.get(f"/console/patients/{pid}"))
+    page = Page(html)
+    assert "Called her" in html  # the card shows the acknowledgement's note
     assert (str(len(listed) - 1), "#alerts") in page.links
     assert sorted(page.alerts) == sorted(a["alert_id"] for a in listed)  # acknowledged, still shown
     assert page.alerts[-1] == first  # after the open ones
