@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.domain import trends
+from chalicelib.domain import console_stats, trends
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
@@ -213,6 +213,24 @@ class PatientRecordService:
         if reading_type == "blood_glucose":
             return trends.glucose_trend(buckets, window)
         return trends.bp_trend(buckets, window)
+
+    def window_stats(
+        self, principal: Principal, patient_id: str, window: trends.Window
+    ) -> tuple[console_stats.GlucoseStats, console_stats.BpStats]:
+        """The console's statistics for ``window``: glucose against the previous window, blood pressure.
+
+        From the daily buckets: glucose over this and the previous window in one Query, blood pressure over
+        this window in one; against the patient's effective targets; audited as the trend API's read.
+        """
+        from chalicelib.services.patients import targets_of
+
+        record = self._patients.visible_record(principal, patient_id)
+        span = console_stats.comparison_span(window)
+        glucose = self._summaries.days(patient_id, "blood_glucose", span.first.isoformat(), span.last.isoformat())
+        bp = self._summaries.days(patient_id, "blood_pressure", window.first.isoformat(), window.last.isoformat())
+        detail = {"type": "blood_glucose,blood_pressure", "days": window.days}
+        self._audit.record(principal, "read", "trend", patient_id, detail)
+        return console_stats.glucose_stats(glucose, window), console_stats.bp_stats(bp, window, targets_of(record))
 
     def chart(self, principal: Principal, patient_id: str, type_text: str | None, days_text: str | None) -> str:
         """The trend drawn against the patient's own effective targets (their band, not the population's)."""

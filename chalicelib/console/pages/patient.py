@@ -362,23 +362,17 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     patient = c.patients.get(caller, pid)  # 404 outside the panel; audited as the API's GET /patients/{pid}
     zone = ZoneInfo(patient.timezone)
     window = window_of(patient, days)
-    span = console_stats.comparison_span(window)
     readings_cursor = visit.query.get("readings") or None
     events_cursor = visit.query.get("timeline") or None
-    _ = (c.alerts, c.readings, c.record, c.summary_store, c.audit)  # built here, not raced for by the threads
+    _ = (c.alerts, c.readings, c.record)  # built here, not raced for by the threads
     read = alongside(
         {
             "consents": lambda: c.patients.list_consents(caller, pid),
             "targets": lambda: c.patients.get_targets(caller, pid),
             "open": lambda: c.alerts.page(caller, "open", None, pid, ALERTS_SHOWN, None)[0],
             "acknowledged": lambda: c.alerts.page(caller, "acknowledged", None, pid, ALERTS_SHOWN, None)[0],
-            # The window's statistics from the daily buckets: glucose over this and the previous window in
-            # one Query, blood pressure over this window in one; audited as the trend API audits its read.
-            "glucose": lambda: c.summary_store.days(pid, GLUCOSE, span.first.isoformat(), span.last.isoformat()),
-            "bp": lambda: c.summary_store.days(pid, BLOOD_PRESSURE, window.first.isoformat(), window.last.isoformat()),
-            "trend_audit": lambda: c.audit.record(
-                caller, "read", "trend", pid, {"type": f"{GLUCOSE},{BLOOD_PRESSURE}", "days": days}
-            ),
+            # The window's statistics from the daily buckets (two Queries), audited as the trend API's read.
+            "stats": lambda: c.record.window_stats(caller, pid, window),
             "logbook": lambda: c.readings.history(caller, pid, None, None, None, LOGBOOK_PAGE, readings_cursor),
             "timeline": lambda: c.record.timeline(caller, pid, None, None, None, TIMELINE_PAGE, events_cursor),
             # Messages, Reminders, Targets, Care time and Notes: the editable sections' own reads.
@@ -386,8 +380,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
         }
     )
     opened, acknowledged = read["open"], read["acknowledged"]
-    glucose = console_stats.glucose_stats(read["glucose"], window)
-    bp = console_stats.bp_stats(read["bp"], window, read["targets"])
+    glucose, bp = read["stats"]
     readings, older_readings = read["logbook"]
     events, older_events = read["timeline"]
     here = f"/console/patients/{pid}"

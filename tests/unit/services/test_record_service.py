@@ -315,3 +315,27 @@ def test_a_glucose_trend_counts_the_readings_of_the_window_in_the_patients_local
 
     assert trend.type == "blood_glucose" and trend.count == 2 and trend.last_date == "2026-03-02"
     assert (trend.min_mg_dl, trend.max_mg_dl) == (100, 140)
+
+
+def test_the_consoles_window_statistics_compare_with_the_previous_window_and_are_scoped_and_audited(
+    world: World,
+) -> None:
+    from datetime import date
+
+    from chalicelib.domain.trends import Window
+
+    # The clock is 2026-03-02 (New York): this 7-day window is Feb 24 - Mar 2, the previous one Feb 17 - Feb 23.
+    for day, reading_id, value in [("2026-03-02", "r-1", 50), ("2026-02-25", "r-2", 150), ("2026-02-20", "r-3", 120)]:
+        world.buckets.count_reading("p-1", "blood_glucose", day, reading_id, value, device_day=True)
+    window = Window(first=date(2026, 2, 24), last=date(2026, 3, 2))
+
+    with pytest.raises(NotFoundError):
+        world.record.window_stats(clinician("c-eve"), "p-1", window)
+    glucose, bp = world.record.window_stats(clinician(), "p-1", window)
+
+    assert (glucose.current.count, glucose.current.mean_mg_dl, glucose.current.below_54_pct) == (2, 100, 50)
+    assert (glucose.previous.count, glucose.previous.mean_mg_dl) == (1, 120)
+    assert glucose.change.mean_mg_dl == -20
+    assert bp.count == 0
+    [entry] = world.audited("read", "trend")
+    assert entry["detail"] == {"type": "blood_glucose,blood_pressure", "days": 7}
