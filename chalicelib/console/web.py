@@ -139,6 +139,14 @@ def redirect(visit: Visit, location: str) -> Response:
     return _answer(visit, Response("", status_code=303, headers={"Location": location}))
 
 
+def file_response(visit: Visit, body: str, content_type: str, filename: str | None = None) -> Response:
+    """A non-HTML answer (chart, CSV, export) with the console's headers (``no-store``: it holds patient data)."""
+    headers = {"Content-Type": content_type}
+    if filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return _answer(visit, Response(body=body, status_code=200, headers=headers))
+
+
 def _answer(visit: Visit, response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
     if visit.set_cookie is not None:

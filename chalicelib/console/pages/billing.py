@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from chalice import Response
 
 from chalicelib import bootstrap
-from chalicelib.console.web import SECURITY_HEADERS, Visit, bp, page, render
+from chalicelib.console.web import Visit, bp, file_response, page, render
 from chalicelib.domain import billing
 from chalicelib.domain.billing import RpmRow
 from chalicelib.domain.errors import FieldError, MalformedRequestError
@@ -163,12 +163,4 @@ def billing_csv(visit: Visit) -> Response:
         if written >= CSV_MAX_ROWS:
             writer.writerow([f"Stopped after {written} patients: ask for the rest through GET /billing/rpm."])
             break
-    headers = {
-        **SECURITY_HEADERS,
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="carewire-rpm-{month}.csv"',
-        "Cache-Control": "no-store",
-    }
-    if visit.set_cookie is not None:
-        headers["Set-Cookie"] = visit.set_cookie
-    return Response(out.getvalue(), status_code=200, headers=headers)
+    return file_response(visit, out.getvalue(), "text/csv; charset=utf-8", f"carewire-rpm-{month}.csv")

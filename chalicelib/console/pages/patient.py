@@ -32,7 +32,7 @@ from chalice import Response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.console.pages import patient_actions
-from chalicelib.console.web import SECURITY_HEADERS, Visit, bp, page, render
+from chalicelib.console.web import Visit, bp, file_response, page, render
 from chalicelib.domain import console_stats, trends
 from chalicelib.domain.errors import FieldError, MalformedRequestError
 from chalicelib.domain.identity import Principal, Role
@@ -419,16 +419,6 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     )
 
 
-def _file(visit: Visit, body: str, content_type: str, filename: str | None = None) -> Response:
-    """A non-HTML answer with the console's security headers (and ``no-store``: it holds patient data)."""
-    headers = {**SECURITY_HEADERS, "Content-Type": content_type}
-    if filename is not None:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    if visit.set_cookie is not None:
-        headers["Set-Cookie"] = visit.set_cookie
-    return Response(body=body, status_code=200, headers=headers)
-
-
 def _chart_inputs(visit: Visit, patient_id: str) -> tuple[Principal, Patient, Targets, trends.Window, ZoneInfo]:
     caller = staff(visit)
     pid = known_id(patient_id)
@@ -453,7 +443,7 @@ def glucose_chart(visit: Visit, patient_id: str) -> Response:
         window.last,
         timezone_label=patient.timezone,
     )
-    return _file(visit, svg, "image/svg+xml; charset=utf-8")
+    return file_response(visit, svg, "image/svg+xml; charset=utf-8")
 
 
 @page(bp, "/console/patients/{patient_id}/charts/bp.svg")
@@ -464,7 +454,7 @@ def bp_chart(visit: Visit, patient_id: str) -> Response:
     caller, patient, targets, window, zone = _chart_inputs(visit, patient_id)
     readings = window_readings(caller, patient.patient_id, BLOOD_PRESSURE, window, zone)
     svg = reading_charts.bp_chart(reading_charts.bp_points(readings, zone), targets, window.first, window.last)
-    return _file(visit, svg, "image/svg+xml; charset=utf-8")
+    return file_response(visit, svg, "image/svg+xml; charset=utf-8")
 
 
 @page(bp, "/console/patients/{patient_id}/readings.csv")
@@ -478,7 +468,7 @@ def readings_download(visit: Visit, patient_id: str) -> Response:
     window = window_of(patient, days)
     rows = [logbook_row(r, zone) for r in window_readings(caller, pid, None, window, zone)]
     filename = f"readings-{pid}-{window.first.isoformat()}-to-{window.last.isoformat()}.csv"
-    return _file(visit, readings_csv(rows), "text/csv; charset=utf-8", filename)
+    return file_response(visit, readings_csv(rows), "text/csv; charset=utf-8", filename)
 
 
 @page(bp, "/console/patients/{patient_id}/export.json")
@@ -487,4 +477,4 @@ def fhir_export(visit: Visit, patient_id: str) -> Response:
     caller = staff(visit)
     pid = known_id(patient_id)
     document = container().readings.export(caller, pid)
-    return _file(visit, json.dumps(document), "application/fhir+json", f"patient-{pid}-fhir.json")
+    return file_response(visit, json.dumps(document), "application/fhir+json", f"patient-{pid}-fhir.json")
