@@ -208,6 +208,8 @@ def main() -> int:
         f"Carewire is up in {time.monotonic() - started:.1f} s\n"
         f"  API            {stack.api_url}   (try {stack.api_url}/health)\n"
         f"  OpenAPI        {stack.api_url}/openapi.json\n"
+        f"  console        {stack.api_url}/console/   (local shortcut: "
+        f"{stack.api_url}/_local/console-login?role=clinician&subject=c-1)\n"
         f"  DynamoDB Local {stack.dynamodb_url}   (data in .data/dynamodb)\n"
         f"  moto server    {stack.moto_url}   (SNS, SES, SQS, Cognito)\n"
         f"  logs           {stack.log_dir}\n"
