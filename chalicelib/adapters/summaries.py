@@ -7,6 +7,7 @@ daily reading bucket        PATIENT#<pid> / DAY#<type>#<local yyyy-mm-dd>   stre
 RPM month                   PATIENT#<pid> / RPM#<local yyyy-mm>             stream (device days),
                                                                              care-time entries
 care-time entry             PATIENT#<pid> / CARE#<entry_id>                 POST care-time
+recent readings             PATIENT#<pid> / RECENT                          stream (adapters/recent.py)
 ==========================  ==============================================  ==========================
 
 A bucket holds one attribute ``r_<reading_id>`` per reading, so the stream's
@@ -22,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters import recent as recent_readings
 from chalicelib.adapters.dynamo import DynamoTable, serialize
 from chalicelib.adapters.stores import _cancelled_by_condition, patient_pk
 
@@ -37,12 +39,21 @@ class DynamoSummaryStore:
     # -- daily reading buckets -------------------------------------------------------
 
     def reading_ops(
-        self, patient_id: str, reading_type: str, day: str, reading_id: str, value: Any, device_day: bool
+        self,
+        patient_id: str,
+        reading_type: str,
+        day: str,
+        reading_id: str,
+        value: Any,
+        device_day: bool,
+        recent: str | None = None,
     ) -> list[dict[str, Any]]:
         """Transaction operations that count one reading in its local day (and, from a device, its month).
 
         The stream writes them in the same transaction as the reading's audit record and timeline
         entry: one request, and a redelivered record (whose audit record exists) changes nothing.
+        With ``recent`` (the reading's triage record, chalicelib/domain/triage.py), the reading also
+        joins the patient's RECENT item (adapters/recent.py), which the worklist triages.
         """
         ops = [
             self._update(
@@ -62,6 +73,8 @@ class DynamoSummaryStore:
                     {":day": {"SS": [day]}, **serialize({":e": "rpm_month", ":p": patient_id, ":m": month})},
                 )
             )
+        if recent is not None:
+            ops.append(recent_readings.add_op(self.table.name, patient_id, day, recent))
         return ops
 
     def _update(

@@ -1,8 +1,9 @@
 """The table's stream: what follows from a write, outside the request path.
 
 - a new reading: its writer goes to the audit trail (ingestion stays one
-  write), it joins its local day's bucket (trends) and, from a device, the
-  month's device days (RPM billing), its alert is opened or joined, the
+  write), it joins its local day's bucket (trends), from a device the
+  month's device days (RPM billing), and, measured in the last 15 local days,
+  the patient's recent readings (the worklist's triage); its alert is opened or joined, the
   patient's last-reading time moves, and the channel that prompted it is
   credited with an answer;
 - a consent write: a ``consent_changed`` event in the patient timeline;
@@ -22,9 +23,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamo import deserialize
+from chalicelib.adapters.recent import is_recent
 from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
+from chalicelib.domain.triage import record_for
 from chalicelib.observability import log_unexpected
 
 if TYPE_CHECKING:
@@ -122,9 +125,16 @@ class ChangeHandler:
         )
         counted: list[dict[str, Any]] = []
         if record is not None:
-            day = local_day(parse_iso(image["measured_at"]), record.get("timezone") or "UTC")
+            zone = record.get("timezone") or "UTC"
+            day = local_day(parse_iso(image["measured_at"]), zone)
             counted = self._summaries.reading_ops(
-                pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
+                pid,
+                image["type"],
+                day,
+                image["reading_id"],
+                bucket_value(image),
+                counts_as_device_day(image),
+                recent=recent_record(image, day, local_day(at, zone)),
             )
         written = self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event), *counted)
         if counted and not written:
@@ -169,6 +179,22 @@ class ChangeHandler:
 
         response: dict[str, Any] = process_partial_response(event=event, record_handler=one, processor=processor)
         return response
+
+
+def recent_record(image: dict[str, Any], day: str, received_day: str) -> str | None:
+    """The reading's record for the patient's RECENT item, or None when it stays out of it.
+
+    Out: a reading measured more than 15 local days before the local day it was received (a device
+    syncing its history).  Judged by the reading's own receipt time, not the moment the stream runs,
+    so every redelivery of the record decides the same.  A value no record can hold (none passes the
+    API's validation) leaves the reading out of triage rather than failing its whole record.
+    """
+    if not is_recent(day, received_day):
+        return None
+    try:
+        return record_for(image, day)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _reading_summary(image: dict[str, Any]) -> str:
