@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from chalicelib.adapters.messaging import DynamoMessagingStore
     from chalicelib.adapters.push import SnsPushRegistry
     from chalicelib.adapters.readings import DynamoReadingStore
+    from chalicelib.adapters.recent import DynamoRecentReadings
+    from chalicelib.adapters.reviews import DynamoReviewStore
     from chalicelib.adapters.stores import DynamoAuditLog, DynamoClinicianStore, DynamoPatientStore
     from chalicelib.adapters.summaries import DynamoSummaryStore
     from chalicelib.adapters.tokens import CognitoSessionCheck, CognitoTokenVerifier, UserPoolVerifiers
@@ -425,7 +427,22 @@ class Container:
             self.clock,
             self.messaging_store,
             self.audit,
+            self.recent_readings,
+            self.review_store,
+            self.patients,
         )
+
+    @cached_property
+    def recent_readings(self) -> DynamoRecentReadings:
+        from chalicelib.adapters.recent import DynamoRecentReadings
+
+        return DynamoRecentReadings(self.table)
+
+    @cached_property
+    def review_store(self) -> DynamoReviewStore:
+        from chalicelib.adapters.reviews import DynamoReviewStore
+
+        return DynamoReviewStore(self.table)
 
     @cached_property
     def summary_store(self) -> DynamoSummaryStore:

@@ -2,7 +2,8 @@
 
 ``WorklistService`` over ``FakePatientStore`` (the panel) and ``FakeClinicianStore``
 (tests/fakes/patients.py), ``FakeLiveAlerts`` and ``FakeSummaryStore`` (tests/fakes/conversations.py),
-``FakeMessagingStore`` (held messages) and a real ``AuditTrail`` over ``FakeAuditLog``.
+``FakeMessagingStore`` (held messages), ``FakeRecentReadings`` and ``FakeReviewStore`` (tests/fakes/worklist.py)
+and a real ``AuditTrail`` over ``FakeAuditLog``.  Triage, care minutes and reviews: test_worklist_console.py.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.domain.worklist import Worklist
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.worklist import WorklistService
-from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore
+from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore, FakePatientAccess
 from tests.fakes.conversations import FakeLiveAlerts, FakeSummaryStore
 from tests.fakes.patients import FakeClinicianStore, FakePatientStore
+from tests.fakes.worklist import FakeRecentReadings, FakeReviewStore
 from tests.unit.services.patients_world import admin, clinician, patient
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # still March 1st in New York
@@ -38,6 +40,8 @@ class World:
         self.months = FakeSummaryStore()
         self.messaging = FakeMessagingStore()
         self.audit_log = FakeAuditLog()
+        self.recent = FakeRecentReadings()
+        self.reviews = FakeReviewStore()
         self.worklist = WorklistService(
             self.patients,
             self.clinicians,
@@ -46,6 +50,9 @@ class World:
             self.clock,
             self.messaging,
             AuditTrail(self.audit_log, self.clock),
+            self.recent,
+            self.reviews,
+            FakePatientAccess(self.patients),
         )
         self.clinicians.put({"clinician_id": "c-ana", "phone": "+15550000001"})
         self.clinicians.put({"clinician_id": "c-eve", "phone": "+15550000002"})
@@ -180,6 +187,13 @@ def test_a_row_carries_the_counts_and_the_names(world: World) -> None:
         "device_days_last_30": 0,
         "targets_outside_limits": [],
         "held_messages_today": 0,
+        "triage_bucket": "no_data",
+        "oldest_unacknowledged_critical_at": None,
+        "care_minutes_month": 0,
+        "reviewed_at": None,
+        "reviewed_by": None,
+        "reviewed_today": False,
+        "care_team": ["c-ana"],
     }
 
 
@@ -286,7 +300,7 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
     world.clinicians.put({"clinician_id": "c-ana"})
 
     body = world.build().model_dump(mode="json")
-    assert list(body) == ["items", "configuration_errors"]
+    assert list(body) == ["items", "configuration_errors", "care_team_members"]
     assert list(body["items"][0]) == [
         "patient_id",
         "given_name",
@@ -300,5 +314,12 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
         "device_days_last_30",
         "targets_outside_limits",
         "held_messages_today",
+        "triage_bucket",
+        "oldest_unacknowledged_critical_at",
+        "care_minutes_month",
+        "reviewed_at",
+        "reviewed_by",
+        "reviewed_today",
+        "care_team",
     ]
     assert list(body["configuration_errors"][0]) == ["clinician_id", "problem"]
