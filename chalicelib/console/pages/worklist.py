@@ -9,8 +9,9 @@ What the console adds is presentation, kept small because a 500-patient panel is
 200 KB):
 
 - **One review form for the whole table.**  Each row's "Mark reviewed" (and "Undo") is a button of one form
-  after the table (``form="rf"``), carrying ``<patient_id>|<the review the row showed>``; the CSRF
-  token and the way back are in that form once, not in 500.  With JavaScript htmx posts the form and the
+  around the table, carrying ``<patient_id>|<the review the row showed>``; the CSRF token and the way
+  back are in that form once, not in 500.  (Inside it, not tied to it by ``form=``: htmx learns which
+  button was pressed from the click bubbling up to the form.)  With JavaScript htmx posts the form and the
   answer names the row's cell to swap (``HX-Retarget``) and updates one status region (``hx-swap-oob``);
   without it the form posts normally and the view answers 303 back to the filtered list.
 - **A review is the care team's.**  "Last reviewed" shows who and when, whoever it was; "Reviewed" means
