@@ -215,7 +215,12 @@ def test_one_alert_has_its_page_with_actions_and_the_patient_link(panel: dict[st
 def test_an_alert_outside_the_panel_is_a_404_page_and_cannot_be_acted_on(
     api: Api, clinic: dict[str, Any], stream_runner: Any, panel: dict[str, Any]
 ) -> None:
-    theirs = _alert(api, stream_runner, clinic, ["c-9"], 44)
+    # Another clinician's patient (not c-9's: other files page through c-9's panel and expect it empty).
+    other = f"c-al-{uuid.uuid4().hex[:6]}"
+    person = {"given_name": "Ora", "phone": "+15551239002"}
+    registered = api.call("PUT", f"/clinicians/{other}", person, as_=clinic["admin"])
+    assert registered.status_code in (200, 201), registered.body
+    theirs = _alert(api, stream_runner, clinic, [other], 44)
 
     shown = panel["console"].get(f"/console/alerts/{theirs}")
     acted = panel["console"].post(f"/console/alerts/{theirs}/acknowledge", {}, headers={"HX-Request": "true"})

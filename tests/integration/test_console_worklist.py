@@ -231,8 +231,11 @@ def test_a_patient_session_gets_403(api: Api, issuer: Any, panel: dict[str, Any]
     assert me.post("/console/reviews", {"p": f"{panel['ok']}|"}).status_code == 403
 
 
-def test_an_admin_gets_the_services_answer_403(api: Api, issuer: Any) -> None:
-    assert Console(api.client, issuer, "admin", "a-1").get("/console").status_code == 403
+def test_an_admin_is_sent_to_the_clinics_alerts_the_worklist_being_a_clinicians_panel(api: Api, issuer: Any) -> None:
+    answer = Console(api.client, issuer, "admin", "a-1").get("/console")
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/console/alerts"
 
 
 def test_a_review_without_the_csrf_token_is_403_and_changes_nothing(api: Api, panel: dict[str, Any]) -> None:

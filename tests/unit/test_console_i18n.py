@@ -18,7 +18,7 @@ TEMPLATES = CONSOLE / "templates"
 NOT_WORDS = {"Carewire", "mg", "dL", "mmHg", "CSV", "FHIR", "MRN", "LO", "HI", "x", "min", "h", "d"}
 JINJA = re.compile(r"{%-?\s*trans\b.*?endtrans\s*-?%}|{{.*?}}|{%.*?%}|{#.*?#}", re.S)
 TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.S | re.I)
-WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+WORD = re.compile("[A-Za-z][A-Za-z'\u2019-]*")  # a word, apostrophes (straight or curly) inside
 
 
 def visible_words(source: str) -> list[str]:

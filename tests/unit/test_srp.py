@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import random
 import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -73,12 +74,14 @@ def our_claim(small_a: int, params: dict[str, str], password: str = PASSWORD, wh
     )
 
 
+# Fixed "random" values: xdist workers must collect the same parameters (a seeded generator, not secrets).
+_RNG = random.Random(2026_12_03)
 CASES = [
     # (a, salt, B): small and large, with and without the top bit set (the padded zero byte), B above and below N/2
     (0x1234567, 0xABCDEF0123456789, 0x7F00FF),
     (0xDEADBEEF, 0x1F2E3D4C5B6A7988, srp.N - 12345),
-    (secrets.randbits(1024) % srp.N, secrets.randbits(128) | 1 << 127, secrets.randbits(3072) % srp.N),
-    (secrets.randbits(1024) % srp.N, secrets.randbits(120) | 1 << 119, secrets.randbits(3000)),
+    (_RNG.getrandbits(1024) % srp.N, _RNG.getrandbits(128) | 1 << 127, _RNG.getrandbits(3072) % srp.N),
+    (_RNG.getrandbits(1024) % srp.N, _RNG.getrandbits(120) | 1 << 119, _RNG.getrandbits(3000)),
 ]
 
 

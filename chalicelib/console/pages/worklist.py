@@ -95,6 +95,10 @@ def _full_name(row: WorklistRow) -> str:
 @page(bp, HOME)
 def worklist_page(visit: Visit) -> Response:
     principal = visit.caller
+    if principal.is_admin:
+        # A worklist is a clinician's panel (the service refuses admins, as GET /worklist does); an admin's
+        # home is the clinic's alerts, where sign-in and the console's links land them.
+        return redirect(visit, "/console/alerts")
     keep = parse_filter(visit.query)
     now = bootstrap.container().clock()
     worklist = bootstrap.container().worklist.build(principal, keep)
