@@ -22,13 +22,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters.dynamo import deserialize
 from chalicelib.adapters.recent import is_recent
 from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
 from chalicelib.domain.triage import record_for
-from chalicelib.observability import log_unexpected
+from chalicelib.observability import count, log_unexpected
 
 if TYPE_CHECKING:
     from chalicelib.adapters.messaging import DynamoMessagingStore
@@ -124,23 +126,49 @@ class ChangeHandler:
             {"reading_id": image["reading_id"]},
         )
         counted: list[dict[str, Any]] = []
+        essential: list[dict[str, Any]] = []
         if record is not None:
             zone = record.get("timezone") or "UTC"
             day = local_day(parse_iso(image["measured_at"]), zone)
-            counted = self._summaries.reading_ops(
-                pid,
-                image["type"],
-                day,
-                image["reading_id"],
-                bucket_value(image),
-                counts_as_device_day(image),
-                recent=recent_record(image, day, local_day(at, zone)),
+            essential = self._summaries.reading_ops(
+                pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
             )
-        written = self._audit_log.append_once(reading_audit_entry(image), self._events.table.put_op(event), *counted)
+            recent = recent_record(image, day, local_day(at, zone))
+            counted = (
+                self._summaries.reading_ops(
+                    pid,
+                    image["type"],
+                    day,
+                    image["reading_id"],
+                    bucket_value(image),
+                    counts_as_device_day(image),
+                    recent=recent,
+                )
+                if recent is not None
+                else essential
+            )
+        audit_entry, timeline_put = reading_audit_entry(image), self._events.table.put_op(event)
+        try:
+            written = self._audit_log.append_once(audit_entry, timeline_put, *counted)
+        except ClientError as error:
+            if counted is essential or not _refused_as_invalid(error):
+                raise
+            # The worklist's RECENT item could not take the reading (over DynamoDB's 400 KB item limit: a
+            # device sending every minute).  Triage is bookkeeping: the reading's audit record, counts and
+            # alert must never wait on it, so the transaction goes again without it (hazard log C18.3).
+            count("RecentReadingsRefused")
+            counted = essential
+            written = self._audit_log.append_once(audit_entry, timeline_put, *counted)
         if counted and not written:
             # A redelivery: the counts are idempotent (an attribute per reading, a set of days) and written
             # again, so a record first delivered before they rode along (across a deploy) is still counted.
-            self._events.table.transact(counted)
+            try:
+                self._events.table.transact(counted)
+            except ClientError as error:
+                if counted is essential or not _refused_as_invalid(error):
+                    raise
+                count("RecentReadingsRefused")
+                self._events.table.transact(essential)
         if record is None:
             return
         self._alerts.on_reading(image, record)
@@ -179,6 +207,15 @@ class ChangeHandler:
 
         response: dict[str, Any] = process_partial_response(event=event, record_handler=one, processor=processor)
         return response
+
+
+def _refused_as_invalid(error: ClientError) -> bool:
+    """A transaction DynamoDB refused as invalid (an item grown past 400 KB), not for a condition or a conflict."""
+    if error.response.get("Error", {}).get("Code") == "ValidationException":
+        return True
+    # A cancelled transaction names it per item: "ValidationError" ("Item size to update has exceeded...").
+    reasons = error.response.get("CancellationReasons") or []
+    return any(reason.get("Code") in ("ValidationError", "ValidationException") for reason in reasons)
 
 
 def recent_record(image: dict[str, Any], day: str, received_day: str) -> str | None:

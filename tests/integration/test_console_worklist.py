@@ -305,3 +305,24 @@ def _captured(c: Any, act: Any) -> list[dict[str, Any]]:
                 record["dynamodb"].pop("ApproximateCreationDateTime", None)
                 found.append(record)
     return found
+
+
+def test_a_recent_item_that_cannot_grow_never_holds_back_the_readings_alert_or_counts(
+    api: Api, clinic: dict[str, Any], stream_runner: Any
+) -> None:
+    """A device sending every minute could fill the RECENT item to DynamoDB's 400 KB: triage gives way."""
+    from chalicelib import bootstrap
+
+    c = bootstrap.container()
+    pid = _patient(api, clinic, ["c-1"], "Fulla", "Item")
+    stream_runner.drain()
+    c.table.put({"pk": f"PATIENT#{pid}", "sk": "RECENT", "entity": "recent", "pad": "x" * 409_540})
+
+    _post(api, pid, _glucose(45))  # a critical low
+    stream_runner.drain()
+
+    alerts = body(api.call("GET", f"/alerts?patient_id={pid}", as_=clinic["c1"]))["items"]
+    assert [a["kind"] for a in alerts] == ["critical_low"]
+    trend = body(api.call("GET", f"/patients/{pid}/trends?type=blood_glucose&days=7", as_=clinic["c1"]))
+    assert trend["count"] == 1
+    assert [k for k in (c.table.get(f"PATIENT#{pid}", "RECENT") or {}) if k.startswith("d_")] == []
