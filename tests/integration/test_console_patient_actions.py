@@ -515,3 +515,28 @@ def test_the_care_time_status_reads_the_patient_not_the_panel(api: Api, issuer: 
         assert api.call("POST", "/patients", patient_body(pid, care_team=[cid]), as_=clinic["admin"]).status_code == 201
     assert requests_for(first) == alone
     assert sorted(alone) == ["BatchGetItem", "GetItem", "PutItem"]  # the patient, their month, one audit record
+
+
+def test_a_message_sent_during_the_patients_quiet_hours_waits_for_them_to_end(
+    api: Api, console: Console, doctor: tuple[str, str], stream_runner: Any
+) -> None:
+    """The other tests switch quiet hours off; here they cover now, on the same Send path."""
+
+    now = datetime.now(UTC)
+    pid = f"p-pa-{uuid.uuid4().hex[:8]}"
+    phone = "+1555" + str(uuid.uuid4().int)[:7]
+    quiet = {"start": (now - timedelta(hours=1)).strftime("%H:%M"), "end": (now + timedelta(hours=2)).strftime("%H:%M")}
+    sent = patient_body(pid, phone=phone, timezone="UTC", language="en", channels=["sms"], quiet_hours=quiet)
+    assert api.call("POST", "/patients", sent, as_=doctor).status_code == 201
+    consent = {"granted": True, "source": "app", "full_content": True}
+    assert api.call("PUT", f"/patients/{pid}/consents/sms", consent, as_=("patient", pid)).status_code == 200
+    words = f"Your appointment moved {secrets.token_hex(3)}"
+
+    answer = console.post(
+        f"/console/patients/{pid}/messages", {"text": words, "idempotency_key": secrets.token_hex(8)}, headers=HX
+    )
+    stream_runner.drain()
+
+    assert answer.status_code == 200 and words in text(answer)
+    assert [(m["direction"], m["text"]) for m in _messages(api, pid, doctor)] == [("out", words)]
+    assert not [sms for sms in _sms_to(phone) if words in sms], "sent inside the patient's quiet hours"
