@@ -45,7 +45,7 @@ from chalicelib.domain.errors import (
     MalformedRequestError,
     NotFoundError,
 )
-from chalicelib.domain.identity import Principal
+from chalicelib.domain.identity import Principal, Role
 from chalicelib.observability import log_unexpected
 from chalicelib.services.console_sessions import Session, Tokens
 
@@ -160,6 +160,30 @@ def session_cookie(value: str) -> str:
 
 def cleared_cookie() -> str:
     return f"{COOKIE}=; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
+
+
+def staff(visit: Visit) -> Principal:
+    """The care team's console: a patient's or caregiver's session is refused before any read (403, as the API)."""
+    caller = visit.caller
+    caller.require(Role.CLINICIAN, Role.ADMIN)
+    return caller
+
+
+def local_path(value: str | None, default: str) -> str:
+    """``value`` if it is a console path on this origin, else ``default``: no redirect ever leaves the console.
+
+    Refused: absolute and scheme-relative URLs, backslashes, control characters, and dot segments, also
+    percent-encoded (a browser resolves ``%2e%2e`` as ``..``).
+    """
+    if not value or len(value) > 2048 or not value.isprintable() or "\\" in value:
+        return default
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    segments = urllib.parse.unquote(parts.path).split("/")[1:]
+    if segments[0] != "console" or any(s in ("", ".", "..") for s in segments[1:-1]) or segments[-1] in (".", ".."):
+        return default
+    return urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 # -- the request -------------------------------------------------------------------------------

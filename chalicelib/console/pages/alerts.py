@@ -28,10 +28,10 @@ from pydantic import ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.api.alerts import known_alert_id
-from chalicelib.console.web import Visit, bp, page, redirect, render
+from chalicelib.console.web import Visit, bp, local_path, page, redirect, render, staff
 from chalicelib.domain.alerts import Alert, TransitionIn
 from chalicelib.domain.errors import ConflictError, FieldError, InvalidInputError, MalformedRequestError
-from chalicelib.domain.identity import Principal, Role
+from chalicelib.domain.identity import Principal
 
 HOME = "/console/alerts"
 PAGE_SIZE = 50
@@ -79,26 +79,12 @@ def patient_names(principal: Principal, patient_ids: set[str]) -> dict[str, str]
 
 def local_back(value: str | None, default: str = HOME) -> str:
     """Where a form without JavaScript returns to: a path on the console, never another site."""
-    if not value or "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
-        return default
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme or parts.netloc or value.startswith("//"):
-        return default
-    if parts.path != "/console" and not parts.path.startswith("/console/"):
-        return default
-    return value
-
-
-def _staff(visit: Visit) -> Principal:
-    """The API's rule for every alert route: staff only (a patient or caregiver gets 403, not 404)."""
-    principal = visit.caller
-    principal.require(Role.CLINICIAN, Role.ADMIN)
-    return principal
+    return local_path(value, default)
 
 
 @page(bp, "/console/alerts")
 def alerts_page(visit: Visit) -> Response:
-    principal = _staff(visit)
+    principal = staff(visit)
     cursor = visit.query.get("cursor")
     alerts, next_cursor = live_alerts(principal, cursor)
     here = HOME + ("?" + urllib.parse.urlencode({"cursor": cursor}) if cursor else "")
@@ -115,7 +101,7 @@ def alerts_page(visit: Visit) -> Response:
 @page(bp, "/console/alerts/{alert_id}")
 def alert_page(visit: Visit, alert_id: str) -> Response:
     """One alert: where the ``<console_url>/alerts/<id>`` link of a page to a clinician lands."""
-    alert = bootstrap.container().alerts.get(_staff(visit), known_alert_id(alert_id))
+    alert = bootstrap.container().alerts.get(staff(visit), known_alert_id(alert_id))
     return _alert_page(visit, alert, None)
 
 
@@ -148,7 +134,7 @@ def _act(visit: Visit, alert_id: str, action: str) -> Response:
     A stale action (someone else acted first: the service's ConflictError) answers the
     alert's current state and who acted, with 200: it is news, not a failure.
     """
-    principal = _staff(visit)
+    principal = staff(visit)
     alert_id = known_alert_id(alert_id)
     back = local_back(visit.form.get("back"))
     alerts = bootstrap.container().alerts

@@ -32,10 +32,10 @@ from chalice import Response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.console.pages import patient_actions
-from chalicelib.console.web import Visit, bp, file_response, page, render
+from chalicelib.console.web import Visit, bp, file_response, page, render, staff
 from chalicelib.domain import console_stats, trends
 from chalicelib.domain.errors import FieldError, MalformedRequestError
-from chalicelib.domain.identity import Principal, Role
+from chalicelib.domain.identity import Principal
 from chalicelib.domain.patients import Consent, Patient
 from chalicelib.domain.readings import Reading
 from chalicelib.domain.targets import Targets
@@ -56,13 +56,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 # -- request parsing --------------------------------------------------------------------------
-
-
-def staff(visit: Visit) -> Principal:
-    """The care team's console: a patient (or caregiver) session is refused before any read (403)."""
-    caller = visit.caller
-    caller.require(Role.CLINICIAN, Role.ADMIN)
-    return caller
 
 
 def window_days(query: dict[str, str]) -> int:

@@ -34,7 +34,7 @@ from chalice import Response
 
 from chalicelib import bootstrap
 from chalicelib.console import web
-from chalicelib.console.web import Visit, bp, page, read_cookie, redirect, render
+from chalicelib.console.web import Visit, bp, local_path, page, read_cookie, redirect, render
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.services.staff_sign_in import (
     CodeRejected,
@@ -101,19 +101,12 @@ def _with_cookies(response: Response, *cookies: str) -> Response:
 
 
 def safe_next(value: str | None) -> str:
-    """``value`` if it is a console path on this origin, else the worklist: the sign-in is no open redirect."""
-    if not value or len(value) > 2048 or not value.isprintable() or "\\" in value:
+    """``value`` if it is a console path on this origin and not the sign-in itself, else the worklist."""
+    path = local_path(value, HOME)
+    bare = path.split("?", 1)[0]
+    if bare == SIGN_IN or bare.startswith(SIGN_IN + "/"):
         return HOME
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return HOME
-    path = urllib.parse.unquote(parts.path)  # browsers resolve %2e%2e as ..
-    segments = path.split("/")[1:]
-    if segments[0] != "console" or any(s in ("", ".", "..") for s in segments[1:-1]) or segments[-1] in (".", ".."):
-        return HOME
-    if path == SIGN_IN or path.startswith(SIGN_IN + "/"):
-        return HOME
-    return urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+    return path
 
 
 # -- pages -----------------------------------------------------------------------------------------------
