@@ -564,9 +564,17 @@ class DynamoAlertStore:
             "pk = :o AND begins_with(sk, :p)", {":o": owner, ":p": prefix}, limit=limit, start_key=start_key
         )
 
-    def of_patient(self, patient_id: str) -> list[dict[str, Any]]:
+    def of_patient(self, patient_id: str, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The patient's alerts, newest first; with ``statuses``, only those (filtered by DynamoDB: a patient's
+        resolved alerts, years of them, stay out of the answer)."""
+        values: dict[str, Any] = {":p": patient_pk(patient_id), ":a": "ALERT#"}
+        values.update({f":s{n}": status for n, status in enumerate(statuses)})
         return self.table.query_all(
-            "pk = :p AND begins_with(sk, :a)", {":p": patient_pk(patient_id), ":a": "ALERT#"}, forward=False
+            "pk = :p AND begins_with(sk, :a)",
+            values,
+            forward=False,
+            names={"#s": "status"} if statuses else None,
+            filter_expression=f"#s IN ({', '.join(f':s{n}' for n in range(len(statuses)))})" if statuses else None,
         )
 
     def batch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:

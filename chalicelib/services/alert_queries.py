@@ -72,7 +72,7 @@ class AlertQueries(AlertParts):
                 raise NotFoundError("Patient not found.")
             items = [
                 i
-                for i in self._alerts.of_patient(patient_id)
+                for i in self._alerts.of_patient(patient_id, (status,))
                 if i["status"] == status and (priority is None or i["priority"] == priority)
             ]
             items.sort(key=lambda i: i["opened_at"], reverse=True)  # newest first ...

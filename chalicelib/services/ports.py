@@ -141,8 +141,8 @@ class AlertStore(Protocol):
         """The patient of an opaque alert id."""
         ...
 
-    def of_patient(self, patient_id: str) -> list[Record]:
-        """Every alert of the patient (any status)."""
+    def of_patient(self, patient_id: str, statuses: tuple[str, ...] = ()) -> list[Record]:
+        """Every alert of the patient (any status), or only those in ``statuses`` when given."""
         ...
 
     def many(self, keys: list[tuple[str, str]]) -> list[Record]:

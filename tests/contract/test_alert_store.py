@@ -688,6 +688,25 @@ def test_every_alert_of_a_patient_is_read_back(alert_backend: AlertBackend, ids:
     assert [f["alert_id"] for f in found] == sorted((x["alert_id"] for x in a), reverse=True)
 
 
+def test_a_patients_alerts_of_some_statuses_are_read_back_without_the_others(
+    alert_backend: AlertBackend, ids: Callable[[str], str]
+) -> None:
+    pid, cid = ids("p"), ids("c")
+    a = _listed(alert_backend, pid, cid)
+    store = alert_backend.store
+    store.transition(store.get(pid, a[1]["alert_id"]), acked_by(cid), None)
+    store.transition(
+        store.get(pid, a[2]["alert_id"]), {"status": "resolved", "resolved_by": cid, "resolved_at": iso(T0)}, None
+    )
+
+    def of(*statuses: str) -> list[str]:
+        return [f["alert_id"] for f in store.of_patient(pid, statuses)]
+
+    assert of("acknowledged") == [a[1]["alert_id"]]
+    assert of("resolved") == [a[2]["alert_id"]]
+    assert of("open", "acknowledged") == sorted((a[n]["alert_id"] for n in (0, 1, 3, 4)), reverse=True)
+
+
 # -- digests --------------------------------------------------------------------------------------
 
 

@@ -447,8 +447,10 @@ class FakeAlertStore:
 
     # -- reading back --------------------------------------------------------------
 
-    def of_patient(self, patient_id: str) -> list[Record]:
-        mine = [a for (pid, _), a in self.alerts.items() if pid == patient_id]
+    def of_patient(self, patient_id: str, statuses: tuple[str, ...] = ()) -> list[Record]:
+        mine = [
+            a for (pid, _), a in self.alerts.items() if pid == patient_id and (not statuses or a["status"] in statuses)
+        ]
         return [copy.deepcopy(a) for a in sorted(mine, key=lambda a: a["alert_id"], reverse=True)]
 
     def many(self, keys: list[tuple[str, str]]) -> list[Record]:
