@@ -41,6 +41,7 @@ the worklist down.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -193,6 +194,7 @@ def record_for(image: Mapping[str, Any], day: str) -> str:
     return encode_bp(image["reading_id"], day, systolic, diastolic)
 
 
+@functools.lru_cache(maxsize=1024)  # a worklist's records name about 15 distinct days
 def _is_day(text: str) -> bool:
     try:
         return date.fromisoformat(text).isoformat() == text

@@ -5,8 +5,8 @@ unacknowledged first), unanswered alerts, open routine alerts, open tasks, stale
 triage bucket.  Built without a request per patient:
 
 - the panel: one Query per 500 patients, and the profiles (BatchGetItem; they carry ``open_tasks`` and
-  ``last_reading_at``, kept by the stream); then, side by side (a thread per read of 100 keys, so the page
-  waits for the slowest read rather than the sum of about 26 for 500 patients):
+  ``last_reading_at``, kept by the stream); then, side by side (chalicelib/readers.py: a read of 100 keys
+  a task, so the page waits for the slowest read rather than the sum of about 26 for 500 patients):
 - the clinician's open and acknowledged alert entries (two Queries);
 - this and last month's RPM items (BatchGetItem): device days of the last 30 local days, care minutes;
 - the messages held back today by the daily cap on sending (BatchGetItem);
@@ -16,7 +16,8 @@ triage bucket.  Built without a request per patient:
   can be paged (no phone is a configuration error).
 
 A patient whose stored targets break a hard limit of docs/clinical.md names those thresholds in
-``targets_outside_limits``.  Each patient shown gets an audit record (batched, as a list page's).
+``targets_outside_limits``.  Each patient shown gets an audit record (batched, as a list page's; over 100
+patients, one view item that the table's stream expands: chalicelib/adapters/stores.py).
 
 "Mark reviewed" is a review of the patient by anyone on the care team (one item per patient: who and
 when), undoable by the reviewer: the undo puts back the review it replaced.  Both are audited.
@@ -26,11 +27,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from chalicelib import readers
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.identity import Principal, Role, is_care_team
@@ -51,7 +53,6 @@ from chalicelib.services.patients import targets_of
 from chalicelib.services.ports import ListAudit, PatientAccess, Record
 
 BATCH = 100  # keys of one BatchGetItem
-READERS = 8  # reads in flight at once (the DynamoDB client's pool holds 50 connections)
 
 # -- ports ---------------------------------------------------------------------------------
 
@@ -159,24 +160,25 @@ class WorklistService:
         pids = [p["patient_id"] for p in profiles]
         team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
         windows, month_keys = _month_windows(profiles, now)
-        # The reads below are independent: they run side by side, 100 keys (one BatchGetItem) a task, so
-        # the page waits for the slowest read, not for their sum (500 patients: about 26 BatchGetItems).
-        with ThreadPoolExecutor(max_workers=READERS) as pool:
-            entries_f = pool.submit(self._alerts.live_entries, principal.subject)
-            clinicians_f = pool.submit(self._clinicians.many, team)
-            months_f = [pool.submit(self._summaries.months, keys) for keys in _chunks(month_keys)]
-            held_f = [
-                pool.submit(self._messaging.held_on, {p["patient_id"]: _today(p, now).isoformat() for p in chunk})
-                for chunk in _chunks(profiles)
-            ]
-            recent_f = [pool.submit(self._recent.recent, chunk) for chunk in _chunks(pids)]
-            reviews_f = [pool.submit(self._reviews.many, chunk) for chunk in _chunks(pids)]
-            entries = entries_f.result()
-            clinicians = clinicians_f.result()
-            found_months = {k: v for f in months_f for k, v in f.result().items()}
-            held = {k: v for f in held_f for k, v in f.result().items()}
-            recent = {k: v for f in recent_f for k, v in f.result().items()}
-            reviews = {k: v for f in reviews_f for k, v in f.result().items()}
+        # The reads below are independent: they run side by side (chalicelib/readers.py), 100 keys (one
+        # BatchGetItem) a task, so the page waits for the slowest read, not for their sum.
+        entries_f = readers.submit(partial(self._alerts.live_entries, principal.subject))
+        clinicians_f = readers.submit(partial(self._clinicians.many, team))
+        months_f = [readers.submit(partial(self._summaries.months, keys)) for keys in _chunks(month_keys)]
+        held_f = [
+            readers.submit(
+                partial(self._messaging.held_on, {p["patient_id"]: _today(p, now).isoformat() for p in chunk})
+            )
+            for chunk in _chunks(profiles)
+        ]
+        recent_f = [readers.submit(partial(self._recent.recent, chunk)) for chunk in _chunks(pids)]
+        reviews_f = [readers.submit(partial(self._reviews.many, chunk)) for chunk in _chunks(pids)]
+        entries = entries_f.result()
+        clinicians = clinicians_f.result()
+        found_months = {k: v for f in months_f for k, v in f.result().items()}
+        held = {k: v for f in held_f for k, v in f.result().items()}
+        recent = {k: v for f in recent_f for k, v in f.result().items()}
+        reviews = {k: v for f in reviews_f for k, v in f.result().items()}
         critical: Counter[str] = Counter()
         routine: Counter[str] = Counter()
         unanswered: Counter[str] = Counter()
@@ -226,13 +228,9 @@ class WorklistService:
         rows.sort(key=need_key)
         if keep is not None:
             rows = [r for r in rows if keep.keeps(r)]
-        # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5): a
-        # transaction of 100 each, side by side as the reads were.
-        shown: list[tuple[str, dict[str, Any] | None]] = [(r.patient_id, None) for r in rows]
-        with ThreadPoolExecutor(max_workers=READERS) as pool:
-            written = [pool.submit(self._audit.record_many, principal, "list", "worklist", c) for c in _chunks(shown)]
-            for done in written:
-                done.result()
+        # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5); a panel of
+        # more than 100 is one view item, which the stream expands (chalicelib/adapters/stores.py).
+        self._audit.record_many(principal, "list", "worklist", [(r.patient_id, None) for r in rows])
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (
             []

@@ -448,9 +448,9 @@ def test_nothing_changed_through_refused_posts(
 def test_sections_give_every_partial_its_context(
     api: Api, console: Console, patient: dict[str, str], doctor: tuple[str, str]
 ) -> None:
-    """What pages/patient.py does: ``sections(visit, patient)`` into its render, each partial included in order."""
-    from chalicelib import bootstrap
-    from chalicelib.console.pages.patient_actions import SECTION_TEMPLATES, sections
+    """What pages/patient.py does: ``sections`` of ``section_reads``' results into its render, each partial in order."""
+    from chalicelib import bootstrap, readers
+    from chalicelib.console.pages.patient_actions import SECTION_TEMPLATES, section_reads, sections
     from chalicelib.console.web import Visit, environment
     from chalicelib.domain.identity import Principal, Role
 
@@ -458,7 +458,7 @@ def test_sections_give_every_partial_its_context(
     console.post(f"/console/patients/{pid}/notes", {"text": "Seen today", "idempotency_key": "k-contract"})
     caller = Principal(subject=doctor[1], role=Role.CLINICIAN, request_id="contract")
     visit = Visit(principal=caller, session=None, path=f"/console/patients/{pid}", query={})
-    context = sections(visit, bootstrap.container().patients.get(caller, pid))
+    context = sections(readers.alongside(section_reads(visit, bootstrap.container().patients.get(caller, pid))))
     assert set(context) == {"messages", "reminders", "adherence", "targets", "care_time", "notes"}
     page = (
         environment()

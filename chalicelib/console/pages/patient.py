@@ -11,7 +11,7 @@ from the daily buckets (one Query per reading type; glucose over twice the windo
 change against the previous window), the logbook and the timeline are one page each.  Only the
 chart and CSV endpoints read the window's readings, page by page through the reading history
 (a Query on the time index per page, never one per day).  After the patient (whose zone fixes the
-window) the page's reads are independent, and run side by side (:func:`alongside`).
+window) the page's reads are independent, and run side by side (chalicelib/readers.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import csv
 import io
 import json
 import urllib.parse
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
@@ -29,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from chalice import Response
 
+from chalicelib import readers
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.console.pages import patient_actions
@@ -47,7 +46,6 @@ DEFAULT_DAYS = 14
 LOGBOOK_PAGE = 25
 TIMELINE_PAGE = 25
 ALERTS_SHOWN = 100
-READERS = 8  # the page's reads in flight at once
 HISTORY_PAGE = 500  # the API's largest page: a 90-day window of 10k readings is 20 Queries
 MAX_HISTORY_PAGES = 200  # 100k readings: far beyond any window of fingersticks; bounds a runaway loop
 GLUCOSE, BLOOD_PRESSURE = "blood_glucose", "blood_pressure"
@@ -288,19 +286,6 @@ def with_query(path: str, **params: str | int | None) -> str:
 # -- reads ------------------------------------------------------------------------------------
 
 
-def alongside(reads: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run independent reads side by side and answer each one's result (the first error is raised).
-
-    The page's reads (each a service call with its access check, its Query and its audit record) do
-    not depend on one another, so the page waits for the slowest, not for their sum: 40-odd
-    DynamoDB round trips one after the other were most of the render.  boto3 clients are
-    thread-safe; the services are built before the threads start.
-    """
-    with ThreadPoolExecutor(max_workers=min(READERS, len(reads))) as pool:
-        futures = {name: pool.submit(read) for name, read in reads.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
 def window_readings(
     caller: Principal, patient_id: str, reading_type: str | None, window: trends.Window, zone: tzinfo
 ) -> list[Reading]:
@@ -358,7 +343,9 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     readings_cursor = visit.query.get("readings") or None
     events_cursor = visit.query.get("timeline") or None
     _ = (c.alerts, c.readings, c.record)  # built here, not raced for by the threads
-    read = alongside(
+    # The reads do not depend on one another (each a service call with its access check, its Query and
+    # its audit record): side by side, the page waits for the slowest, not for their sum.
+    read = readers.alongside(
         {
             "consents": lambda: c.patients.list_consents(caller, pid),
             "targets": lambda: c.patients.get_targets(caller, pid),
@@ -369,7 +356,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
             "logbook": lambda: c.readings.history(caller, pid, None, None, None, LOGBOOK_PAGE, readings_cursor),
             "timeline": lambda: c.record.timeline(caller, pid, None, None, None, TIMELINE_PAGE, events_cursor),
             # Messages, Reminders, Targets, Care time and Notes: the editable sections' own reads.
-            "editable": lambda: patient_actions.sections(visit, patient),
+            **patient_actions.section_reads(visit, patient),
         }
     )
     opened, acknowledged = read["open"], read["acknowledged"]
@@ -408,7 +395,7 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
         newest_events=with_query(here, days=days) + "#timeline",
         csv_url=with_query(f"{here}/readings.csv", days=days),
         export_url=f"{here}/export.json",
-        **read["editable"],
+        **patient_actions.sections(read),
     )
 
 

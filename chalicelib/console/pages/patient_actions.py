@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -236,32 +237,36 @@ TARGET_FIELDS = tuple(TARGET_LABELS)
 # -- the page builder's entry point ---------------------------------------------------------------
 
 
-def sections(visit: Visit, patient: Patient, adherence_days: int = ADHERENCE_WINDOW) -> dict[str, Any]:
-    """The context of the five partials for one render of the Patient page (the caller must be staff).
+def section_reads(visit: Visit, patient: Patient) -> dict[str, Callable[[], Any]]:
+    """The reads of the five partials for one render of the Patient page (the caller must be staff).
 
-    The sections' reads (each a service call with its access check, its Query and its audit record)
-    do not depend on one another: they run side by side, as the page's own reads do, so the page
-    waits for the slowest section rather than for all of them in turn.  boto3 clients are
-    thread-safe; the services are built before the threads start.
+    Each is a service call with its access check, its Query and its audit record, independent of
+    the others and of the page's own reads: the page runs them all side by side
+    (chalicelib/readers.py), then :func:`sections` names their results for the template.
     """
     caller = staff(visit)
     c = container()
-    _ = (c.conversations, c.reminders, c.patients, c.billing, c.record)
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        messages = pool.submit(messages_view, caller, patient)
-        reminders = pool.submit(reminders_view, caller, patient, adherence_days=adherence_days)
-        targets = pool.submit(targets_view, caller, patient)
-        care_time = pool.submit(care_time_view, caller, patient)
-        notes = pool.submit(notes_view, caller, patient)
-        reminders_section, adherence = reminders.result()
-        return {
-            "messages": messages.result(),
-            "reminders": reminders_section,
-            "adherence": adherence,
-            "targets": targets.result(),
-            "care_time": care_time.result(),
-            "notes": notes.result(),
-        }
+    _ = (c.conversations, c.reminders, c.patients, c.billing, c.record)  # built here, not raced for by threads
+    return {
+        "messages": partial(messages_view, caller, patient),
+        "reminders": partial(reminders_view, caller, patient, adherence_days=ADHERENCE_WINDOW),
+        "targets": partial(targets_view, caller, patient),
+        "care_time": partial(care_time_view, caller, patient),
+        "notes": partial(notes_view, caller, patient),
+    }
+
+
+def sections(read: dict[str, Any]) -> dict[str, Any]:
+    """The partials' context from the results of :func:`section_reads`."""
+    reminders_section, adherence = read["reminders"]
+    return {
+        "messages": read["messages"],
+        "reminders": reminders_section,
+        "adherence": adherence,
+        "targets": read["targets"],
+        "care_time": read["care_time"],
+        "notes": read["notes"],
+    }
 
 
 def new_key() -> str:

@@ -183,7 +183,6 @@ def _answer(visit: Visit, review: Review, action: str) -> Response:
         now=bootstrap.container().clock(),
         ago=ago,
         notice={"action": action, "changed": review.changed, "name": name},
-        focus=True,
     )
     response.headers["HX-Retarget"] = f"#r-{review.patient_id}"
     response.headers["HX-Reswap"] = "innerHTML"
