@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters import recent as recent_readings
 from chalicelib.adapters.alerts import DynamoAlertStore
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
 
@@ -78,6 +79,8 @@ class DynamoPatientStore:
         }
         ops = [self.table.put_op(item, condition="attribute_not_exists(pk)")]
         ops += [self.table.put_op(_membership(cid, pid)) for cid in record.get("care_team", [])]
+        # The worklist's RECENT item, with its device-day marks complete from the start (adapters/recent.py).
+        ops.append(recent_readings.enrolment_op(self.table.name, pid))
         if record.get("phone"):
             ops.append(self.table.put_op(phone_item(record["phone"], pid)))
         try:

@@ -47,13 +47,16 @@ class DynamoSummaryStore:
         value: Any,
         device_day: bool,
         recent: str | None = None,
+        marked: bool = False,
+        received_day: str | None = None,
     ) -> list[dict[str, Any]]:
         """Transaction operations that count one reading in its local day (and, from a device, its month).
 
         The stream writes them in the same transaction as the reading's audit record and timeline
         entry: one request, and a redelivered record (whose audit record exists) changes nothing.
         With ``recent`` (the reading's triage record, chalicelib/domain/triage.py), the reading also
-        joins the patient's RECENT item (adapters/recent.py), which the worklist triages.
+        joins the patient's RECENT item (adapters/recent.py), which the worklist triages; ``marked``
+        marks its day as a device day there (both need ``received_day``, the local day of receipt).
         """
         ops = [
             self._update(
@@ -73,9 +76,13 @@ class DynamoSummaryStore:
                     {":day": {"SS": [day]}, **serialize({":e": "rpm_month", ":p": patient_id, ":m": month})},
                 )
             )
-        if recent is not None:
-            ops.append(recent_readings.add_op(self.table.name, patient_id, day, recent))
+        if recent is not None or marked:
+            ops.append(recent_readings.add_op(self.table.name, patient_id, day, received_day or day, recent, marked))
         return ops
+
+    def forget_device_marks(self, patient_id: str) -> None:
+        """The RECENT item could not take a reading: its device-day marks are no longer known complete."""
+        recent_readings.unmark_if_exists(self.table, patient_id)
 
     def _update(
         self, key: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, Any]

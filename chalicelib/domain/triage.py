@@ -45,7 +45,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -267,3 +267,18 @@ def prune(texts: Iterable[Any], today: date) -> tuple[list[str], list[str]]:
         record = decode(text)
         (keep if record is not None and record.day >= since else drop).append(text)
     return keep, drop
+
+
+@dataclass(frozen=True)
+class Recent:
+    """A patient's recent readings as the stream keeps them (chalicelib/adapters/recent.py, the RECENT item)."""
+
+    records: list[str] = field(default_factory=list)  # triage records, day by day
+    device_days: frozenset[str] = frozenset()  # local days marked as device days
+    device_days_from: str | None = None  # the marks are complete from this local day on (None: not known)
+
+    def device_days_between(self, first: str, last: str) -> int | None:
+        """Device days from ``first`` to ``last`` (local days, inclusive); None when the marks cannot say."""
+        if self.device_days_from is None or self.device_days_from > first:
+            return None
+        return sum(1 for d in self.device_days if first <= d <= last)

@@ -96,6 +96,8 @@ class Worklist(BaseModel):
     configuration_errors: list[ConfigurationError]
     # Everyone on the care team of any patient of the panel, the clinician included, by id.
     care_team_members: list[CareTeamMember] = []
+    # How many rows the filters keep; ``items`` is all of them, except on a console page of 100.
+    total: int = 0
 
 
 class Review(BaseModel):

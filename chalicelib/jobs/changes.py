@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import deserialize
-from chalicelib.adapters.recent import is_recent
+from chalicelib.adapters.recent import is_marked, is_recent
 from chalicelib.domain.billing import counts_as_device_day
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
@@ -136,7 +136,10 @@ class ChangeHandler:
             essential = self._summaries.reading_ops(
                 pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
             )
-            recent = recent_record(image, day, local_day(at, zone))
+            received = local_day(at, zone)
+            recent = recent_record(image, day, received)
+            # A device day of the last 31 is marked on the RECENT item too (the worklist's 30-day count).
+            marked = counts_as_device_day(image) and is_marked(day, received)
             counted = (
                 self._summaries.reading_ops(
                     pid,
@@ -146,8 +149,10 @@ class ChangeHandler:
                     bucket_value(image),
                     counts_as_device_day(image),
                     recent=recent,
+                    marked=marked,
+                    received_day=received,
                 )
-                if recent is not None
+                if recent is not None or marked
                 else essential
             )
         audit_entry, timeline_put = reading_audit_entry(image), self._events.table.put_op(event)
@@ -162,6 +167,7 @@ class ChangeHandler:
             count("RecentReadingsRefused")
             counted = essential
             written = self._audit_log.append_once(audit_entry, timeline_put, *counted)
+            self._summaries.forget_device_marks(pid)  # a device day may be unmarked from now on
         if counted and not written:
             # A redelivery: the counts are idempotent (an attribute per reading, a set of days) and written
             # again, so a record first delivered before they rode along (across a deploy) is still counted.
@@ -172,6 +178,7 @@ class ChangeHandler:
                     raise
                 count("RecentReadingsRefused")
                 self._events.table.transact(essential)
+                self._summaries.forget_device_marks(pid)
         if record is None:
             return
         self._alerts.on_reading(image, record)

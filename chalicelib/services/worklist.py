@@ -6,14 +6,20 @@ triage bucket.  Built without a request per patient:
 
 - the panel: one Query per 500 patients, and the profiles (BatchGetItem; they carry ``open_tasks`` and
   ``last_reading_at``, kept by the stream); then, side by side (chalicelib/readers.py: a read of 100 keys
-  a task, so the page waits for the slowest read rather than the sum of about 26 for 500 patients):
+  a task, so the page waits for the slowest read rather than for their sum), what the order needs:
 - the clinician's open and acknowledged alert entries (two Queries);
-- this and last month's RPM items (BatchGetItem): device days of the last 30 local days, care minutes;
-- the messages held back today by the daily cap on sending (BatchGetItem);
-- each patient's RECENT item (BatchGetItem): the compact records of the last 15 local days, triaged here;
-- each patient's REVIEW item (BatchGetItem): the care team's last "Mark reviewed";
+- each patient's RECENT item (BatchGetItem, chalicelib/adapters/recent.py): the compact records of the last
+  15 local days, triaged here, and the device days of the last 31 (for a patient whose marks do not cover
+  the window yet, this and last month's RPM items instead);
 - the care team's clinician profiles (one BatchGetItem): names for the filter, and whether the clinician
-  can be paged (no phone is a configuration error).
+  can be paged (no phone is a configuration error);
+- with the "not reviewed" filter, every patient's REVIEW item;
+
+then, for the rows shown only (all of them for ``GET /worklist``, a page of 100 on the console):
+
+- the messages held back today by the daily cap on sending (BatchGetItem);
+- this month's RPM item (BatchGetItem): care minutes;
+- the REVIEW item (BatchGetItem): the care team's last "Mark reviewed".
 
 A patient whose stored targets break a hard limit of docs/clinical.md names those thresholds in
 ``targets_outside_limits``.  Each patient shown gets an audit record (batched, as a list page's; over 100
@@ -38,7 +44,7 @@ from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.targets import targets_outside_limits
 from chalicelib.domain.timeutil import iso, parse_iso
-from chalicelib.domain.triage import triage_records
+from chalicelib.domain.triage import Recent, triage_records
 from chalicelib.domain.worklist import (
     CareTeamMember,
     ConfigurationError,
@@ -93,10 +99,11 @@ class HeldMessages(Protocol):
 
 
 class RecentReadings(Protocol):
-    """Each patient's recent-reading records (chalicelib/domain/triage.py strings), kept by the stream."""
+    """Each patient's RECENT item, kept by the stream (chalicelib/adapters/recent.py): the triage records
+    (chalicelib/domain/triage.py strings) and the device days of the last 31 local days."""
 
-    def recent(self, patient_ids: list[str]) -> dict[str, list[str]]:
-        """The records by patient; a patient with none may be left out."""
+    def items(self, patient_ids: list[str]) -> dict[str, Recent]:
+        """The items by patient; a patient with none may be left out."""
         ...
 
 
@@ -146,8 +153,12 @@ class WorklistService:
 
     # -- the worklist ------------------------------------------------------------------------
 
-    def build(self, principal: Principal, keep: WorklistFilter | None = None) -> Worklist:
-        """The panel in the order of need; with ``keep``, only the rows it keeps (and only those audited)."""
+    def build(self, principal: Principal, keep: WorklistFilter | None = None, shown: slice | None = None) -> Worklist:
+        """The panel in the order of need; with ``keep``, only the rows it keeps; with ``shown``, only that
+        stretch of them (the console's page of 100), the others ranked but not read further or audited.
+
+        ``total`` is the number of rows kept, shown or not.
+        """
         principal.require(Role.CLINICIAN)
         now = self._clock()
         profiles: list[dict[str, Any]] = []
@@ -159,75 +170,68 @@ class WorklistService:
                 break
         pids = [p["patient_id"] for p in profiles]
         team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
-        windows, month_keys = _month_windows(profiles, now)
-        # The reads below are independent: they run side by side (chalicelib/readers.py), 100 keys (one
-        # BatchGetItem) a task, so the page waits for the slowest read, not for their sum.
+        windows = _windows(profiles, now)
+        # What the order needs, side by side (chalicelib/readers.py; 100 keys, one BatchGetItem, a task): the
+        # alert entries, each patient's RECENT item (triage records and device-day marks) and, for the
+        # "not reviewed" filter, every review.  Held messages, care minutes and reviews are read below for
+        # the rows shown only.
         entries_f = readers.submit(partial(self._alerts.live_entries, principal.subject))
         clinicians_f = readers.submit(partial(self._clinicians.many, team))
-        months_f = [readers.submit(partial(self._summaries.months, keys)) for keys in _chunks(month_keys)]
-        held_f = [
-            readers.submit(
-                partial(self._messaging.held_on, {p["patient_id"]: _today(p, now).isoformat() for p in chunk})
-            )
-            for chunk in _chunks(profiles)
-        ]
-        recent_f = [readers.submit(partial(self._recent.recent, chunk)) for chunk in _chunks(pids)]
-        reviews_f = [readers.submit(partial(self._reviews.many, chunk)) for chunk in _chunks(pids)]
+        recent_f = [readers.submit(partial(self._recent.items, chunk)) for chunk in _chunks(pids)]
+        every_review = keep is not None and keep.not_reviewed
+        reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(pids)] if every_review else []
+        recent: dict[str, Recent] = {k: v for f in recent_f for k, v in f.result().items()}
+        # A patient whose marks do not cover the last 30 days (enrolled before them, or an item that could
+        # not grow): device days from the RPM months, as before the marks.
+        device_days: dict[str, int] = {}
+        unmarked: list[str] = []
+        for pid, (low, high) in windows.items():
+            counted = recent.get(pid, Recent()).device_days_between(low, high)
+            if counted is None:
+                unmarked.append(pid)
+            else:
+                device_days[pid] = counted
+        found_months = self._months({pid: windows[pid] for pid in unmarked}, both=True)
+        device_days.update({pid: days for pid, (days, _) in _month_counts(windows, unmarked, found_months).items()})
         entries = entries_f.result()
         clinicians = clinicians_f.result()
-        found_months = {k: v for f in months_f for k, v in f.result().items()}
-        held = {k: v for f in held_f for k, v in f.result().items()}
-        recent = {k: v for f in recent_f for k, v in f.result().items()}
         reviews = {k: v for f in reviews_f for k, v in f.result().items()}
-        critical: Counter[str] = Counter()
-        routine: Counter[str] = Counter()
-        unanswered: Counter[str] = Counter()
-        oldest: dict[str, str] = {}  # the oldest critical alert nobody has acknowledged, by patient
-        for entry in entries:
-            pid = entry["patient_id"]
-            (critical if entry["priority"] == "critical" else routine)[pid] += 1
-            if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
-                unanswered[pid] += 1
-            if entry["priority"] == "critical" and entry.get("status", "open") == "open":
-                opened = str(entry.get("opened_at") or "")
-                oldest[pid] = min(oldest.get(pid, opened), opened)
-        months = _month_counts(windows, found_months)
+        alerts = _alert_counts(entries)
         me = clinicians.get(principal.subject) or {}
-        my_day = now.astimezone(ZoneInfo(me.get("timezone") or "UTC")).date()
+        my_zone = me.get("timezone") or "UTC"
+        my_day = now.astimezone(ZoneInfo(my_zone)).date()
         rows: list[WorklistRow] = []
         for p in profiles:
             pid = p["patient_id"]
             last = p.get("last_reading_at")
-            review = reviews.get(pid) or {}
-            device_days, care_minutes = months[pid]
+            critical, unanswered, routine, oldest = alerts.get(pid, (0, 0, 0, None))
             rows.append(
                 WorklistRow(
                     patient_id=pid,
                     given_name=p.get("given_name"),
                     family_name=p.get("family_name"),
-                    open_critical_alerts=critical[pid],
-                    unanswered_alerts=unanswered[pid],
-                    open_routine_alerts=routine[pid],
+                    open_critical_alerts=critical,
+                    unanswered_alerts=unanswered,
+                    open_routine_alerts=routine,
                     open_tasks=int(p.get("open_tasks", 0)),
                     last_reading_at=last,
                     days_since_last_reading=(now - parse_iso(last)).days if last else None,
-                    device_days_last_30=device_days,
+                    device_days_last_30=device_days[pid],
                     # Targets stored before the hard limits: reported here, never silently changed.
                     targets_outside_limits=targets_outside_limits(targets_of(p)),
-                    # Over the daily cap on sending (docs/api.md "Trust rules"): not sent, someone may call instead.
-                    held_messages_today=held.get(pid, 0),
-                    triage_bucket=triage_records(recent.get(pid, []), _today(p, now)),
-                    oldest_unacknowledged_critical_at=oldest.get(pid) or None,
-                    care_minutes_month=care_minutes,
-                    reviewed_at=review.get("reviewed_at"),
-                    reviewed_by=review.get("reviewed_by"),
-                    reviewed_today=reviewed_on(review.get("reviewed_at"), my_day, me.get("timezone") or "UTC"),
+                    triage_bucket=triage_records(recent.get(pid, Recent()).records, _today(p, now)),
+                    oldest_unacknowledged_critical_at=oldest,
                     care_team=list(p.get("care_team") or []),
+                    **_review_fields(reviews.get(pid), my_day, my_zone),
                 )
             )
         rows.sort(key=need_key)
         if keep is not None:
             rows = [r for r in rows if keep.keeps(r)]
+        total = len(rows)
+        if shown is not None:
+            rows = rows[shown]
+        rows = self._details(rows, {p["patient_id"]: p for p in profiles}, windows, found_months, now, my_day, my_zone)
         # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5); a panel of
         # more than 100 is one view item, which the stream expands (chalicelib/adapters/stores.py).
         self._audit.record_many(principal, "list", "worklist", [(r.patient_id, None) for r in rows])
@@ -243,7 +247,55 @@ class WorklistService:
             ]
         )
         members = [CareTeamMember(clinician_id=cid, name=_name(clinicians.get(cid))) for cid in team]
-        return Worklist(items=rows, configuration_errors=errors, care_team_members=members)
+        return Worklist(items=rows, configuration_errors=errors, care_team_members=members, total=total)
+
+    def _months(self, windows: dict[str, tuple[str, str]], both: bool) -> dict[tuple[str, str], Record]:
+        """The RPM months of these patients: those their windows span (``both``), else only the last day's."""
+        keys = [
+            (pid, month)
+            for pid, (first, last) in windows.items()
+            for month in (sorted({month_of(date.fromisoformat(first)), last[:7]}) if both else [last[:7]])
+        ]
+        return {
+            k: v
+            for part in readers.each([partial(self._summaries.months, c) for c in _chunks(keys)])
+            for k, v in part.items()
+        }
+
+    def _details(
+        self,
+        rows: list[WorklistRow],
+        profiles: dict[str, Record],
+        windows: dict[str, tuple[str, str]],
+        found_months: dict[tuple[str, str], Record],
+        now: datetime,
+        my_day: date,
+        my_zone: str,
+    ) -> list[WorklistRow]:
+        """The rows shown, with what only they need: messages held today, care minutes, the last review."""
+        pids = [r.patient_id for r in rows]
+        read_months = {pid: windows[pid] for pid in pids if (pid, windows[pid][1][:7]) not in found_months}
+        months_f = readers.submit(partial(self._months, read_months, False))
+        held_f = [
+            readers.submit(partial(self._messaging.held_on, {pid: _today(profiles[pid], now).isoformat() for pid in c}))
+            for c in _chunks(pids)
+        ]
+        reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(pids)]
+        months = {**found_months, **months_f.result()}
+        held = {k: v for f in held_f for k, v in f.result().items()}
+        reviews = {k: v for f in reviews_f for k, v in f.result().items()}
+        return [
+            r.model_copy(
+                update={
+                    "held_messages_today": held.get(r.patient_id, 0),
+                    "care_minutes_month": int(
+                        (months.get((r.patient_id, windows[r.patient_id][1][:7])) or {}).get("care_minutes") or 0
+                    ),
+                    **_review_fields(reviews.get(r.patient_id), my_day, my_zone),
+                }
+            )
+            for r in rows
+        ]
 
     # -- reviews ------------------------------------------------------------------------------
 
@@ -301,30 +353,58 @@ def _chunks(items: list[Any], size: int = BATCH) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _month_windows(profiles: list[dict[str, Any]], now: datetime) -> tuple[dict[str, tuple[str, str]], list[Any]]:
-    """Each patient's last 30 local days (first, last) and the RPM month keys they span (one or two each)."""
+def _windows(profiles: list[dict[str, Any]], now: datetime) -> dict[str, tuple[str, str]]:
+    """Each patient's last 30 local days: (first, last)."""
     windows: dict[str, tuple[str, str]] = {}
-    keys: list[tuple[str, str]] = []
     for p in profiles:
         today = _today(p, now)
-        first = today - timedelta(days=29)
-        windows[p["patient_id"]] = (first.isoformat(), today.isoformat())
-        keys += [(p["patient_id"], month) for month in sorted({month_of(first), month_of(today)})]
-    return windows, keys
+        windows[p["patient_id"]] = ((today - timedelta(days=29)).isoformat(), today.isoformat())
+    return windows
 
 
 def _month_counts(
-    windows: dict[str, tuple[str, str]], months: dict[tuple[str, str], Record]
+    windows: dict[str, tuple[str, str]], pids: list[str], months: dict[tuple[str, str], Record]
 ) -> dict[str, tuple[int, int]]:
-    """Device days in the last 30 local days and care minutes this local month, by patient."""
-    days: dict[str, set[str]] = {pid: set() for pid in windows}
-    minutes: dict[str, int] = dict.fromkeys(windows, 0)
+    """Device days in the last 30 local days and care minutes this local month of ``pids``, from the RPM months."""
+    days: dict[str, set[str]] = {pid: set() for pid in pids}
+    minutes: dict[str, int] = dict.fromkeys(pids, 0)
     for (pid, month), item in months.items():
+        if pid not in days:
+            continue
         low, high = windows[pid]
         days[pid] |= {d for d in item.get("device_days") or [] if low <= d <= high}
         if month == high[:7]:
             minutes[pid] = int(item.get("care_minutes") or 0)
-    return {pid: (len(days[pid]), minutes[pid]) for pid in windows}
+    return {pid: (len(days[pid]), minutes[pid]) for pid in pids}
+
+
+def _alert_counts(entries: list[Record]) -> dict[str, tuple[int, int, int, str | None]]:
+    """By patient: open critical, unanswered and routine alerts, and the oldest critical nobody acknowledged."""
+    critical: Counter[str] = Counter()
+    routine: Counter[str] = Counter()
+    unanswered: Counter[str] = Counter()
+    oldest: dict[str, str] = {}
+    for entry in entries:
+        pid = entry["patient_id"]
+        (critical if entry["priority"] == "critical" else routine)[pid] += 1
+        if entry.get("unanswered"):  # escalation reached level 3 without an acknowledgment
+            unanswered[pid] += 1
+        if entry["priority"] == "critical" and entry.get("status", "open") == "open":
+            opened = str(entry.get("opened_at") or "")
+            oldest[pid] = min(oldest.get(pid, opened), opened)
+    return {
+        pid: (critical[pid], unanswered[pid], routine[pid], oldest.get(pid) or None)
+        for pid in {*critical, *routine, *unanswered}
+    }
+
+
+def _review_fields(review: Record | None, my_day: date, my_zone: str) -> dict[str, Any]:
+    review = review or {}
+    return {
+        "reviewed_at": review.get("reviewed_at"),
+        "reviewed_by": review.get("reviewed_by"),
+        "reviewed_today": reviewed_on(review.get("reviewed_at"), my_day, my_zone),
+    }
 
 
 def _today(profile: dict[str, Any], now: datetime) -> date:

@@ -85,3 +85,59 @@ def test_an_older_reading_prunes_behind_itself_not_behind_today(store: Any, ids:
     records = store.recent([pid])[pid]
 
     assert [r.split("|")[1] for r in records] == ["r-late", "r-today"]
+
+
+# -- device-day marks (the worklist's 30-day count without the RPM months) --------------------
+
+
+def test_a_device_day_is_marked_once_and_a_record_is_not_a_mark(store: Any, ids: Callable[[str], str]) -> None:
+    pid = ids("p")
+    store.enrol(pid)
+    store.add(pid, day(0), None, device_day=True, received_day=day(0))
+    store.add(pid, day(0), None, device_day=True, received_day=day(0))  # a redelivery
+    store.add(pid, day(3), encode_glucose("r-1", day(3), 100), device_day=False, received_day=day(0))  # by hand
+    store.add(pid, day(40), None, device_day=True, received_day=day(10))  # a late sync: 30 days behind receipt
+
+    item = store.items([pid])[pid]
+    assert item.device_days == frozenset({day(0), day(40)})
+    assert item.records == ["g|r-1|2026-02-27|100"]
+    assert item.device_days_from == "0000-01-01"  # enrolled with the marks: complete from the start
+
+
+def test_a_mark_drops_the_marks_31_to_61_days_before_its_own(store: Any, ids: Callable[[str], str]) -> None:
+    pid = ids("p")
+    store.enrol(pid)
+    for back in (1, 30, 31, 45, 61, 62):
+        store.add(pid, day(back), None, device_day=True, received_day=day(back))
+
+    store.add(pid, day(0), None, device_day=True, received_day=day(0))
+
+    assert store.items([pid])[pid].device_days == frozenset({day(0), day(1), day(30), day(62)})
+
+
+def test_marks_of_a_patient_enrolled_before_them_are_complete_from_the_day_after_the_first(
+    store: Any, ids: Callable[[str], str]
+) -> None:
+    pid = ids("p")
+    store.add(pid, day(2), encode_glucose("r-1", day(2), 100), device_day=True, received_day=day(1))
+    store.add(pid, day(0), None, device_day=True, received_day=day(0))
+
+    item = store.items([pid])[pid]
+    assert item.device_days_from == day(0)  # the day after the first update's receipt, kept by later ones
+    assert item.device_days_between(day(29), day(0)) is None  # the window starts before: not known
+    assert item.device_days_between(day(0), day(0)) == 1
+
+
+def test_forgetting_the_marks_lasts_until_the_next_update(store: Any, ids: Callable[[str], str]) -> None:
+    pid, nobody = ids("p"), ids("q")
+    store.enrol(pid)
+    store.add(pid, day(5), None, device_day=True, received_day=day(5))
+
+    store.forget_marks(pid)
+    store.forget_marks(nobody)  # no item: nothing is written
+
+    assert store.items([pid])[pid].device_days_from is None
+    assert list(store.items([pid, nobody])) == [pid]
+    store.add(pid, day(1), None, device_day=True, received_day=day(1))
+    assert store.items([pid])[pid].device_days_from == day(0)
+    assert store.items([pid])[pid].device_days == frozenset({day(5), day(1)})

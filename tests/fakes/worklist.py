@@ -13,8 +13,9 @@ import copy
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.adapters.recent import PRUNE_FROM, PRUNE_TO
+from chalicelib.adapters.recent import EVERY_DAY, PRUNE_FROM, PRUNE_TO, UNMARK_FROM, UNMARK_TO
 from chalicelib.adapters.reviews import NONE, review_of
+from chalicelib.domain.triage import Recent
 
 Record = dict[str, Any]
 
@@ -22,17 +23,43 @@ Record = dict[str, Any]
 class FakeRecentReadings:
     def __init__(self) -> None:
         self.days: dict[str, dict[str, set[str]]] = {}  # patient -> local day -> records
+        self.marks: dict[str, set[str]] = {}  # patient -> device days
+        self.since: dict[str, str] = {}  # patient -> device_days_from
 
-    def add(self, patient_id: str, day: str, record: str) -> None:
+    def add(
+        self, patient_id: str, day: str, record: str | None, device_day: bool = False, received_day: str | None = None
+    ) -> None:
         days = self.days.setdefault(patient_id, {})
-        days.setdefault(day, set()).add(record)
         first = date.fromisoformat(day)
-        for n in range(PRUNE_FROM, PRUNE_TO + 1):
-            days.pop((first - timedelta(days=n)).isoformat(), None)
+        if record is not None:
+            days.setdefault(day, set()).add(record)
+            for n in range(PRUNE_FROM, PRUNE_TO + 1):
+                days.pop((first - timedelta(days=n)).isoformat(), None)
+        if device_day:
+            marks = self.marks.setdefault(patient_id, set())
+            marks.add(day)
+            marks -= {(first - timedelta(days=n)).isoformat() for n in range(UNMARK_FROM, UNMARK_TO + 1)}
+        received = date.fromisoformat(received_day or day)
+        self.since.setdefault(patient_id, (received + timedelta(days=1)).isoformat())
+
+    def enrol(self, patient_id: str) -> None:
+        self.days.setdefault(patient_id, {})
+        self.since.setdefault(patient_id, EVERY_DAY)
+
+    def forget_marks(self, patient_id: str) -> None:
+        if patient_id in self.days:
+            self.since.pop(patient_id, None)
 
     def recent(self, patient_ids: list[str]) -> dict[str, list[str]]:
+        return {pid: item.records for pid, item in self.items(patient_ids).items()}
+
+    def items(self, patient_ids: list[str]) -> dict[str, Recent]:
         return {
-            pid: [r for day in sorted(self.days[pid]) for r in sorted(self.days[pid][day])]
+            pid: Recent(
+                [r for day in sorted(self.days[pid]) for r in sorted(self.days[pid][day])],
+                frozenset(self.marks.get(pid, ())),
+                self.since.get(pid),
+            )
             for pid in dict.fromkeys(patient_ids)
             if pid in self.days
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from tests.integration.conftest import Api, body, patient_body
 from tests.integration.console_client import Console, text
+from tests.integration.test_record import _sent_on_the_day
 
 ROW = re.compile(r'<tr><th scope="row"><a href="/console/patients/([^"]+)">([^<]+)</a></th>(.*?)</tr>', re.S)
 
@@ -316,7 +318,8 @@ def test_a_recent_item_that_cannot_grow_never_holds_back_the_readings_alert_or_c
     c = bootstrap.container()
     pid = _patient(api, clinic, ["c-1"], "Fulla", "Item")
     stream_runner.drain()
-    c.table.put({"pk": f"PATIENT#{pid}", "sk": "RECENT", "entity": "recent", "pad": "x" * 409_540})
+    full = {"pk": f"PATIENT#{pid}", "sk": "RECENT", "entity": "recent", "device_days_from": "0000-01-01"}
+    c.table.put({**full, "pad": "x" * 409_500})
 
     _post(api, pid, _glucose(45))  # a critical low
     stream_runner.drain()
@@ -325,4 +328,65 @@ def test_a_recent_item_that_cannot_grow_never_holds_back_the_readings_alert_or_c
     assert [a["kind"] for a in alerts] == ["critical_low"]
     trend = body(api.call("GET", f"/patients/{pid}/trends?type=blood_glucose&days=7", as_=clinic["c1"]))
     assert trend["count"] == 1
-    assert [k for k in (c.table.get(f"PATIENT#{pid}", "RECENT") or {}) if k.startswith("d_")] == []
+    item = c.table.get(f"PATIENT#{pid}", "RECENT") or {}
+    assert [k for k in item if k.startswith(("d_", "v_"))] == []
+    # A device day may be missing from its marks from now on: the worklist counts this patient from the months.
+    assert "device_days_from" not in item
+
+
+def test_the_stream_marks_device_days_of_the_last_31_and_the_worklist_counts_them(
+    api: Api, clinic: dict[str, Any], stream_runner: Any
+) -> None:
+    from chalicelib import bootstrap
+
+    c = bootstrap.container()
+    pid = _patient(api, clinic, ["c-1"], "Mark", "Days")
+    meter = {"source": "device", "device_id": "meter-1"}
+    for ago in (0, 2, 20, 29, 40):  # each sent by the meter within a minute, as it was measured
+        _sent_on_the_day(pid, {**_glucose(110, days=ago, minutes=1), **meter})
+    _post(api, pid, {**_glucose(115, days=3), **meter})  # synced three days late: not a device day (F6)
+    _post(api, pid, _glucose(120, days=5))  # typed in the app: not a device day
+    stream_runner.drain()
+
+    item = c.recent_readings.items([pid])[pid]
+    today = datetime.now(UTC).date()
+    assert item.device_days_from == "0000-01-01"  # enrolled with the marks
+    # Day 40 came last (a late stream) and nothing after it prunes 31-61 days back: kept, outside the window.
+    assert item.device_days == {(today - timedelta(days=n)).isoformat() for n in (0, 2, 20, 29, 40)}
+    assert _worklist_json(api, "c-1")[pid]["device_days_last_30"] == 4
+
+
+def test_a_panel_of_105_is_ranked_whole_and_shown_100_at_a_time(
+    api: Api, clinic: dict[str, Any], issuer: Any, stream_runner: Any
+) -> None:
+    cid = _clinician(api, clinic)
+    pids = [_patient(api, clinic, [cid], f"P{n:03d}", "Paged") for n in range(105)]
+    critical = pids[-1]  # enrolled last: without the ranking it would be on the second page
+    _post(api, critical, _glucose(45))
+    stream_runner.drain()
+    console = Console(api.client, issuer, "clinician", cid)
+
+    first = text(console.get("/console"))
+    rows = _rows(first)
+    assert len(rows) == 100 and rows[0][0] == critical
+    assert "(1\u2013100 of 105)" in first and 'href="/console?page=2" rel="next">Next 100</a>' in first
+    second = text(console.get("/console?page=2"))
+    assert len(_rows(second)) == 5 and 'href="/console" rel="prev">Previous 100</a>' in second
+    assert {p for p, _, _ in rows} | {p for p, _, _ in _rows(second)} == set(pids)
+    assert ">No patients on this page." in text(console.get("/console?page=3"))
+
+    api_rows = _worklist_json(api, cid)  # the API answers the whole panel
+    assert len(api_rows) == 105
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1001", "²", "1.5"])
+def test_a_page_that_cannot_be_one_is_a_400_naming_page(panel: dict[str, Any], page: str) -> None:
+    answer = panel["console"].get(f"/console?page={urllib.parse.quote(page)}")
+    assert answer.status_code == 400 and "page" in text(answer)
+
+
+def test_the_filters_stay_on_the_other_pages() -> None:
+    from chalicelib.console.pages.worklist import page_link
+
+    assert page_link({"bucket": "low", "page": "2", "member": ""}, 3) == "/console?bucket=low&page=3"
+    assert page_link({"bucket": "low", "page": "2"}, 1) == "/console?bucket=low"

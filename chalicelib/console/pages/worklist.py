@@ -31,7 +31,7 @@ from chalicelib import bootstrap
 from chalicelib.api.patients import known_id
 from chalicelib.console.pages.alerts import local_back
 from chalicelib.console.web import Visit, bp, page, redirect, render
-from chalicelib.domain.errors import FieldError, InvalidInputError
+from chalicelib.domain.errors import FieldError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.triage import Bucket
@@ -39,6 +39,8 @@ from chalicelib.domain.worklist import Need, Review, WorklistFilter, WorklistRow
 
 HOME = "/console"
 MAX_MEMBER = 64
+PAGE_ROWS = 100  # rows a page shows; the whole panel is ranked on every page
+MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,24 @@ def parse_filter(query: dict[str, str]) -> WorklistFilter:
     )
 
 
+def parse_page(query: dict[str, str]) -> int:
+    """``?page=``: 1 (the first 100 rows by need) unless a whole number from 1 to 1000; else a 400 naming ``page``."""
+    raw = (query.get("page") or "").strip()
+    if not raw:
+        return 1
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise MalformedRequestError("Unknown page.", [FieldError("page", "a whole number from 1")])
+    return int(raw)
+
+
+def page_link(query: dict[str, str], page: int) -> str:
+    """The worklist with the same filters on another page."""
+    kept = {k: v for k, v in query.items() if k != "page" and v}
+    if page > 1:
+        kept["page"] = str(page)
+    return HOME + ("?" + urllib.parse.urlencode(kept) if kept else "")
+
+
 def _full_name(row: WorklistRow) -> str:
     return " ".join(n for n in (row.given_name, row.family_name) if n) or row.patient_id
 
@@ -100,8 +120,10 @@ def worklist_page(visit: Visit) -> Response:
         # home is the clinic's alerts, where sign-in and the console's links land them.
         return redirect(visit, "/console/alerts")
     keep = parse_filter(visit.query)
+    number = parse_page(visit.query)
     now = bootstrap.container().clock()
-    worklist = bootstrap.container().worklist.build(principal, keep)
+    first = (number - 1) * PAGE_ROWS
+    worklist = bootstrap.container().worklist.build(principal, keep, slice(first, first + PAGE_ROWS))
     names = {m.clinician_id: m.name or m.clinician_id for m in worklist.care_team_members}
     rows = [
         RowView(
@@ -133,6 +155,12 @@ def worklist_page(visit: Visit) -> Response:
         now=now,
         ago=ago,
         back=here,
+        total=worklist.total,
+        first=first + 1,
+        last=first + len(rows),
+        previous_page=page_link(visit.query, number - 1) if number > 1 else None,
+        next_page=page_link(visit.query, number + 1) if first + PAGE_ROWS < worklist.total else None,
+        first_page=page_link(visit.query, 1),
     )
 
 

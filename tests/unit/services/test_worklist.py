@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.timeutil import iso
-from chalicelib.domain.worklist import Worklist
+from chalicelib.domain.worklist import Worklist, WorklistFilter
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.worklist import WorklistService
 from tests.fakes import FakeAuditLog, FakeClock, FakeMessagingStore, FakePatientAccess
@@ -300,7 +300,7 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
     world.clinicians.put({"clinician_id": "c-ana"})
 
     body = world.build().model_dump(mode="json")
-    assert list(body) == ["items", "configuration_errors", "care_team_members"]
+    assert list(body) == ["items", "configuration_errors", "care_team_members", "total"]
     assert list(body["items"][0]) == [
         "patient_id",
         "given_name",
@@ -323,3 +323,100 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
         "care_team",
     ]
     assert list(body["configuration_errors"][0]) == ["clinician_id", "problem"]
+
+
+# -- device days from the RECENT item's marks ------------------------------------------------
+
+
+def marked_day(world: World, pid: str, day: str, received: str | None = None) -> None:
+    """A device reading as the stream counts it: in its month, and marked on the RECENT item."""
+    device_day(world, pid, day)
+    world.recent.add(pid, day, None, device_day=True, received_day=received or day)
+
+
+def test_an_enrolled_patients_device_days_come_from_the_marks_without_reading_the_months(world: World) -> None:
+    world.add("p-1")
+    world.recent.enrol("p-1")
+    today = NOW.date()
+    for days_ago in (0, 5, 29, 30, 45):
+        marked_day(world, "p-1", (today - timedelta(days=days_ago)).isoformat(), received=today.isoformat())
+    world.months.rpm.clear()  # the months are not read: the marks alone count
+
+    [row] = world.build().items
+    assert row.device_days_last_30 == 3
+
+
+def test_marks_and_months_agree_on_every_day_of_a_synced_history(world: World) -> None:
+    """The same readings counted both ways: marks (enrolled) and months (enrolled before the marks)."""
+    today = NOW.date()
+    world.add("p-marks", last_reading_at=world.read(0))
+    world.add("p-months", last_reading_at=world.read(0))
+    world.recent.enrol("p-marks")
+    for days_ago in (0, 1, 3, 10, 16, 28, 29, 30, 31, 40):  # a device syncing six weeks in one go today
+        day = (today - timedelta(days=days_ago)).isoformat()
+        marked_day(world, "p-marks", day, received=today.isoformat())
+        device_day(world, "p-months", day)
+
+    rows = {r.patient_id: r.device_days_last_30 for r in world.build().items}
+    assert rows == {"p-marks": 7, "p-months": 7}
+
+
+def test_marks_that_do_not_cover_the_window_give_way_to_the_months(world: World) -> None:
+    """A patient enrolled before the marks: complete only from the day after their first marked reading."""
+    today = NOW.date()
+    world.add("p-1")
+    for days_ago in (20, 12):  # before the marks existed: in the months only
+        device_day(world, "p-1", (today - timedelta(days=days_ago)).isoformat())
+    marked_day(world, "p-1", (today - timedelta(days=2)).isoformat())  # the first marked reading
+
+    [row] = world.build().items
+    assert world.recent.items(["p-1"])["p-1"].device_days_from == (today - timedelta(days=1)).isoformat()
+    assert row.device_days_last_30 == 3
+
+
+def test_an_item_that_could_not_grow_forgets_its_marks_until_the_months_cover_it(world: World) -> None:
+    today = NOW.date()
+    world.add("p-1")
+    world.recent.enrol("p-1")
+    marked_day(world, "p-1", (today - timedelta(days=3)).isoformat())
+    device_day(world, "p-1", (today - timedelta(days=1)).isoformat())  # the RECENT item refused this one
+    world.recent.forget_marks("p-1")
+
+    [row] = world.build().items
+    assert row.device_days_last_30 == 2
+
+
+# -- a page of the worklist ------------------------------------------------------------------
+
+
+def test_a_page_is_that_stretch_of_the_whole_panels_order_and_only_it_is_read_further_and_audited(
+    world: World,
+) -> None:
+    for n in range(250):
+        world.add(f"p-{n:03d}", last_reading_at=world.read(n % 9), open_tasks=n % 4)
+        world.recent.enrol(f"p-{n:03d}")
+        world.messaging.hold(f"p-{n:03d}", "2026-03-02", f"i-{n}", 0)
+    everyone = world.build()
+
+    world.audit_log.entries.clear()
+    page = world.worklist.build(clinician("c-ana"), None, slice(100, 200))
+
+    assert (page.total, everyone.total) == (250, 250)
+    assert [r.patient_id for r in page.items] == [r.patient_id for r in everyone.items[100:200]]
+    assert {r.held_messages_today for r in page.items} == {1}  # the rows shown are read in full
+    assert sorted(e["patient_id"] for e in world.audit_log.entries) == sorted(r.patient_id for r in page.items)
+    assert [r.patient_id for r in world.worklist.build(clinician("c-ana"), None, slice(200, 300)).items] == [
+        r.patient_id for r in everyone.items[200:]
+    ]
+
+
+def test_the_not_reviewed_filter_reads_every_review_before_it_pages(world: World) -> None:
+    for n in range(150):
+        world.add(f"p-{n:03d}", last_reading_at=world.read(0))
+    for n in range(0, 150, 2):
+        world.reviews.mark(f"p-{n:03d}", iso(NOW), "c-ana", None)
+
+    page = world.worklist.build(clinician("c-ana"), WorklistFilter(not_reviewed=True), slice(0, 100))
+
+    assert page.total == 75
+    assert all(int(r.patient_id[2:]) % 2 == 1 for r in page.items) and len(page.items) == 75
