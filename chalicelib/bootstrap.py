@@ -134,7 +134,7 @@ class Container:
     def audit_log(self) -> DynamoAuditLog:
         from chalicelib.adapters.stores import DynamoAuditLog
 
-        return DynamoAuditLog(self.audit_table, views=self.table)
+        return DynamoAuditLog(self.audit_table)
 
     @cached_property
     def push_registry(self) -> SnsPushRegistry:

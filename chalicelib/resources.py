@@ -16,7 +16,6 @@ push device            PATIENT#<pid> / DEVICE#<sha256(token)>
 reading                PATIENT#<pid> / READING#<reading_id>  lsi1: READING#<type>#<measured_at>#<id>
 panel membership       CLINICIAN#<cid> / PATIENT#<pid>
 clinician profile      CLINICIAN#<cid> / PROFILE
-audit view             AUDIT_VIEW#<request>#<seq> / <at>    (a large list page's audit: the stream expands it)
 =====================  ===================================  ==========================================
 
 The reading's sort key is derived from the client's ``reading_id`` alone, so a

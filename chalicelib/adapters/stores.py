@@ -8,12 +8,13 @@ Scan anywhere.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import readers
 from chalicelib.adapters import recent as recent_readings
 from chalicelib.adapters.alerts import DynamoAlertStore
 from chalicelib.adapters.dynamo import DynamoTable, Page, deserialize, error_code, serialize
@@ -303,53 +304,11 @@ class DynamoClinicianStore:
         self.table.put({"pk": "CLINIC", "sk": "ONCALL", "entity": "on_call", **record})
 
 
-VIEW_ENTRIES = 1000  # records a view item stands for: about 40 KB, far below DynamoDB's 400 KB
-VIEW_DAYS = 7  # a view item's life after its stream record (which lives 24 hours) has been delivered
-_SHARED = ("actor", "role", "action", "resource", "at", "request_id", "client_id", "source_ip", "user_agent")
-
-
-def view_item(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """One main-table item standing for ``entries`` (one list page's records: the same actor, action, time)."""
-    first = entries[0]
-    return {
-        "pk": f"AUDIT_VIEW#{first['request_id']}#{first['seq']}",
-        "sk": first["at"],
-        "entity": "audit_view",
-        "shared": {k: first.get(k) for k in _SHARED},
-        # One string, not a list of maps: 500 rows are a 20 KB attribute either way, but a string costs
-        # nothing to write and read (a list of 500 maps was 50 ms of the worklist's CPU).
-        "rows": json.dumps([[e["patient_id"], e["seq"], e.get("detail")] for e in entries], separators=(",", ":")),
-        "expires_at": int(time.time()) + VIEW_DAYS * 86400,
-    }
-
-
-def view_entries(view: dict[str, Any]) -> list[dict[str, Any]]:
-    """The records a view item stands for, exactly as ``AuditTrail`` built them."""
-    shared = view["shared"]
-    return [
-        {**{k: shared.get(k) for k in _SHARED}, "patient_id": patient_id, "seq": seq, "detail": detail}
-        for patient_id, seq, detail in json.loads(view["rows"])
-    ]
-
-
 class DynamoAuditLog:
-    """Append-only audit records in their own table (see resources.AUDIT_TABLE).
+    """Append-only audit records in their own table (see resources.AUDIT_TABLE)."""
 
-    **A list page of more than 100 patients** (a clinician's whole panel on the worklist) is not
-    written one record per patient inside the request: at a millisecond a record on DynamoDB Local
-    (transaction, batch or single put alike), 500 records are half a second of a page that must
-    render in 300 ms.  The request writes one *view* item instead, in the main table: the records
-    it stands for, compactly (what they share once, then each patient's id, sequence and detail).
-    The table's stream (chalicelib/jobs/changes.py) writes each patient's record from it, with the
-    key and content the request would have written, so ``of_patient``, ``of_actor`` and ``of_day``
-    find them within seconds.  The stream holds the view's INSERT for 24 hours whatever happens to
-    the item afterwards (it expires after a week), and a redelivery writes nothing twice: the
-    records go in fixed transactions of 100, all or nothing, each guarded by "not there yet".
-    """
-
-    def __init__(self, table: DynamoTable, views: DynamoTable | None = None) -> None:
+    def __init__(self, table: DynamoTable) -> None:
         self.table = table
-        self.views = views  # where a large list page's view item goes (the main table); None: always direct
 
     @staticmethod
     def item(entry: dict[str, Any]) -> dict[str, Any]:
@@ -371,29 +330,11 @@ class DynamoAuditLog:
         """A list page's records: conditional puts, up to 100 a transaction (keys are unique per request and sequence).
 
         Not BatchWriteItem: IAM cannot tell its puts from its deletes, so the audit table allows PutItem
-        alone (infra/, F4), and a transaction's Put is authorised as a PutItem.
+        alone (infra/, F4), and a transaction's Put is authorised as a PutItem.  More than one transaction
+        (``GET /worklist`` of a whole panel) run side by side (chalicelib/readers.py).
         """
-        if self.views is not None and len(entries) > MAX_TRANSACTION_ITEMS:
-            for start in range(0, len(entries), VIEW_ENTRIES):
-                if not self.views.put_if_absent(view_item(entries[start : start + VIEW_ENTRIES])):
-                    raise RuntimeError("an audit view with this key already exists")
-            return
-        for start in range(0, len(entries), MAX_TRANSACTION_ITEMS):
-            self.table.transact([self._put(e) for e in entries[start : start + MAX_TRANSACTION_ITEMS]])
-
-    def expand_view(self, view: dict[str, Any]) -> int:
-        """Write the records a view item stands for (the stream's INSERT of it); how many were new.
-
-        Idempotent: the same fixed chunks of 100 every time, each one transaction of guarded puts, so
-        a chunk is either all there (a redelivery: its first put is refused) or not at all.
-        """
-        entries = view_entries(view)
-        written = 0
-        for start in range(0, len(entries), MAX_TRANSACTION_ITEMS):
-            chunk = entries[start : start + MAX_TRANSACTION_ITEMS]
-            if self.append_once(chunk[0], *(self._put(e) for e in chunk[1:])):
-                written += len(chunk)
-        return written
+        chunks = [entries[start : start + 100] for start in range(0, len(entries), 100)]
+        readers.each([partial(self.table.transact, [self._put(e) for e in chunk]) for chunk in chunks])
 
     def append_once(self, entry: dict[str, Any], *also: dict[str, Any]) -> bool:
         """The record and ``also`` (transaction operations) together, unless the record exists: a redelivery.

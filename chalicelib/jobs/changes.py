@@ -11,7 +11,6 @@
   reminder rescheduled in it;
 - a new reading also completes a measurement dose due within 2 hours;
 - a clinician profile: their 08:00 digest is (re)scheduled in their time zone.
-- a large list page's audit view: each patient's audit record (chalicelib/adapters/stores.py).
 
 Records are processed one by one with Powertools' batch processor and failures
 are reported per record; every step is idempotent, so a redelivered batch
@@ -92,8 +91,6 @@ class ChangeHandler:
             self._consent(new)
         elif entity == "patient" and name == "MODIFY":
             self._patient(new, old)
-        elif entity == "audit_view" and name == "INSERT":
-            self._audit_log.expand_view(new)  # a large list page's audit records (DynamoAuditLog)
         elif entity == "clinician" and (name == "INSERT" or old.get("timezone") != new.get("timezone")):
             self._alerts.schedule_digest(new["clinician_id"], new.get("timezone", "UTC"), parse_iso(new["updated_at"]))
 

@@ -22,8 +22,8 @@ then, for the rows shown only (all of them for ``GET /worklist``, a page of 100 
 - the REVIEW item (BatchGetItem): the care team's last "Mark reviewed".
 
 A patient whose stored targets break a hard limit of docs/clinical.md names those thresholds in
-``targets_outside_limits``.  Each patient shown gets an audit record (batched, as a list page's; over 100
-patients, one view item that the table's stream expands: chalicelib/adapters/stores.py).
+``targets_outside_limits``.  Each patient shown gets an audit record (batched, as a list page's: a
+transaction of 100 records, side by side).
 
 "Mark reviewed" is a review of the patient by anyone on the care team (one item per patient: who and
 when), undoable by the reviewer: the undo puts back the review it replaced.  Both are audited.
@@ -232,8 +232,8 @@ class WorklistService:
         if shown is not None:
             rows = rows[shown]
         rows = self._details(rows, {p["patient_id"]: p for p in profiles}, windows, found_months, now, my_day, my_zone)
-        # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5); a panel of
-        # more than 100 is one view item, which the stream expands (chalicelib/adapters/stores.py).
+        # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5): the console's
+        # page of 100 is one transaction; GET /worklist of a whole panel, one per 100, side by side.
         self._audit.record_many(principal, "list", "worklist", [(r.patient_id, None) for r in rows])
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (
