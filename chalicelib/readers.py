@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -39,14 +39,16 @@ def submit(read: Callable[[], T]) -> Future[T]:
 
 
 def alongside(reads: dict[str, Callable[[], T]]) -> dict[str, T]:
-    """Each read's result by name, the reads run side by side (the first error is raised)."""
+    """Each read's result by name, the reads run side by side (the first error is raised, once all are done)."""
     futures = {name: submit(read) for name, read in reads.items()}
+    wait(futures.values())  # none is left running past the request (on Lambda it would freeze mid-call)
     return {name: future.result() for name, future in futures.items()}
 
 
 def each(reads: list[Callable[[], T]]) -> list[T]:
-    """The reads' results in order, the reads run side by side (the first error is raised)."""
+    """The reads' results in order, the reads run side by side (the first error is raised, once all are done)."""
     futures = [submit(read) for read in reads]
+    wait(futures)
     return [future.result() for future in futures]
 
 

@@ -29,11 +29,12 @@ were received; each update removes the marks 31 to 61 days before its reading's 
 
 ``device_days_from`` says from which local day on the marks are complete.  An enrolment writes the item
 with ``0000-01-01`` (the patient has no reading yet, so every reading that will count is marked); a
-patient enrolled before the marks existed gets the day after the first marked reading's receipt, and the
+patient enrolled before the marks existed gets the day after the first update's receipt, and the
 worklist counts that patient's days from the RPM months until the whole window is covered.  When the
-item cannot grow (the 400 KB case above), the stream removes ``device_days_from`` (a REMOVE only
-shrinks it), since a mark may be missing from then on; the next update that lands sets it again, to
-the day after its receipt.
+item cannot grow (the 400 KB case above), the stream moves ``device_days_from`` past the refused
+reading's day of receipt (:func:`not_complete_before`).  Deploy order: the stream's code writes the
+marks, so it must be deployed with (or before) the enrolment that claims them complete; a rollback of
+the stream below this version should be followed by removing ``device_days_from`` from the RECENT items.
 
 The worklist reads the panel's items with BatchGetItem, 100 keys a request.
 """
@@ -43,7 +44,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamo import DynamoTable, serialize
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import DynamoTable, error_code, serialize
 from chalicelib.adapters.keys import patient_pk
 from chalicelib.domain.triage import Recent
 
@@ -166,9 +169,9 @@ class DynamoRecentReadings:
         """What an enrolment writes (inside its own transaction): marks complete from the start."""
         self.table.transact([enrolment_op(self.table.name, patient_id)])
 
-    def forget_marks(self, patient_id: str) -> None:
-        """The item could not take a mark: from now on its marks are not known to be complete."""
-        unmark_if_exists(self.table, patient_id)
+    def forget_marks(self, patient_id: str, received_day: str) -> None:
+        """The item could not take a reading received on ``received_day``: marks complete from the day after."""
+        not_complete_before(self.table, patient_id, received_day)
 
     def recent(self, patient_ids: list[str]) -> dict[str, list[str]]:
         """The records of each patient's item, by patient; a patient without an item is left out."""
@@ -180,15 +183,31 @@ class DynamoRecentReadings:
         return {str(item["pk"]).split("#", 1)[1]: recent_of(item) for item in found}  # the key names the patient
 
 
-def unmark_if_exists(table: DynamoTable, patient_id: str) -> None:
-    """REMOVE ``device_days_from`` from the patient's item, if there is one (a REMOVE never grows it)."""
+def not_complete_before(table: DynamoTable, patient_id: str, received_day: str) -> None:
+    """Move ``device_days_from`` to the day after ``received_day``, never back (the item must exist).
+
+    The reading that could not be marked was measured on or before the day it was received, so the marks
+    are complete from the day after, if every later reading is marked; a later refusal moves it on again,
+    and a redelivered older reading never moves it back (its update sets ``device_days_from`` only where
+    there is none).  At the very limit, where even that SET would grow the item too far, the attribute
+    is removed instead (a REMOVE only shrinks an item): the worklist then reads the months for the patient.
+    """
+    after = (date.fromisoformat(received_day) + timedelta(days=1)).isoformat()
+    key = serialize({"pk": patient_pk(patient_id), "sk": RECENT_SK})
     try:
         table.client.update_item(
             TableName=table.name,
-            Key=serialize({"pk": patient_pk(patient_id), "sk": RECENT_SK}),
-            UpdateExpression="REMOVE #f",
-            ConditionExpression="attribute_exists(pk)",
+            Key=key,
+            UpdateExpression="SET #f = :f",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#f) OR #f < :f)",
             ExpressionAttributeNames={"#f": MARKS_FROM},
+            ExpressionAttributeValues=serialize({":f": after}),
         )
     except table.client.exceptions.ConditionalCheckFailedException:
-        return
+        return  # no item, or complete from later already
+    except ClientError as error:
+        if error_code(error) != "ValidationException":
+            raise
+        table.client.update_item(
+            TableName=table.name, Key=key, UpdateExpression="REMOVE #f", ExpressionAttributeNames={"#f": MARKS_FROM}
+        )

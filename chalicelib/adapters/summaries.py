@@ -80,9 +80,10 @@ class DynamoSummaryStore:
             ops.append(recent_readings.add_op(self.table.name, patient_id, day, received_day or day, recent, marked))
         return ops
 
-    def forget_device_marks(self, patient_id: str) -> None:
-        """The RECENT item could not take a reading: its device-day marks are no longer known complete."""
-        recent_readings.unmark_if_exists(self.table, patient_id)
+    def forget_device_marks(self, patient_id: str, received_day: str) -> None:
+        """The RECENT item could not take a reading received on ``received_day``: its marks are complete from
+        the day after at the earliest (adapters/recent.py)."""
+        recent_readings.not_complete_before(self.table, patient_id, received_day)
 
     def _update(
         self, key: dict[str, Any], expression: str, names: dict[str, str], values: dict[str, Any]

@@ -127,6 +127,7 @@ class ChangeHandler:
         )
         counted: list[dict[str, Any]] = []
         essential: list[dict[str, Any]] = []
+        received = ""  # the reading's local day of receipt, in the patient's zone
         if record is not None:
             zone = record.get("timezone") or "UTC"
             day = local_day(parse_iso(image["measured_at"]), zone)
@@ -164,7 +165,7 @@ class ChangeHandler:
             count("RecentReadingsRefused")
             counted = essential
             written = self._audit_log.append_once(audit_entry, timeline_put, *counted)
-            self._summaries.forget_device_marks(pid)  # a device day may be unmarked from now on
+            self._summaries.forget_device_marks(pid, received)  # a device day may be unmarked from now on
         if counted and not written:
             # A redelivery: the counts are idempotent (an attribute per reading, a set of days) and written
             # again, so a record first delivered before they rode along (across a deploy) is still counted.
@@ -175,7 +176,7 @@ class ChangeHandler:
                     raise
                 count("RecentReadingsRefused")
                 self._events.table.transact(essential)
-                self._summaries.forget_device_marks(pid)
+                self._summaries.forget_device_marks(pid, received)
         if record is None:
             return
         self._alerts.on_reading(image, record)
@@ -217,12 +218,21 @@ class ChangeHandler:
 
 
 def _refused_as_invalid(error: ClientError) -> bool:
-    """A transaction DynamoDB refused as invalid (an item grown past 400 KB), not for a condition or a conflict."""
-    if error.response.get("Error", {}).get("Code") == "ValidationException":
+    """A transaction DynamoDB refused because an item would grow past 400 KB, not for a condition, a conflict
+    or a malformed request (botocore does not check our requests: a mistake there must fail loudly)."""
+    top = error.response.get("Error", {})
+    if top.get("Code") == "ValidationException" and _item_too_large(top.get("Message")):
         return True
     # A cancelled transaction names it per item: "ValidationError" ("Item size to update has exceeded...").
     reasons = error.response.get("CancellationReasons") or []
-    return any(reason.get("Code") in ("ValidationError", "ValidationException") for reason in reasons)
+    return any(
+        reason.get("Code") in ("ValidationError", "ValidationException") and _item_too_large(reason.get("Message"))
+        for reason in reasons
+    )
+
+
+def _item_too_large(message: Any) -> bool:
+    return "maximum allowed size" in str(message or "").lower()
 
 
 def recent_record(image: dict[str, Any], day: str, received_day: str) -> str | None:

@@ -128,16 +128,21 @@ def test_marks_of_a_patient_enrolled_before_them_are_complete_from_the_day_after
     assert item.device_days_between(day(0), day(0)) == 1
 
 
-def test_forgetting_the_marks_lasts_until_the_next_update(store: Any, ids: Callable[[str], str]) -> None:
+def test_a_reading_the_item_could_not_take_moves_completeness_past_its_day_and_never_back(
+    store: Any, ids: Callable[[str], str]
+) -> None:
     pid, nobody = ids("p"), ids("q")
     store.enrol(pid)
     store.add(pid, day(5), None, device_day=True, received_day=day(5))
 
-    store.forget_marks(pid)
-    store.forget_marks(nobody)  # no item: nothing is written
-
-    assert store.items([pid])[pid].device_days_from is None
+    store.forget_marks(pid, day(3))  # a reading received 3 days ago could not be marked
+    store.forget_marks(nobody, day(3))  # no item: nothing is written
+    assert store.items([pid])[pid].device_days_from == day(2)
     assert list(store.items([pid, nobody])) == [pid]
-    store.add(pid, day(1), None, device_day=True, received_day=day(1))
+
+    store.forget_marks(pid, day(9))  # a redelivered older refusal: not back
+    store.add(pid, day(8), None, device_day=True, received_day=day(8))  # nor a redelivered older reading
+    assert store.items([pid])[pid].device_days_from == day(2)
+    store.forget_marks(pid, day(1))
     assert store.items([pid])[pid].device_days_from == day(0)
-    assert store.items([pid])[pid].device_days == frozenset({day(5), day(1)})
+    assert store.items([pid])[pid].device_days == frozenset({day(5), day(8)})

@@ -46,9 +46,10 @@ class FakeRecentReadings:
         self.days.setdefault(patient_id, {})
         self.since.setdefault(patient_id, EVERY_DAY)
 
-    def forget_marks(self, patient_id: str) -> None:
-        if patient_id in self.days:
-            self.since.pop(patient_id, None)
+    def forget_marks(self, patient_id: str, received_day: str) -> None:
+        after = (date.fromisoformat(received_day) + timedelta(days=1)).isoformat()
+        if patient_id in self.days and self.since.get(patient_id, "") < after:
+            self.since[patient_id] = after
 
     def recent(self, patient_ids: list[str]) -> dict[str, list[str]]:
         return {pid: item.records for pid, item in self.items(patient_ids).items()}

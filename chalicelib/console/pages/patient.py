@@ -348,7 +348,6 @@ def patient_page(visit: Visit, patient_id: str) -> Response:
     read = readers.alongside(
         {
             "consents": lambda: c.patients.list_consents(caller, pid),
-            "targets": lambda: c.patients.get_targets(caller, pid),
             "open": lambda: c.alerts.page(caller, "open", None, pid, ALERTS_SHOWN, None)[0],
             "acknowledged": lambda: c.alerts.page(caller, "acknowledged", None, pid, ALERTS_SHOWN, None)[0],
             # The window's statistics from the daily buckets (two Queries), audited as the trend API's read.

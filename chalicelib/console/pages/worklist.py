@@ -5,8 +5,9 @@ filters of its GET form, so the order, the rows, the audit trail and who may see
 clinician sees their panel; a patient, a caregiver and an admin get the service's 403 (the worklist is a
 clinician's; console.md's "an admin everything" is the admin's Alerts and Billing pages).
 
-What the console adds is presentation, kept small because a 500-patient panel is one page (console.md: under
-200 KB):
+What the console adds is paging and presentation, kept small because a page of the panel must stay under
+console.md's 200 KB (100 rows a page of the whole panel's order, every row the "not reviewed" filter keeps on
+one page, since rows drop out of it as they are marked):
 
 - **One review form for the whole table.**  Each row's "Mark reviewed" (and "Undo") is a button of one form
   around the table, carrying ``<patient_id>|<the review the row showed>``; the CSRF token and the way
@@ -122,8 +123,12 @@ def worklist_page(visit: Visit) -> Response:
     keep = parse_filter(visit.query)
     number = parse_page(visit.query)
     now = bootstrap.container().clock()
-    first = (number - 1) * PAGE_ROWS
-    worklist = bootstrap.container().worklist.build(principal, keep, slice(first, first + PAGE_ROWS))
+    # "Not reviewed" is worked down the list, each row dropping out as it is marked: pages by position would
+    # skip the rows that move up, so that filter shows every row it keeps on one page.
+    whole = keep.not_reviewed
+    first = 0 if whole else (number - 1) * PAGE_ROWS
+    shown = None if whole else slice(first, first + PAGE_ROWS)
+    worklist = bootstrap.container().worklist.build(principal, keep, shown)
     names = {m.clinician_id: m.name or m.clinician_id for m in worklist.care_team_members}
     rows = [
         RowView(
@@ -158,8 +163,8 @@ def worklist_page(visit: Visit) -> Response:
         total=worklist.total,
         first=first + 1,
         last=first + len(rows),
-        previous_page=page_link(visit.query, number - 1) if number > 1 else None,
-        next_page=page_link(visit.query, number + 1) if first + PAGE_ROWS < worklist.total else None,
+        previous_page=page_link(visit.query, number - 1) if number > 1 and not whole else None,
+        next_page=page_link(visit.query, number + 1) if not whole and first + PAGE_ROWS < worklist.total else None,
         first_page=page_link(visit.query, 1),
     )
 

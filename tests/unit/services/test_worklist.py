@@ -380,7 +380,7 @@ def test_an_item_that_could_not_grow_forgets_its_marks_until_the_months_cover_it
     world.recent.enrol("p-1")
     marked_day(world, "p-1", (today - timedelta(days=3)).isoformat())
     device_day(world, "p-1", (today - timedelta(days=1)).isoformat())  # the RECENT item refused this one
-    world.recent.forget_marks("p-1")
+    world.recent.forget_marks("p-1", (today - timedelta(days=1)).isoformat())
 
     [row] = world.build().items
     assert row.device_days_last_30 == 2
