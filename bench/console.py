@@ -1,10 +1,12 @@
 """The console's server render times on DynamoDB Local: the worklist of 500 patients, a patient with 10k readings.
 
 Targets (console issue, docs/console.md "Quality bars"): each page renders in
-under 300 ms of server time; pages stay under 200 KB without images.  Also
-reported: DynamoDB requests per page (a page is one render over the API's
-indexed queries: no Scan, no query per row) and the charts' render time and
-size (images: outside the page-weight budget).
+under 300 ms of server time; pages stay under 200 KB without images.  The
+worklist page ranks the whole panel and shows its first 100 rows (console.md
+"How it is built").  Also reported, without a target: DynamoDB requests per
+page (a page is one render over the API's indexed queries: no Scan, no query
+per row), ``GET /worklist`` answering the whole panel as JSON, and the charts'
+render time and size (images: outside the page-weight budget).
 
 Seeding goes through the app itself: 500 patients created on clinician
 c-bench's panel through the API, each with readings posted through the API over
@@ -171,9 +173,12 @@ def run() -> dict[str, Any]:
         calls = AwsCalls()
         calls.attach(c.client("dynamodb"))
         pages = {
-            f"worklist ({PANEL} patients)": _console_event("/console", "/console", {}, cookie),
+            f"worklist ({PANEL} patients: the first 100 by need)": _console_event("/console", "/console", {}, cookie),
             f"patient page ({BIG_READINGS:,} readings)": _console_event(
                 f"/console/patients/{big}", "/console/patients/{patient_id}", {"patient_id": big}, cookie
+            ),
+            f"GET /worklist, the API's whole panel ({PANEL} rows, JSON)": api_event(
+                "GET", "/worklist", "/worklist", {}, doc
             ),
             "glucose chart, 90 days (image)": _console_event(
                 f"/console/patients/{big}/charts/glucose.svg",
@@ -194,7 +199,7 @@ def run() -> dict[str, Any]:
             requests = sum(calls.calls.values())
             by_op = dict(sorted(calls.calls.items()))
             stats = summary(timed(lambda event=event: app(event, None), RUNS))
-            image = "image" in name
+            image = "image" in name or "API" in name  # no target: an image, and the API's whole-panel JSON
             passed = image or (stats["median_ms"] < TARGET_MS and weight < PAGE_BUDGET_BYTES)
             result[name] = {**stats, "bytes": weight, "dynamodb_requests": requests, "by_operation": by_op}
             verdict = "" if image else (" PASS" if passed else " FAIL")
