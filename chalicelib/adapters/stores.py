@@ -204,6 +204,19 @@ class DynamoPatientStore:
         )
         return self._profiles([i["patient_id"] for i in page.items]), page.last_key
 
+    def panel_ids(self, clinician_id: str) -> list[str]:
+        """Every patient of the clinician's panel, in patient-id order: the panel's Query alone (1 MB a page)."""
+        ids: list[str] = []
+        start = None
+        while True:
+            page = self.table.query(
+                "pk = :p AND begins_with(sk, :s)", {":p": clinician_pk(clinician_id), ":s": "PATIENT#"}, start_key=start
+            )
+            ids += [str(i["patient_id"]) for i in page.items]
+            start = page.last_key
+            if not start:
+                return ids
+
     def many(self, patient_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Patient profiles by id, in one BatchGetItem (per 100)."""
         return {p["patient_id"]: p for p in self._profiles(list(dict.fromkeys(patient_ids)))}

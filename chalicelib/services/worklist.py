@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import wait
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -64,9 +65,15 @@ BATCH = 100  # keys of one BatchGetItem
 
 
 class Panel(Protocol):
-    """A clinician's panel: pages of patient profiles in patient-id order; the page key is opaque."""
+    """A clinician's panel: the patients' ids, and their profiles many at once."""
 
-    def page_panel(self, clinician_id: str, limit: int, start_key: Any) -> tuple[list[Record], Any]: ...
+    def panel_ids(self, clinician_id: str) -> list[str]:
+        """Every patient of the panel, in patient-id order."""
+        ...
+
+    def many(self, patient_ids: list[str]) -> dict[str, Record]:
+        """Profiles by patient id (one BatchGetItem per 100); a patient not found is left out."""
+        ...
 
 
 class ClinicianDirectory(Protocol):
@@ -161,25 +168,21 @@ class WorklistService:
         """
         principal.require(Role.CLINICIAN)
         now = self._clock()
-        profiles: list[dict[str, Any]] = []
-        start = None
-        while True:
-            page, start = self._patients.page_panel(principal.subject, 500, start)
-            profiles += page
-            if not start:
-                break
-        pids = [p["patient_id"] for p in profiles]
-        team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
-        windows = _windows(profiles, now)
+        panel = self._patients.panel_ids(principal.subject)
         # What the order needs, side by side (chalicelib/readers.py; 100 keys, one BatchGetItem, a task): the
-        # alert entries, each patient's RECENT item (triage records and device-day marks) and, for the
-        # "not reviewed" filter, every review.  Held messages, care minutes and reviews are read below for
-        # the rows shown only.
+        # profiles, the alert entries, each patient's RECENT item (triage records and device-day marks) and,
+        # for the "not reviewed" filter, every review.  Held messages, care minutes and reviews are read
+        # below for the rows shown only.
+        profiles_f = [readers.submit(partial(self._patients.many, chunk)) for chunk in _chunks(panel)]
         entries_f = readers.submit(partial(self._alerts.live_entries, principal.subject))
-        clinicians_f = readers.submit(partial(self._clinicians.many, team))
-        recent_f = [readers.submit(partial(self._recent.items, chunk)) for chunk in _chunks(pids)]
+        recent_f = [readers.submit(partial(self._recent.items, chunk)) for chunk in _chunks(panel)]
         every_review = keep is not None and keep.not_reviewed
-        reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(pids)] if every_review else []
+        reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(panel)] if every_review else []
+        found = {k: v for f in profiles_f for k, v in f.result().items()}
+        profiles = [found[pid] for pid in panel if pid in found]
+        team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
+        clinicians_f = readers.submit(partial(self._clinicians.many, team))
+        windows = _windows(profiles, now)
         recent: dict[str, Recent] = {k: v for f in recent_f for k, v in f.result().items()}
         # A patient whose marks do not cover the last 30 days (enrolled before them, or an item that could
         # not grow): device days from the RPM months, as before the marks.
@@ -231,10 +234,19 @@ class WorklistService:
         total = len(rows)
         if shown is not None:
             rows = rows[shown]
-        rows = self._details(rows, {p["patient_id"]: p for p in profiles}, windows, found_months, now, my_day, my_zone)
         # One audit record per patient shown (names, alert and task counts: PHI), in batches (F5): the console's
-        # page of 100 is one transaction; GET /worklist of a whole panel, one per 100, side by side.
-        self._audit.record_many(principal, "list", "worklist", [(r.patient_id, None) for r in rows])
+        # page of 100 is one transaction; GET /worklist of a whole panel, one per 100, side by side.  Written
+        # while the rows' details are read (the rows shown are known now), and waited for before answering.
+        audited = readers.submit(
+            partial(self._audit.record_many, principal, "list", "worklist", [(r.patient_id, None) for r in rows])
+        )
+        try:
+            rows = self._details(
+                rows, {p["patient_id"]: p for p in profiles}, windows, found_months, now, my_day, my_zone
+            )
+        finally:
+            wait([audited])  # never left running past the request
+        audited.result()
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (
             []

@@ -232,6 +232,20 @@ def test_a_panel_pages_in_patient_id_order_and_a_full_last_page_still_names_a_po
     assert pages == [sorted(pids)[:2], sorted(pids)[2:], []]
 
 
+def test_a_panels_ids_are_every_patient_in_it_and_their_profiles_come_many_at_once(
+    people: People, ids: Callable[[str], str]
+) -> None:
+    cid = ids("c")
+    mine = [f"{ids('p')}-{n:03d}" for n in range(105)]  # more than one BatchGetItem of 100
+    for pid in reversed(mine):
+        people.patients.create(patient(pid, [cid]))
+    people.patients.create(patient(ids("p-other"), [ids("c-other")]))
+
+    assert people.patients.panel_ids(cid) == mine
+    found = people.patients.many([*mine, "p-nobody", mine[0]])
+    assert sorted(found) == mine and found[mine[7]]["care_team"] == [cid]
+
+
 def test_a_short_page_is_the_last(people: People, ids: Callable[[str], str]) -> None:
     cid = ids("c")
     for n in range(3):

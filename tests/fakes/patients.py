@@ -88,6 +88,12 @@ class FakePatientStore(FakePatients):
     def page_all(self, limit: int, start: Any) -> tuple[list[Record], Any]:
         return self._page(list(self.records), limit, start)
 
+    def panel_ids(self, clinician_id: str) -> list[str]:
+        return sorted(pid for pid, r in self.records.items() if clinician_id in r.get("care_team", []))
+
+    def many(self, patient_ids: list[str]) -> dict[str, Record]:
+        return {pid: copy.deepcopy(self.records[pid]) for pid in dict.fromkeys(patient_ids) if pid in self.records}
+
     def page_panel(self, clinician_id: str, limit: int, start: Any) -> tuple[list[Record], Any]:
         panel = [pid for pid, r in self.records.items() if clinician_id in r.get("care_team", [])]
         return self._page(panel, limit, start)
