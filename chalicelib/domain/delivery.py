@@ -121,39 +121,26 @@ def from_ses(event: dict[str, Any]) -> list[Outcome]:
         # A transient bounce (a full mailbox) is the end of this message, not of the address.
         status = Status.BOUNCED if permanent else Status.FAILED
         reason = f"{bounce.get('bounceType', 'Undetermined')} bounce ({bounce.get('bounceSubType', 'General')})"
-        return [
-            Outcome(
-                "email",
-                message_id,
-                str(r.get("emailAddress", "")),
-                status,
-                permanent,
-                reason,
-                bounce.get("timestamp", ""),
-            )
-            for r in bounce.get("bouncedRecipients") or []
-        ]
+        return _each(message_id, bounce.get("bouncedRecipients"), status, permanent, reason, bounce.get("timestamp"))
     if kind == "Complaint":
         complaint = event.get("complaint") or {}
         reason = f"complaint ({complaint.get('complaintFeedbackType', 'not given')})"
-        return [
-            Outcome(
-                "email",
-                message_id,
-                str(r.get("emailAddress", "")),
-                Status.COMPLAINED,
-                True,
-                reason,
-                complaint.get("timestamp", ""),
-            )
-            for r in complaint.get("complainedRecipients") or []
-        ]
+        recipients = complaint.get("complainedRecipients")
+        return _each(message_id, recipients, Status.COMPLAINED, True, reason, complaint.get("timestamp"))
     if kind not in _SES_PLAIN:
         raise UnknownEvent(f"SES event type {kind!r}")
     recipients = [str(a) for a in mail.get("destination") or []]
     detail = event.get(_lower_first(kind)) or {}
     at = str(detail.get("timestamp") or mail.get("timestamp") or "")
     return [Outcome("email", message_id, r, _SES_PLAIN[kind], False, kind, at) for r in recipients]
+
+
+def _each(message_id: str, recipients: Any, status: Status, unreachable: bool, reason: str, at: Any) -> list[Outcome]:
+    """One outcome per recipient an SES bounce or complaint names (``{"emailAddress": ...}`` each)."""
+    return [
+        Outcome("email", message_id, str(r.get("emailAddress", "")), status, unreachable, reason, str(at or ""))
+        for r in recipients or []
+    ]
 
 
 def _lower_first(kind: str) -> str:
