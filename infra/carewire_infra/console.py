@@ -61,6 +61,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from infra.carewire_infra.firewall import firewall_logging
 from infra.carewire_infra.nag import acknowledge
 
 # The header CloudFront adds to every request it sends the API: the regional web ACL leaves requests that
@@ -306,37 +307,10 @@ class ConsoleEdge(Construct):
             ],
         )
         acl.cfn_options.condition = in_us_east_1
-        waf_logs = logs.LogGroup(
-            self,
-            "EdgeFirewallLogs",
-            log_group_name=f"aws-waf-logs-{prefix}-edge",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
+        waf_logs, logging = firewall_logging(
+            self, "Edge", f"aws-waf-logs-{prefix}-edge", key, acl.attr_arn, keep=("BLOCK",)
         )
         waf_logs.node.default_child.cfn_options.condition = in_us_east_1  # type: ignore[union-attr]
-        logging = wafv2.CfnLoggingConfiguration(
-            self,
-            "EdgeFirewallLogging",
-            resource_arn=acl.attr_arn,
-            log_destination_configs=[
-                f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{waf_logs.log_group_name}"
-            ],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "cookie"}),
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(query_string={}),
-            ],
-            logging_filter={
-                "DefaultBehavior": "DROP",
-                "Filters": [
-                    {
-                        "Behavior": "KEEP",
-                        "Requirement": "MEETS_ANY",
-                        "Conditions": [{"ActionCondition": {"Action": "BLOCK"}}],
-                    }
-                ],
-            },
-        )
         logging.cfn_options.condition = in_us_east_1
         elsewhere = options.edge_web_acl_arn or Aws.NO_VALUE
         return Fn.condition_if(in_us_east_1.logical_id, acl.attr_arn, elsewhere).to_string()

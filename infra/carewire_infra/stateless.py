@@ -31,6 +31,7 @@ from constructs import Construct
 from chalicelib import resources
 from chalicelib.api.problems import PROBLEM_JSON, problem_body
 from infra.carewire_infra.console import EDGE_HEADER, ConsoleEdge, ConsoleOptions, edge_secret
+from infra.carewire_infra.firewall import firewall_logging
 from infra.carewire_infra.nag import acknowledge
 from infra.carewire_infra.stateful import StatefulStack
 
@@ -650,40 +651,7 @@ class StatelessStack(Stack):
             {"CloudFormation-Validate::F1020": "SAM's reference to the stage it creates (RestAPI.Stage)"},
         )
         # Only what the firewall blocked or counted, without the token or the query string.
-        waf_logs = logs.LogGroup(
-            self,
-            "ApiFirewallLogs",
-            log_group_name=f"aws-waf-logs-{prefix}-api",
-            encryption_key=data.key,
-            retention=logs.RetentionDays.ONE_YEAR,
-        )
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "ApiFirewallLogging",
-            resource_arn=acl.attr_arn,
-            log_destination_configs=[
-                f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{waf_logs.log_group_name}"
-            ],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "authorization"}),
-                # The console's session cookie is a credential too.
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": "cookie"}),
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(query_string={}),
-            ],
-            logging_filter={
-                "DefaultBehavior": "DROP",
-                "Filters": [
-                    {
-                        "Behavior": "KEEP",
-                        "Requirement": "MEETS_ANY",
-                        "Conditions": [
-                            {"ActionCondition": {"Action": "BLOCK"}},
-                            {"ActionCondition": {"Action": "COUNT"}},
-                        ],
-                    }
-                ],
-            },
-        )
+        firewall_logging(self, "Api", f"aws-waf-logs-{prefix}-api", data.key, acl.attr_arn, keep=("BLOCK", "COUNT"))
 
     @staticmethod
     def _waf_metrics(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
