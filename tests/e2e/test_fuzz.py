@@ -189,8 +189,8 @@ def _recent_times_and_known_ids(ctx: Any, body: Any) -> Any:
         body["care_team"] = ["c-1"]  # registered clinicians only
     elif route == ("PUT", "/clinicians/{clinician_id}"):
         body.pop("clinician_id", None)  # the body's id must be the path's
-    elif route == ("POST", "/patients/{patient_id}/appointments") and "remind_before" in body:
-        body["remind_before"] = ["P1D", "PT2H"]  # 5 minutes to 30 days each
+    elif operation.path.startswith("/patients/{patient_id}/appointments") and "remind_before" in body:
+        body["remind_before"] = ["P1D", "PT2H"]  # 5 minutes to 30 days each (creating or changing one)
     return body
 
 
