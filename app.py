@@ -130,6 +130,28 @@ def receive_sms(event: Any) -> None:
         handle_inbound(c.inbound, event.message, c.clock())
 
 
+@app.on_sns_message(topic=os.environ.get("CAREWIRE_DELIVERY_EVENTS_TOPIC", "delivery-events"))
+def delivery_events(event: Any) -> None:
+    """What became of a sent message: SES events (the configuration set's destination) and push failures."""
+    from chalicelib.bootstrap import container
+    from chalicelib.jobs.delivery import handle_notification
+    from chalicelib.observability import job_metrics
+
+    with job_metrics():
+        handle_notification(container().delivery, event.message)
+
+
+@app.lambda_function(name="sms_delivery_logs")
+def sms_delivery_logs(event: dict[str, Any], context: Any) -> None:
+    """SNS's SMS delivery status logs, through a CloudWatch Logs subscription filter (docs/design.md)."""
+    from chalicelib.bootstrap import container
+    from chalicelib.jobs.delivery import handle_log_event
+    from chalicelib.observability import job_metrics
+
+    with job_metrics():
+        handle_log_event(container().delivery, event)
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def tick(event: Any) -> None:
     from chalicelib.bootstrap import container

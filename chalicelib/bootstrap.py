@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from chalicelib.services.console_sessions import SessionService
     from chalicelib.services.contacts import ContactVerificationService
     from chalicelib.services.conversations import ConversationService
+    from chalicelib.services.delivery import DeliveryService
     from chalicelib.services.inbound import InboundSmsService
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.patients import ClinicianService, PatientService
@@ -341,6 +342,13 @@ class Container:
             self.reactions.publish,
             self.settings.sms_countries,
         )
+
+    @cached_property
+    def delivery(self) -> DeliveryService:
+        from chalicelib.adapters.receipts import DynamoReceipts
+        from chalicelib.services.delivery import DeliveryService
+
+        return DeliveryService(DynamoReceipts(self.table), self.messaging, self.clinician_store, self.clock)
 
     @cached_property
     def conversations(self) -> ConversationService:

@@ -59,6 +59,7 @@ class Settings(BaseModel):
     outbound_queue: str = "outbound"
     due_work_queue: str = "due-work"
     inbound_sms_topic: str = "inbound-sms"
+    delivery_events_topic: str = "delivery-events"
     email_sender: str = "care@clinic.example"
     ses_configuration_set: str | None = None
     sms_origination_number: str | None = None
@@ -134,6 +135,7 @@ class Settings(BaseModel):
             "outbound_queue": "CAREWIRE_OUTBOUND_QUEUE",
             "due_work_queue": "CAREWIRE_DUE_WORK_QUEUE",
             "inbound_sms_topic": "CAREWIRE_INBOUND_SMS_TOPIC",
+            "delivery_events_topic": "CAREWIRE_DELIVERY_EVENTS_TOPIC",
             "email_sender": "CAREWIRE_EMAIL_SENDER",
             "ses_configuration_set": "CAREWIRE_SES_CONFIGURATION_SET",
             "sms_origination_number": "CAREWIRE_SMS_ORIGINATION_NUMBER",

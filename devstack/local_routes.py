@@ -178,10 +178,60 @@ def local_inbound_sms(http: Request) -> Any:
 @local_route("/_local/outbox", methods=["GET"])
 def local_outbox(http: Request) -> Any:
     """What reached the emulated SNS (SMS, push) and SES, newest last."""
+    return [
+        {k: v for k, v in e.items() if k != "endpoint"}
+        for e in outbox_entries(_emulated(), (http.query_params or {}).get("to"))
+    ]
+
+
+class DeliveryEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Literal["email", "sms", "push"]
+    to: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    outcome: Literal["delivered", "bounce", "complaint", "failed"]
+
+
+@bp.route("/_local/delivery-event", methods=["POST"])
+def local_delivery_event() -> Response:
+    """The provider's event for the latest message to ``to`` on ``channel``, through the app's own handler."""
+    from chalicelib.domain.timeutil import iso
+    from chalicelib.jobs.delivery import handle_log_event, log_event
+    from devstack import delivery_events as make
+
+    try:
+        request = parse(bp.current_request, DeliveryEventRequest)
+    except ValidationError as error:
+        return problems.from_validation(error)
+    unsupported = {("sms", "complaint"), ("push", "delivered"), ("push", "complaint")}
+    if (request.channel, request.outcome) in unsupported:
+        detail = f"{request.channel} has no '{request.outcome}' event (push reports failures only; a text no complaint)"
+        errors = [{"field": "outcome", "message": detail}]
+        return problems.problem(422, "invalid-content", "Invalid request", detail, errors)
+    sent = [e for e in outbox_entries(_emulated(), request.to) if e["channel"] == request.channel]
+    if not sent:
+        detail = f"No {request.channel} message was sent to that recipient."
+        return problems.problem(404, "not-found", "Not found", detail)
+    latest = sent[-1]
+    c = bootstrap.container()
+    at = iso(c.clock())
+    if request.channel == "sms":
+        record = make.sms_log_record(latest["message_id"], request.to, request.outcome, at)
+        results = handle_log_event(c.delivery, log_event([record], "sns/local/DirectPublishToPhoneNumber"))
+        processed = len(results) + runner().drain()
+    else:
+        if request.channel == "email":
+            notification = make.ses_event(latest["message_id"], request.to, request.outcome, at)
+        else:
+            notification = make.push_failure(latest["message_id"], latest["endpoint"], at)
+        processed = runner().publish(c.settings.delivery_events_topic, json.dumps(notification))
+    return Response({"message_id": latest["message_id"], "processed": processed}, status_code=200)
+
+
+def _emulated() -> dict[str, Any]:
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:
-        data = json.loads(response.read())
-    return outbox_entries(data, (http.query_params or {}).get("to"))
+    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:  # nosec B310
+        data: dict[str, Any] = json.loads(response.read())
+    return data
 
 
 def outbox_entries(data: dict[str, Any], to: str | None) -> list[dict[str, Any]]:
@@ -190,13 +240,30 @@ def outbox_entries(data: dict[str, Any], to: str | None) -> list[dict[str, Any]]
     sns = data.get("sns", {})
     for sms in sns.get("SMS", []):
         entries.append(
-            {"channel": "sms", "to": sms["phone_number"], "subject": None, "body": sms["message"], "at": None}
+            {
+                "channel": "sms",
+                "to": sms["phone_number"],
+                "subject": None,
+                "body": sms["message"],
+                "at": None,
+                "message_id": sms.get("message_id"),
+            }
         )
     for platform_endpoint in sns.get("PlatformEndpoint", []):
         recipient = platform_endpoint.get("custom_user_data") or platform_endpoint.get("token")
-        for raw in (platform_endpoint.get("messages") or {}).values():
+        for message_id, raw in (platform_endpoint.get("messages") or {}).items():
             body = json.loads(raw).get("default", raw) if raw.startswith("{") else raw
-            entries.append({"channel": "push", "to": recipient, "subject": None, "body": body, "at": None})
+            entries.append(
+                {
+                    "channel": "push",
+                    "to": recipient,
+                    "subject": None,
+                    "body": body,
+                    "at": None,
+                    "message_id": message_id,
+                    "endpoint": platform_endpoint.get("arn"),
+                }
+            )
     for message in data.get("ses", {}).get("Message", []):
         for address in message.get("destinations", {}).get("ToAddresses", []):
             entries.append(
@@ -206,6 +273,7 @@ def outbox_entries(data: dict[str, Any], to: str | None) -> list[dict[str, Any]]
                     "subject": message.get("subject"),
                     "body": message.get("body"),
                     "at": None,
+                    "message_id": message.get("id"),
                 }
             )
     return [e for e in entries if to is None or e["to"] == to]

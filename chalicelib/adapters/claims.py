@@ -31,7 +31,8 @@ from chalicelib.adapters.counters import (
 from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import DynamoTable, error_code, serialize
 from chalicelib.adapters.messages import DynamoMessages, message_key, message_status
-from chalicelib.adapters.timeline import DynamoTimeline, event_item
+from chalicelib.adapters.receipts import receipt_item
+from chalicelib.adapters.timeline import event_item
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.services.ports import DailySlot, Sent
@@ -66,7 +67,6 @@ class DynamoDeliveryClaims:
         # What a refused transaction falls back to, each write apart.
         self._counters = DynamoSendCounters(table)
         self._messages = DynamoMessages(table)
-        self._timeline = DynamoTimeline(table)
 
     def _update_op(self, key: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
         """A transaction's Update of the item at ``key``."""
@@ -143,9 +143,9 @@ class DynamoDeliveryClaims:
             patient_id, at_text, message_id, channel = sent.message
             ops.append(self._update_op(message_key(patient_id, at_text, message_id), message_status("sent", channel)))
         if sent.event:
-            e = sent.event
-            item = event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
-            ops.append(self.table.put_op(item))
+            ops.append(self.table.put_op(self._sent_event(sent)))
+        if sent.receipt:
+            ops.append(self.table.put_op(receipt_item(sent.receipt)))
         try:
             if self.table.transact_if(ops):
                 return
@@ -159,8 +159,16 @@ class DynamoDeliveryClaims:
             patient_id, at_text, message_id, channel = sent.message
             self._messages.update_message(patient_id, at_text, message_id, "sent", channel)
         if sent.event:
-            e = sent.event
-            self._timeline.put_event(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
+            self.table.put(self._sent_event(sent))
+        if sent.receipt:
+            self.table.put(receipt_item(sent.receipt))
+
+    @staticmethod
+    def _sent_event(sent: Sent) -> dict[str, Any]:
+        """The send's timeline entry, whose delivery status the provider's events move on (``receipts.py``)."""
+        assert sent.event is not None
+        e = sent.event
+        return {**event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref), "status": "sent"}
 
     # -- deferral (quiet hours) ------------------------------------------------------------
 

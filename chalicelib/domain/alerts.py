@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.delivery import unreachable
 from chalicelib.domain.patients import ID_PATTERN
 from chalicelib.domain.text import FreeText
 from chalicelib.domain.timeutil import UtcTime
@@ -168,8 +169,8 @@ def next_digest(now: datetime, timezone: str) -> datetime:
 
 
 def realtime(clinician: Mapping[str, Any] | None) -> bool:
-    """Whether a page can wake this clinician: a phone (SMS, and voice where configured)."""
-    return bool(clinician and clinician.get("phone"))
+    """Whether a page can wake this clinician: a phone (SMS, and voice where configured) not reported unreachable."""
+    return bool(clinician and clinician.get("phone")) and not unreachable(clinician or {}, "sms")
 
 
 def describe_pages(recipients: Mapping[str, list[str]]) -> str:

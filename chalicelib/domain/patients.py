@@ -213,6 +213,9 @@ class Patient(PatientIn):
     # nothing is sent to it, and no text from it is attributed to the patient, until it is verified.
     phone_pending: Phone | None = None
     email_pending: Email | None = None
+    # Channels whose current address a provider reported gone (a hard bounce, a spam complaint, an
+    # invalid number): nothing goes there until the address changes (docs/api.md "Delivery truth").
+    unreachable_channels: list[Channel] = Field(default_factory=list)
 
 
 class ClinicianIn(Strict):

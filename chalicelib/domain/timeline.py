@@ -42,6 +42,9 @@ class TimelineEvent(BaseModel):
     channel: str | None = None
     summary: str
     ref: dict[str, Any] = Field(default_factory=dict)
+    # A message_out's delivery status, as its provider's events report it (queued, sent, delivered,
+    # failed, bounced, complained, unknown); None for every other kind.
+    status: str | None = None
 
 
 class NoteIn(BaseModel):

@@ -75,6 +75,8 @@ class WorklistRow(BaseModel):
     # Whether that review was today, in the requesting clinician's time zone ("not reviewed" filters on it).
     reviewed_today: bool = False
     care_team: list[str] = []
+    # Channels whose current address a provider reported gone (a hard bounce, a complaint, an invalid number).
+    unreachable_channels: list[str] = []
 
 
 class ConfigurationError(BaseModel):
@@ -82,6 +84,8 @@ class ConfigurationError(BaseModel):
 
     clinician_id: str
     problem: str
+    # "no_phone", or "phone_unreachable" (its carrier reported the number gone; a new number clears it).
+    code: str = "no_phone"
 
 
 class CareTeamMember(BaseModel):

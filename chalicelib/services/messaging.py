@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
-from chalicelib.domain.delivery import SendError
+from chalicelib.domain.delivery import SendError, unreachable
 from chalicelib.domain.events import PatientUnreachable, Publish
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
@@ -40,6 +40,7 @@ from chalicelib.services.ports import (
     MessagingPatients,
     MessagingStore,
     OutboundQueue,
+    Receipt,
     Sent,
     TimelineEntry,
 )
@@ -171,7 +172,7 @@ class MessagingService:
         broadcast = safety and intent.recipient.kind == "clinician"
         transient = False
         delivered: list[str] = []
-        for channel in route.channels:
+        for index, channel in enumerate(route.channels):
             adapter = self._channels.get(channel)
             if adapter is None:
                 continue
@@ -188,7 +189,14 @@ class MessagingService:
                 count("DeliveryFailures")
                 self._event(intent, "delivery_failed", now, channel, f"{channel} failed ({error.code})")
                 continue
-            self._sent(intent, channel, now, provider_id)
+            if broadcast:
+                # A page's email is in addition; a waking channel that fails later is retried on the others.
+                others = tuple(c for c in route.channels if c in REALTIME and c != channel)
+                fallback = others if channel in REALTIME else ()
+            else:
+                fallback = route.channels[index + 1 :]
+            receipt = (channel, provider_id, contact.addresses[channel], fallback)
+            self._sent(intent, now, receipt)
             delivered.append(channel)
             if not broadcast:
                 return "sent"
@@ -224,7 +232,9 @@ class MessagingService:
             self._store.update_message(pid, intent.params["message_at"], intent.message_id, "held", None)
         self._event(intent, "delivery_failed", now, None, "held: daily limit")
 
-    def _sent(self, intent: Intent, channel: str, now: datetime, provider_id: str) -> None:
+    def _sent(self, intent: Intent, now: datetime, sent: tuple[str, str, str, tuple[str, ...]]) -> None:
+        """Record a send: ``sent`` is the channel, the provider's message id, the address and the fallback."""
+        channel, provider_id, address, fallback = sent
         counted = message = None
         if intent.recipient.kind == "patient":
             pid = intent.recipient.id
@@ -238,8 +248,22 @@ class MessagingService:
             summary = f"{intent.template.replace('_', ' ').capitalize()} to {intent.recipient.id} sent by {channel}"
         detail = {"channel": channel, "provider_id": provider_id}
         event = self._entry(intent, "message_out", now, channel, summary)
-        self._store.record_sent(Sent(intent.intent_id, detail, event, counted, message))
+        receipt = Receipt(
+            channel,
+            provider_id,
+            address,
+            intent.recipient.kind,
+            intent.recipient.id,
+            intent.model_dump_json(),
+            now,
+            fallback,
+            patient_id=event.patient_id if event else None,
+            event=(iso(event.at), event.event_id) if event else None,
+            message=(message[1], message[2]) if message else None,
+        )
+        self._store.record_sent(Sent(intent.intent_id, detail, event, counted, message, receipt))
         count("MessagesSent")
+        count(f"{channel.title()}Sent")
 
     def _unreachable(self, intent: Intent, now: datetime, tried: tuple[str, ...]) -> None:
         if intent.recipient.kind != "patient":
@@ -356,7 +380,8 @@ class MessagingService:
             addresses["push"] = max(devices, key=lambda d: d.get("created_at", ""))["endpoint_arn"]
         states = {
             channel: ChannelState(
-                has_address=channel in addresses,
+                # An address a provider reported gone (a hard bounce, an invalid number) is skipped until it changes.
+                has_address=channel in addresses and not unreachable(record, channel),
                 consented=bool(consents.get(channel, {}).get("granted")),
                 opted_out=bool(consents.get(channel, {}).get("opted_out")),
                 sends=int((stats.get(channel) or {}).get("sent", 0)),
@@ -391,7 +416,8 @@ class MessagingService:
             addresses["email"] = record["email"]
         # Work contacts: no consent step, no quiet hours (pages are for emergencies; digests are scheduled).
         states = {
-            c: ChannelState(has_address=c in addresses, consented=True) for c in ("push", "sms", "email", "voice")
+            c: ChannelState(has_address=c in addresses and not unreachable(record, c), consented=True)
+            for c in ("push", "sms", "email", "voice")
         }
         return Contact(
             language=record.get("language", "en"),

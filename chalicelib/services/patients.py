@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.contacts import check_phone_country
 from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.delivery import unreachable_channels
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, Role, can_see_patient, is_care_team
@@ -31,7 +32,9 @@ from chalicelib.domain.targets import Targets, TargetsIn, effective_targets, val
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.ports import Audit, ClinicianProfiles, Record
 
-PATIENT_FIELDS = tuple(Patient.model_fields)
+# What a patient record stores; ``unreachable_channels`` is worked out from the marks delivery events write.
+PATIENT_FIELDS = tuple(f for f in Patient.model_fields if f != "unreachable_channels")
+NOT_STORED = {"unreachable_channels"}
 
 
 # -- ports ----------------------------------------------------------------------------------------------
@@ -137,7 +140,8 @@ def targets_of(record: dict[str, Any]) -> Targets:
 
 
 def patient_of(record: dict[str, Any]) -> Patient:
-    return Patient.model_validate({k: record[k] for k in PATIENT_FIELDS if k in record})
+    fields = {k: record[k] for k in PATIENT_FIELDS if k in record}
+    return Patient.model_validate({**fields, "unreachable_channels": unreachable_channels(record)})
 
 
 def _require_a_care_team(care_team: list[str]) -> None:
@@ -224,7 +228,7 @@ class PatientService:
             }
         )
         asked = fingerprint(request.fingerprinted())
-        existing = self._patients.create({**patient.model_dump(mode="json"), "request_hash": asked})
+        existing = self._patients.create({**patient.model_dump(mode="json", exclude=NOT_STORED), "request_hash": asked})
         if existing is not None:
             if existing.get("request_hash") != asked or not can_see_patient(
                 principal, patient_id, existing.get("care_team", [])
@@ -291,7 +295,7 @@ class PatientService:
         patient = patient_of(updated)  # re-validates the merged record
         if "glucose_profile" in changes:
             validate_targets(targets_of(updated))
-        self._patients.replace({**updated, **patient.model_dump(mode="json")}, record)
+        self._patients.replace({**updated, **patient.model_dump(mode="json", exclude=NOT_STORED)}, record)
         self._audit.record(principal, "update", "patient", patient_id, {"fields": sorted(changes)})
         self._contacts.send_codes(principal, patient_id, held)
         return patient

@@ -301,6 +301,64 @@ class Sent:
     event: TimelineEntry | None = None
     counted: tuple[str, str, datetime] | None = None  # patient_id, channel, at
     message: tuple[str, str, str, str] | None = None  # patient_id, message_at, message_id, channel
+    receipt: Receipt | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A message a provider accepted, kept by the provider's id until its events say what became of it.
+
+    ``intent`` is the intent as JSON (sent again on ``fallback``, the channels to try next, if this one
+    fails); ``event``: where the send's ``message_out`` timeline entry is (``at``, ``event_id``), whose
+    delivery status follows the provider's events; ``message``: the conversation message (``at``, id).
+    """
+
+    channel: str
+    provider_id: str
+    to: str
+    recipient_kind: str
+    recipient_id: str
+    intent: str
+    sent_at: datetime
+    fallback: tuple[str, ...] = ()
+    patient_id: str | None = None
+    event: tuple[str, str] | None = None
+    message: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An address that cannot be used again until it changes: a patient's or a clinician's, on one channel."""
+
+    recipient_kind: str
+    recipient_id: str
+    channel: str
+    address: str
+    since: str
+    reason: str
+
+
+class Receipts(Protocol):
+    """Sent messages by provider id, and what their providers' events change (docs/design.md "Delivery truth")."""
+
+    def receipt(self, channel: str, provider_id: str) -> Record | None:
+        """The sent message (``status``, ``intent``, ``fallback``...), read consistently; None: not ours or expired."""
+        ...
+
+    def settle_receipt(
+        self, receipt: Record, status: str, at: datetime, reason: str, mark: Mark | None, entry: TimelineEntry | None
+    ) -> bool:
+        """Raise the message's status to ``status`` if it ranks higher, with all that follows, at once.
+
+        The conversation message and the ``message_out`` timeline entry take the status too; ``mark``
+        marks the address unreachable; ``entry`` goes on the timeline.  False (nothing written) when the
+        message already has this status or a higher one: an event handled twice changes nothing twice.
+        """
+        ...
+
+    def remove_devices(self, patient_id: str, endpoint: str) -> int:
+        """Forget the patient's push devices on ``endpoint`` (disabled by the platform); how many went."""
+        ...
 
 
 class DeliveryClaims(Protocol):

@@ -40,7 +40,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib import readers
+from chalicelib.domain.alerts import realtime
 from chalicelib.domain.billing import month_of
+from chalicelib.domain.delivery import unreachable_channels
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.targets import targets_outside_limits
@@ -225,6 +227,7 @@ class WorklistService:
                     triage_bucket=triage_records(recent.get(pid, Recent()).records, _today(p, now)),
                     oldest_unacknowledged_critical_at=oldest,
                     care_team=list(p.get("care_team") or []),
+                    unreachable_channels=unreachable_channels(p),
                     **_review_fields(reviews.get(pid), my_day, my_zone),
                 )
             )
@@ -250,11 +253,16 @@ class WorklistService:
         # Rule 5: a page must be able to wake its clinician; email alone cannot.
         errors = (
             []
-            if me.get("phone")
+            if realtime(me)
             else [
                 ConfigurationError(
                     clinician_id=principal.subject,
-                    problem="no real-time channel for pages (a phone): critical pages go to the on-call list",
+                    problem=(
+                        "the phone was reported unreachable: critical pages go to the on-call list"
+                        if me.get("phone")
+                        else "no real-time channel for pages (a phone): critical pages go to the on-call list"
+                    ),
+                    code="phone_unreachable" if me.get("phone") else "no_phone",
                 )
             ]
         )

@@ -26,7 +26,7 @@ from typing import Any
 
 from chalicelib.domain.alerts import ESCALATE_AFTER, PRIORITY_RANK, slot_of
 from chalicelib.domain.classification import classify_blood_pressure, classify_glucose
-from chalicelib.domain.delivery import SendError
+from chalicelib.domain.delivery import SendError, Status, mark_attribute
 from chalicelib.domain.errors import ConflictError, NotFoundError
 from chalicelib.domain.identity import Principal, can_see_patient
 from chalicelib.domain.messages import Intent, Rendered
@@ -34,7 +34,7 @@ from chalicelib.domain.readings import BloodPressureIn, GlucoseIn, Reading
 from chalicelib.domain.targets import default_targets
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.resources import DUE_SHARDS, URGENT_DUE_SHARD
-from chalicelib.services.ports import DailySlot, OpenSlot, Sent, TimelineEntry
+from chalicelib.services.ports import DailySlot, Mark, OpenSlot, Sent, TimelineEntry
 
 Record = dict[str, Any]
 
@@ -97,6 +97,14 @@ class FakeTimeline:
     def put(self, entry: TimelineEntry) -> None:
         event = {**asdict(entry), "at": iso(entry.at)}
         self._events[(entry.patient_id, event["at"], entry.event_id)] = event
+
+    def set_status(self, patient_id: str, at: str, event_id: str, status: str) -> bool:
+        """A send's delivery status on its entry (the adapter's conditional update: the entry must exist)."""
+        event = self._events.get((patient_id, at, event_id))
+        if event is None:
+            return False
+        event["status"] = status
+        return True
 
     def of(self, patient_id: str, kind: str | None = None) -> list[Record]:
         """The patient's events, oldest first (as the timeline's sort key orders them)."""
@@ -612,6 +620,8 @@ class FakeMessagingStore:
     def __init__(self, patients: FakeMessagingPatients | None = None, timeline: FakeTimeline | None = None) -> None:
         self.patients = patients or FakeMessagingPatients()
         self.timeline = timeline or FakeTimeline()
+        # What each send's provider accepted, by (channel, provider id): ``FakeReceipts`` reads it.
+        self.receipts: dict[tuple[str, str], Record] = {}
         self.deliveries: dict[str, Record] = {}
         self.deferred: dict[str, Record] = {}
         self.sends: dict[tuple[str, str], Record] = {}
@@ -647,6 +657,26 @@ class FakeMessagingStore:
         if sent.event:
             e = sent.event
             self.put_event(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref)
+            self.timeline.set_status(e.patient_id, iso(e.at), e.event_id, "sent")
+        if sent.receipt:
+            r = sent.receipt
+            self.receipts[(r.channel, r.provider_id)] = as_read(
+                {
+                    "channel": r.channel,
+                    "provider_id": r.provider_id,
+                    "to": r.to,
+                    "recipient_kind": r.recipient_kind,
+                    "recipient_id": r.recipient_id,
+                    "intent": r.intent,
+                    "fallback": list(r.fallback),
+                    "sent_at": iso(r.sent_at),
+                    "status": "sent",
+                    "rank": Status.SENT.rank,
+                    **({"patient_id": r.patient_id} if r.patient_id else {}),
+                    **(dict(zip(("event_at", "event_id"), r.event, strict=True)) if r.event else {}),
+                    **(dict(zip(("message_at", "message_id"), r.message, strict=True)) if r.message else {}),
+                }
+            )
 
     def settle(self, intent_id: str, status: str, detail: dict[str, Any] | None = None) -> None:
         self.deliveries.setdefault(intent_id, {})
@@ -758,6 +788,53 @@ class FakeMessagingStore:
         ref: dict[str, Any] | None = None,
     ) -> None:
         self.timeline.put_event(patient_id, kind, at, event_id, summary, channel, ref)
+
+
+class FakeReceipts:
+    """``Receipts`` on the messaging store's fakes, as ``DynamoReceipts`` on the table.
+
+    The status only rises (a lower or equal one writes nothing and answers False); the conversation
+    message and the timeline entry take it when they exist; a mark needs the profile.
+    """
+
+    def __init__(self, store: FakeMessagingStore, clinicians: FakeClinicians) -> None:
+        self.store = store
+        self.clinicians = clinicians
+
+    def receipt(self, channel: str, provider_id: str) -> Record | None:
+        return _copy(self.store.receipts.get((channel, provider_id)))
+
+    def settle_receipt(
+        self, receipt: Record, status: str, at: datetime, reason: str, mark: Mark | None, entry: TimelineEntry | None
+    ) -> bool:
+        stored = self.store.receipts.get((receipt["channel"], receipt["provider_id"]))
+        now = Status(status)
+        if stored is None or int(stored["rank"]) >= now.rank:
+            return False
+        stored.update(status=now.value, rank=now.rank, settled_at=iso(at), reason=reason[:300])
+        patient_id = receipt.get("patient_id")
+        if patient_id and receipt.get("event_id"):
+            self.store.timeline.set_status(patient_id, receipt["event_at"], receipt["event_id"], now.value)
+        if patient_id and receipt.get("message_id"):
+            message = self.store.messages.get((patient_id, receipt["message_at"], receipt["message_id"]))
+            if message is not None:
+                message["status"] = now.value
+        if entry is not None:
+            self.store.timeline.put(entry)
+        if mark is not None:
+            people = self.store.patients.records if mark.recipient_kind == "patient" else self.clinicians.records
+            profile = people.get(mark.recipient_id)
+            if profile is not None:
+                value = {"address": mark.address, "since": mark.since, "reason": mark.reason[:300]}
+                profile[mark_attribute(mark.channel)] = value
+        return True
+
+    def remove_devices(self, patient_id: str, endpoint: str) -> int:
+        items = self.store.patients.contact.get(patient_id, {})
+        gone = [sk for sk, item in items.items() if sk.startswith("DEVICE#") and item.get("endpoint_arn") == endpoint]
+        for sk in gone:
+            del items[sk]
+        return len(gone)
 
 
 class FakeOutboundQueue:

@@ -1,7 +1,8 @@
 """chalicelib/domain/delivery.py: a message's status from its providers' events, in any order, any number of times.
 
 The event files in tests/unit/delivery_events/ follow the shapes AWS documents for SES event publishing (through
-SNS) and End User Messaging SMS event destinations, with our own addresses, ids and times.
+SNS), SNS's SMS delivery status logs, End User Messaging voice events and SNS push platform DeliveryFailure
+events, with our own addresses, ids and times.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.delivery import Status, UnknownEvent, advance, from_ses, from_sms
+from chalicelib.domain.delivery import (
+    Status,
+    UnknownEvent,
+    advance,
+    from_push,
+    from_ses,
+    from_sms_log,
+    from_voice,
+    outcomes_of,
+    unreachable,
+    unreachable_channels,
+)
 
 EVENTS = Path(__file__).parent / "delivery_events"
 
@@ -117,43 +129,97 @@ def test_a_record_without_a_rule_is_refused_by_name(record: dict[str, Any]) -> N
         from_ses(record)
 
 
-# -- SMS: End User Messaging --------------------------------------------------------------------
+# -- SMS: SNS delivery status logs --------------------------------------------------------------
 
 
 def test_a_carrier_receipt_delivers_the_text() -> None:
-    outcome = from_sms(event("sms_successful"))
+    outcome = from_sms_log(event("sms_success"))
     assert (outcome.channel, outcome.recipient, outcome.status, outcome.unreachable) == (
         "sms",
         "+14255550156",
         Status.DELIVERED,
         False,
     )
-    assert outcome.message_id == "862a8790-60c0-4430-9b2b-658bdexample"
+    assert outcome.message_id == "34d9b400-c6dd-5444-820d-fbeb0f1f54cf"
 
 
-def test_an_invalid_number_fails_the_text_and_the_number() -> None:
-    outcome = from_sms(event("sms_invalid"))
-    assert (outcome.status, outcome.unreachable) == (Status.FAILED, True)
-    assert outcome.reason == "Destination phone number is invalid"
+def test_a_failure_of_the_day_fails_the_text_and_keeps_the_number() -> None:
+    outcome = from_sms_log(event("sms_failure_unknown"))
+    assert (outcome.status, outcome.unreachable) == (Status.FAILED, False)
+    assert outcome.reason == "Unknown error attempting to reach phone"
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "unreachable"),
+    ("words", "gone"),
     [
-        ("TEXT_QUEUED", Status.SENT, False),
-        ("TEXT_PENDING", Status.SENT, False),
-        ("TEXT_DELIVERED", Status.DELIVERED, False),
-        ("TEXT_BLOCKED", Status.FAILED, True),
-        ("TEXT_UNREACHABLE", Status.FAILED, False),  # a phone switched off is not a wrong number
-        ("TEXT_CARRIER_UNREACHABLE", Status.FAILED, False),
-        ("TEXT_UNKNOWN", Status.UNKNOWN, False),
+        ("Invalid phone number", True),
+        ("This phone number is opted out", True),
+        ("Phone has blocked SMS", True),
+        ("Phone is currently unreachable/unavailable", False),  # switched off: today's failure
+        ("Phone carrier is currently unreachable/unavailable", False),
+        ("Phone carrier has blocked this message", False),  # the content, not the number
+        ("Blocked as spam by phone carrier", False),
+        ("Message has expired", False),
     ],
 )
-def test_each_sms_event_type(kind: str, status: Status, unreachable: bool) -> None:
-    outcome = from_sms({**event("sms_successful"), "eventType": kind})
-    assert (outcome.status, outcome.unreachable) == (status, unreachable)
+def test_only_words_about_the_number_mark_it_gone(words: str, gone: bool) -> None:
+    record = event("sms_failure_unknown")
+    record["delivery"]["providerResponse"] = words
+    outcome = from_sms_log(record)
+    assert (outcome.status, outcome.unreachable) == (Status.FAILED, gone)
 
 
-def test_an_sms_event_without_a_rule_is_refused() -> None:
+@pytest.mark.parametrize("record", [{}, {"status": "SUCCESS"}, {"notification": {"messageId": "m"}, "status": "OK"}])
+def test_an_sms_record_without_a_rule_is_refused(record: dict[str, Any]) -> None:
     with pytest.raises(UnknownEvent):
-        from_sms({**event("sms_successful"), "eventType": "VOICE_COMPLETED"})
+        from_sms_log(record)
+
+
+# -- voice and push ----------------------------------------------------------------------------
+
+
+def test_an_unanswered_call_fails_and_keeps_the_number() -> None:
+    outcome = from_voice(event("voice_no_answer"))
+    assert (outcome.channel, outcome.status, outcome.unreachable) == ("voice", Status.FAILED, False)
+    assert outcome.at == "1796283104470"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("VOICE_RINGING", Status.SENT), ("VOICE_COMPLETED", Status.DELIVERED), ("VOICE_BUSY", Status.FAILED)],
+)
+def test_each_voice_event_type(kind: str, status: Status) -> None:
+    assert from_voice({**event("voice_no_answer"), "eventType": kind}).status is status
+
+
+def test_a_push_delivery_failure_removes_the_device() -> None:
+    outcome = from_push(event("push_delivery_failure"))
+    assert (outcome.channel, outcome.status, outcome.unreachable) == ("push", Status.FAILED, True)
+    assert outcome.recipient.endswith("/3f08fd15-d349-3d82-b415-49df9ff9d8dd")
+    assert outcome.reason.startswith("InvalidPlatformToken")
+
+
+@pytest.mark.parametrize(
+    ("name", "channel"),
+    [("ses_bounce_permanent", "email"), ("push_delivery_failure", "push"), ("voice_no_answer", "voice")],
+)
+def test_the_topic_s_notifications_are_told_apart_by_shape(name: str, channel: str) -> None:
+    assert {o.channel for o in outcomes_of(event(name))} == {channel}
+
+
+@pytest.mark.parametrize("notification", [{}, {"EventType": "EndpointCreated", "EndpointArn": "a"}, {"x": 1}])
+def test_a_notification_of_no_known_shape_is_refused(notification: dict[str, Any]) -> None:
+    with pytest.raises(UnknownEvent):
+        outcomes_of(notification)
+
+
+# -- marks on addresses ------------------------------------------------------------------------
+
+
+def test_a_mark_holds_while_the_address_is_the_same_and_lifts_when_it_changes() -> None:
+    profile = {"email": "a@example.org", "phone": "+15550001", "unreachable_email": {"address": "a@example.org"}}
+    assert unreachable(profile, "email") and not unreachable(profile, "sms")
+    assert unreachable_channels(profile) == ["email"]
+    assert not unreachable({**profile, "email": "b@example.org"}, "email")
+    assert not unreachable({**profile, "email": None}, "email")
+    assert not unreachable(profile, "push")  # a push device is removed, not marked

@@ -9,7 +9,9 @@ from typing import Any
 
 from chalicelib.domain.delivery import SendError
 from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.services.delivery import DeliveryService
 from chalicelib.services.messaging import MessagingService
+from chalicelib.services.ports import Record
 from tests.fakes import (
     FakeChannel,
     FakeClinicianProfiles,
@@ -17,6 +19,7 @@ from tests.fakes import (
     FakeMessagingPatients,
     FakeMessagingStore,
     FakeOutboundQueue,
+    FakeReceipts,
     FakeTimeline,
 )
 
@@ -45,10 +48,11 @@ class MessagingWorld:
     outbound: FakeOutboundQueue = field(default_factory=FakeOutboundQueue)
     events: list[Any] = field(default_factory=list)
     daily_cap: int = 20
+    channel_names: tuple[str, ...] = ("push", "sms", "email", "voice")
 
     def __post_init__(self) -> None:
         self.store = FakeMessagingStore(self.patients, self.timeline)
-        self.channels = {name: FakeChannel(name) for name in ("push", "sms", "email", "voice")}
+        self.channels = {name: FakeChannel(name) for name in self.channel_names}
         self._ids = itertools.count(1)
         self.service = MessagingService(
             self.store,
@@ -61,6 +65,8 @@ class MessagingWorld:
             self.events.append,
             daily_cap=self.daily_cap,
         )
+        self.receipts = FakeReceipts(self.store, self.clinicians)
+        self.delivery = DeliveryService(self.receipts, self.service, self.clinicians, self.clock)
 
     # -- arranging -----------------------------------------------------------------------------
 
@@ -121,6 +127,12 @@ class MessagingWorld:
         )
 
     # -- looking ---------------------------------------------------------------------------------
+
+    def receipt_of(self, channel: str, n: int = 1) -> Record:
+        """The receipt of the ``n``-th message the fake ``channel`` sent (its provider id is ``<channel>-<n>``)."""
+        found = self.receipts.receipt(channel, f"{channel}-{n}")
+        assert found is not None, f"no receipt for {channel}-{n}"
+        return found
 
     def sent_by(self) -> dict[str, int]:
         return {name: len(ch.sent) for name, ch in self.channels.items() if ch.sent}

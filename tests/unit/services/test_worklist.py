@@ -194,7 +194,17 @@ def test_a_row_carries_the_counts_and_the_names(world: World) -> None:
         "reviewed_by": None,
         "reviewed_today": False,
         "care_team": ["c-ana"],
+        "unreachable_channels": [],
     }
+
+
+def test_a_row_names_the_channels_whose_address_a_provider_reported_gone(world: World) -> None:
+    world.add("p-1", email="ana@example.org", phone="+15551230000")
+    world.add("p-2", email="bea@example.org", unreachable_email={"address": "old@example.org"})
+    world.patients.records["p-1"]["unreachable_email"] = {"address": "ana@example.org", "reason": "bounce"}
+
+    rows = {r.patient_id: r.unreachable_channels for r in world.build().items}
+    assert rows == {"p-1": ["email"], "p-2": []}  # p-2 has a new address since
 
 
 def test_a_patient_without_names_shows_nulls(world: World) -> None:
@@ -321,8 +331,9 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
         "reviewed_by",
         "reviewed_today",
         "care_team",
+        "unreachable_channels",
     ]
-    assert list(body["configuration_errors"][0]) == ["clinician_id", "problem"]
+    assert list(body["configuration_errors"][0]) == ["clinician_id", "problem", "code"]
 
 
 # -- device days from the RECENT item's marks ------------------------------------------------
