@@ -28,6 +28,7 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         sms_sender_id=ctx("sms_sender_id"),
         voice_origination_identity=ctx("voice_origination_identity"),
         sms_countries=ctx("sms_countries") or "+1",
+        sms_delivery_logs=ctx("sms_delivery_logs") or "own",
         platform_application_arns=tuple(filter(None, (ctx("platform_application_arns") or "").split(","))),
         clinic_name=ctx("clinic_name") or "Carewire Clinic",
         support_contact=ctx("support_contact") or "your care team",

@@ -116,6 +116,9 @@ class StatefulStack(Stack):
                     iam.ServicePrincipal("ses.amazonaws.com"),
                     iam.ServicePrincipal("sms-voice.amazonaws.com"),
                     iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    # SNS itself publishes a push platform application's EventDeliveryFailure notices
+                    # (stateless.py) to the encrypted delivery-events topic.
+                    iam.ServicePrincipal("sns.amazonaws.com"),
                 ],
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],  # in a key policy, "*" means this key
@@ -196,6 +199,18 @@ class StatefulStack(Stack):
         )
         self.dead_letters["stream"] = self.stream_failures
         self.dead_letters["audit-archive"] = self.audit_archive_failures
+        # What delivery_events and sms_delivery_logs gave up on: SNS and CloudWatch Logs invoke them
+        # asynchronously, and after Lambda's two retries an event would otherwise be dropped.
+        self.delivery_event_failures = sqs.Queue(
+            self,
+            "DeliveryEventsDlq",
+            queue_name=f"{prefix}-delivery-events-dlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.dead_letters["delivery-events"] = self.delivery_event_failures
 
         self.topics = {
             name: sns.Topic(
@@ -225,6 +240,7 @@ class StatefulStack(Stack):
             "DeliveryEvents",
             destination=ses.EventDestination.sns_topic(self.topics["delivery-events"]),
             events=[
+                ses.EmailSendingEvent.SEND,
                 ses.EmailSendingEvent.DELIVERY,
                 ses.EmailSendingEvent.BOUNCE,
                 ses.EmailSendingEvent.COMPLAINT,
@@ -291,6 +307,14 @@ class StatefulStack(Stack):
         acknowledge(
             self.stream_failures,
             {"AwsSolutions-SQS3": "This queue is the stream's on-failure destination: it is the dead-letter queue"},
+        )
+        acknowledge(
+            self.delivery_event_failures,
+            {
+                "AwsSolutions-SQS3": (
+                    "This queue is the delivery-event functions' on-failure destination: it is the dead-letter queue"
+                )
+            },
         )
         acknowledge(
             self.users,

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Fn, Stack
+from aws_cdk import CfnOutput, CfnResource, Duration, Fn, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from chalicelib import resources
@@ -37,15 +39,51 @@ from infra.carewire_infra.stateful import StatefulStack
 
 ROOT = Path(__file__).resolve().parents[2]
 API_STAGE = "api"
-FUNCTIONS = ("api_handler", "on_table_change", "deliver_messages", "run_due_work", "receive_sms", "tick")
+FUNCTIONS = (
+    "api_handler",
+    "on_table_change",
+    "deliver_messages",
+    "run_due_work",
+    "receive_sms",
+    "delivery_events",
+    "sms_delivery_logs",
+    "tick",
+)
 LOGICAL = {
     "api_handler": "APIHandler",
     "on_table_change": "OnTableChange",
     "deliver_messages": "DeliverMessages",
     "run_due_work": "RunDueWork",
     "receive_sms": "ReceiveSms",
+    "delivery_events": "DeliveryEvents",
+    "sms_delivery_logs": "SmsDeliveryLogs",
     "tick": "Tick",
 }
+# What became of a sent message (issue 19): SES events and push failures on the delivery-events topic,
+# SNS's SMS delivery status logs through a subscription filter.  Both update a message's status, mark an
+# address unreachable on a profile, remove a dead push device and enqueue the fallback on the next channel.
+DELIVERY_RECEIVERS = ("delivery_events", "sms_delivery_logs")
+# IAM has no action for a transaction: TransactWriteItems is authorised item by item as PutItem, UpdateItem,
+# DeleteItem and, for a ConditionCheck, ConditionCheckItem (DynamoDB "Using IAM with transactions").
+DELIVERY_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+)
+# What the table writers' grants give them on the data key (CDK's grantReadWriteData on a CMK table).
+DATA_KEY_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+# SNS writes SMS delivery status logs into these groups, named per account and region, once the account's
+# SMS attributes name a role for it (docs/deploy.md "Delivery events").
+SMS_STATUS_LOGS = ("DirectPublishToPhoneNumber", "DirectPublishToPhoneNumber/Failure")
+# Email bounce and complaint rates (per cent, over a day) at which ops hears of it: AWS reviews an account
+# at 5 % bounces and 0.1 % complaints; SES's own reputation metrics (fractions) alarm a little later.
+EMAIL_BOUNCE_RATE_PERCENT = 2.0
+EMAIL_COMPLAINT_RATE_PERCENT = 0.05
+SES_REPUTATION_BOUNCE_RATE = 0.04
+SES_REPUTATION_COMPLAINT_RATE = 0.0008
 AUDIT_WRITERS = ("api_handler", "on_table_change", "receive_sms", "run_due_work")
 AUDIT_DENIED = {
     "dynamodb:DeleteItem",
@@ -140,6 +178,10 @@ class Channels:
     voice_origination_identity: str | None = None
     # Calling codes SMS and voice may reach ("+1,+351"); every other number is refused (docs/api.md "Trust rules").
     sms_countries: str = "+1"
+    # SNS's SMS delivery status logs are per account and region: "own" creates their log groups, the role
+    # SNS writes with and the account's SMS attributes; "shared" only subscribes to the groups another
+    # stage in the same account and region owns (-c sms_delivery_logs=shared, deployed after that stage).
+    sms_delivery_logs: str = "own"
     platform_application_arns: tuple[str, ...] = field(default_factory=tuple)
     clinic_name: str = "Carewire Clinic"
     # The clinic's support phone, named in every patient safety message (docs/clinical.md "Safety net" rule 11).
@@ -192,6 +234,7 @@ class StatelessStack(Stack):
             "CAREWIRE_OUTBOUND_QUEUE": f"{prefix}-outbound",
             "CAREWIRE_DUE_WORK_QUEUE": f"{prefix}-due-work",
             "CAREWIRE_INBOUND_SMS_TOPIC": f"{prefix}-inbound-sms",
+            "CAREWIRE_DELIVERY_EVENTS_TOPIC": f"{prefix}-delivery-events",
             "CAREWIRE_EMAIL_SENDER": channels.email_sender,
             "CAREWIRE_SES_CONFIGURATION_SET": data.email.configuration_set_name,
             "CAREWIRE_CLINIC_NAME": channels.clinic_name,
@@ -214,6 +257,7 @@ class StatelessStack(Stack):
                 "CAREWIRE_OUTBOUND_QUEUE": environment["CAREWIRE_OUTBOUND_QUEUE"],
                 "CAREWIRE_DUE_WORK_QUEUE": environment["CAREWIRE_DUE_WORK_QUEUE"],
                 "CAREWIRE_INBOUND_SMS_TOPIC": environment["CAREWIRE_INBOUND_SMS_TOPIC"],
+                "CAREWIRE_DELIVERY_EVENTS_TOPIC": environment["CAREWIRE_DELIVERY_EVENTS_TOPIC"],
                 "CAREWIRE_STAGE": environment["CAREWIRE_STAGE"],
             }
         )
@@ -234,6 +278,7 @@ class StatelessStack(Stack):
             },
         )
         self._customise(names, data, channels)
+        self._delivery_events(prefix, data, channels)
         self._invoke_by_name(names["api_handler"])
         self.console = ConsoleEdge(
             self,
@@ -352,6 +397,14 @@ class StatelessStack(Stack):
         due_work.grant_consume_messages(r["run_due_work"])
         due_work.grant_send_messages(r["tick"])
         data.topics["inbound-sms"].grant_subscribe(r["receive_sms"])
+        # The delivery receivers: the item actions they use on the main table (no Scan, no batch writes),
+        # the data key as the table's writers have it, the outbound queue for the fallback's intent, and
+        # their on-failure queue.  Neither writes the audit trail nor publishes anything.
+        for fn in DELIVERY_RECEIVERS:
+            table.grant(r[fn], *DELIVERY_TABLE_ACTIONS)
+            data.key.grant(r[fn], *DATA_KEY_USE)
+            outbound.grant_send_messages(r[fn])
+            data.delivery_event_failures.grant_send_messages(r[fn])
         # Only list pages sign cursors, and only the API serves them: the one reader of the secret.
         r["api_handler"].add_to_policy(
             iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[data.cursor_secret.secret_arn])
@@ -446,6 +499,18 @@ class StatelessStack(Stack):
             self.app.get_resource(logical).add_override(
                 f"{events}.{logical}SqsEventSource.Properties.FunctionResponseTypes", ["ReportBatchItemFailures"]
             )
+        # SNS and CloudWatch Logs invoke the delivery receivers asynchronously: what still fails after
+        # Lambda's two retries goes to their dead-letter queue (alarmed) instead of being dropped.
+        for fn in DELIVERY_RECEIVERS:
+            self.app.get_resource(LOGICAL[fn]).add_override(
+                "Properties.EventInvokeConfig",
+                {
+                    "MaximumRetryAttempts": 2,
+                    "DestinationConfig": {
+                        "OnFailure": {"Type": "SQS", "Destination": data.delivery_event_failures.queue_arn}
+                    },
+                },
+            )
         access = logs.LogGroup(self, "ApiAccessLogs", encryption_key=data.key, retention=logs.RetentionDays.ONE_YEAR)
         api = self.app.get_resource("RestAPI")
         api.add_override(
@@ -474,6 +539,226 @@ class StatelessStack(Stack):
                 ),
             },
         )
+
+    # -- delivery events: SMS delivery status logs, push failures ------------------------------------
+
+    def _delivery_events(self, prefix: str, data: StatefulStack, channels: Channels) -> None:
+        """Where a sent SMS's and push's fate comes from (email's: the configuration set, stateful.py).
+
+        delivery_events is subscribed to the delivery-events topic by chalice (its SAM SNS event, the
+        topic named by CAREWIRE_DELIVERY_EVENTS_TOPIC at package time).  Here: SNS's SMS delivery status
+        logs -> a subscription filter -> sms_delivery_logs, and each push platform application's
+        EventDeliveryFailure -> the delivery-events topic.
+        """
+        if channels.sms_delivery_logs not in ("own", "shared"):
+            raise ValueError(f"sms_delivery_logs must be 'own' or 'shared', not {channels.sms_delivery_logs!r}")
+        group_names = [f"sns/{self.region}/{self.account}/{name}" for name in SMS_STATUS_LOGS]
+        self.sms_status_groups: list[logs.ILogGroup] = []
+        self.provider_resources: list[cr.AwsCustomResource] = []
+        owner = channels.sms_delivery_logs == "own"
+        if owner:
+            # Created here, not by SNS at the first SMS, so the subscription filter can attach before it;
+            # KMS-encrypted (the entries carry phone numbers) and kept a year like every other group.
+            for construct_id, name in zip(("SmsStatusLogs", "SmsStatusFailureLogs"), group_names, strict=True):
+                self.sms_status_groups.append(
+                    logs.LogGroup(
+                        self,
+                        construct_id,
+                        log_group_name=name,
+                        encryption_key=data.key,
+                        retention=logs.RetentionDays.ONE_YEAR,
+                    )
+                )
+            self.sms_status_role = iam.Role(
+                self,
+                "SmsDeliveryStatusRole",
+                # SMS delivery status carries no source ARN to condition on; a role can only be named in an
+                # account's SMS attributes by a caller of this account allowed to pass it.
+                assumed_by=iam.ServicePrincipal("sns.amazonaws.com"),
+                description="Carewire: SNS writes SMS delivery status logs into the two groups it names",
+            )
+            self._deny_audit_changes(self.sms_status_role)
+            self.sms_status_role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[
+                        arn
+                        for group in self.sms_status_groups
+                        for arn in (self._log_group_arn(group.log_group_name), group.log_group_arn)
+                    ],
+                )
+            )
+            # ACCOUNT-WIDE: SMS attributes belong to the account and region, not to this stack; another stage
+            # deploying in the same account and region with "own" would take them over (use "shared" there).
+            # Nothing undoes them on delete: the role then no longer exists and SNS stops logging.
+            set_sms = cr.AwsSdkCall(
+                service="SNS",
+                action="setSMSAttributes",
+                parameters={
+                    "attributes": {
+                        "DeliveryStatusIAMRole": self.sms_status_role.role_arn,
+                        "DeliveryStatusSuccessSamplingRate": "100",
+                    }
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(f"{prefix}-sms-delivery-status"),
+            )
+            self.provider_resources.append(
+                cr.AwsCustomResource(
+                    self,
+                    "SmsDeliveryStatus",
+                    resource_type="Custom::SmsDeliveryStatus",
+                    on_create=set_sms,
+                    on_update=set_sms,
+                    install_latest_aws_sdk=False,
+                    log_group=self._provider_logs(data),
+                    role=self._provider_role(data),
+                    policy=cr.AwsCustomResourcePolicy.from_statements(
+                        [
+                            # SetSMSAttributes has no resource type: AWS requires "*".
+                            iam.PolicyStatement(actions=["sns:SetSMSAttributes"], resources=["*"]),
+                            iam.PolicyStatement(
+                                actions=["iam:PassRole"],
+                                resources=[self.sms_status_role.role_arn],
+                                conditions={"StringEquals": {"iam:PassedToService": "sns.amazonaws.com"}},
+                            ),
+                        ]
+                    ),
+                )
+            )
+            self.provider_resources[-1].node.add_dependency(*self.sms_status_groups)
+        else:
+            self.sms_status_groups = [
+                logs.LogGroup.from_log_group_name(self, construct_id, name)
+                for construct_id, name in zip(("SmsStatusLogs", "SmsStatusFailureLogs"), group_names, strict=True)
+            ]
+
+        receiver = self.app.get_resource(LOGICAL["sms_delivery_logs"])
+        for group, construct_id in zip(self.sms_status_groups, ("SmsStatus", "SmsStatusFailure"), strict=True):
+            invoke = lambda_.CfnPermission(
+                self,
+                f"{construct_id}LogsInvoke",
+                action="lambda:InvokeFunction",
+                function_name=receiver.get_att("Arn").to_string(),
+                principal="logs.amazonaws.com",
+                source_arn=self._log_group_arn(group.log_group_name) + ":*",
+                source_account=self.account,
+            )
+            subscription = logs.CfnSubscriptionFilter(
+                self,
+                f"{construct_id}Subscription",
+                log_group_name=group.log_group_name,
+                filter_name=f"{prefix}-sms-delivery-logs",
+                filter_pattern="",  # every entry: delivered and failed alike
+                destination_arn=receiver.get_att("Arn").to_string(),
+            )
+            subscription.add_resource_dependency(invoke)
+
+        # Push: SNS reports an endpoint it could not deliver to (disabled, invalid token) on the topic.
+        for index, application in enumerate(channels.platform_application_arns):
+            set_push = cr.AwsSdkCall(
+                service="SNS",
+                action="setPlatformApplicationAttributes",
+                parameters={
+                    "PlatformApplicationArn": application,
+                    "Attributes": {"EventDeliveryFailure": data.topics["delivery-events"].topic_arn},
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(f"{prefix}-push-delivery-failures-{index}"),
+            )
+            self.provider_resources.append(
+                cr.AwsCustomResource(
+                    self,
+                    f"PushDeliveryFailures{index}",
+                    resource_type="Custom::PushDeliveryFailures",
+                    on_create=set_push,
+                    on_update=set_push,
+                    install_latest_aws_sdk=False,
+                    log_group=self._provider_logs(data),
+                    role=self._provider_role(data),
+                    policy=cr.AwsCustomResourcePolicy.from_statements(
+                        [iam.PolicyStatement(actions=["sns:SetPlatformApplicationAttributes"], resources=[application])]
+                    ),
+                )
+            )
+        self._acknowledge_providers()
+
+    def _acknowledge_providers(self) -> None:
+        inline = "One role, one policy, for this one AWS service or SDK call; attached to that role alone"
+        if hasattr(self, "sms_status_role"):
+            acknowledge(self.sms_status_role, {"HIPAA.Security-IAMNoInlinePolicy": inline})
+        provider_role = self.node.try_find_child("AwsCustomResourceRole")
+        if provider_role is not None:
+            acknowledge(provider_role, {"HIPAA.Security-IAMNoInlinePolicy": inline})
+        for resource in self.provider_resources:
+            rules = {"HIPAA.Security-IAMNoInlinePolicy": inline}
+            if resource.node.id == "SmsDeliveryStatus":
+                rules["AwsSolutions-IAM5[Resource::*]"] = "sns:SetSMSAttributes has no resource type: AWS requires *"
+            acknowledge(resource, rules)
+        # CDK's singleton AwsCustomResource function lives at the stack's root, named after a fixed UUID.
+        for child in self.node.children:
+            if child.node.id.startswith("AWS679f53fac002430cb0da5b7982bd2287"):
+                # CDK makes the function depend on its role as well as reading the role's ARN (cfn-lint W3005).
+                function = child.node.default_child
+                if isinstance(function, CfnResource):
+                    function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+                acknowledge(
+                    child,
+                    {
+                        "HIPAA.Security-LambdaConcurrency": (
+                            "Runs only when CloudFormation deploys the stack, one invocation per SDK call"
+                        ),
+                        "HIPAA.Security-LambdaDLQ": (
+                            "Invoked synchronously by CloudFormation, which fails (and rolls back) the deploy"
+                            " when it fails: nothing to redrive"
+                        ),
+                        "HIPAA.Security-LambdaInsideVPC": (
+                            "Sets SNS account and platform-application attributes at deploy; reaches no PHI and"
+                            " no private network"
+                        ),
+                    },
+                )
+
+    def _provider_logs(self, data: StatefulStack) -> logs.LogGroup:
+        """One encrypted log group for CDK's AwsCustomResource function (a singleton in the stack)."""
+        existing = self.node.try_find_child("AwsCustomResourceLogs")
+        if isinstance(existing, logs.LogGroup):
+            return existing
+        return logs.LogGroup(
+            self,
+            "AwsCustomResourceLogs",
+            encryption_key=data.key,
+            retention=logs.RetentionDays.ONE_YEAR,
+        )
+
+    def _provider_role(self, data: StatefulStack) -> iam.Role:
+        """The AwsCustomResource function's own role: its log group, and each call's policy added by CDK."""
+        existing = self.node.try_find_child("AwsCustomResourceRole")
+        if isinstance(existing, iam.Role):
+            return existing
+        role = iam.Role(
+            self,
+            "AwsCustomResourceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Carewire: sets SNS account and platform-application attributes at deploy",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self._provider_logs(data).log_group_arn],
+            )
+        )
+        self._deny_audit_changes(role)
+        return role
+
+    def _deny_audit_changes(self, role: iam.Role) -> None:
+        """Like every role in this stack: no change or delete in the audit trail (F4)."""
+        role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY, actions=sorted(AUDIT_DENIED), resources=[self.audit_table.table_arn]
+            )
+        )
+
+    def _log_group_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{name}"
 
     # -- the console's distribution ---------------------------------------------------------------
 
@@ -665,13 +950,19 @@ class StatelessStack(Stack):
         notify = actions.SnsAction(data.topics["alerts-ops"])
         self.alarms: list[cloudwatch.Alarm] = []
 
-        def alarm(construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
+        def alarm(
+            construct_id: str,
+            metric: cloudwatch.IMetric,
+            description: str,
+            threshold: float = 1,
+            periods: int | None = None,
+        ) -> None:
             created = metric.create_alarm(
                 self,
                 construct_id,
                 alarm_description=description,
                 threshold=threshold,
-                evaluation_periods=3 if threshold > 1 else 1,
+                evaluation_periods=periods or (3 if threshold > 1 else 1),
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
@@ -737,4 +1028,60 @@ class StatelessStack(Stack):
                 period=Duration.minutes(1),
             ),
             "A critical alert escalation failed: page the on-call by hand",
+        )
+
+        # Email reputation (issue 19).  The app counts every message's outcome as <Channel><Status>
+        # (EmailSent, EmailBounced, EmailComplained…): the rates over a day, in per cent.  A day with no
+        # email sent, or with no bounce, has no data point: not breaching.
+        def email_rate(outcome: str) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression=f"IF(sent > 0, 100 * FILL({outcome.lower()}, 0) / sent, 0)",
+                using_metrics={
+                    "sent": carewire_metric("EmailSent", 24 * 60),
+                    outcome.lower(): carewire_metric(f"Email{outcome}", 24 * 60),
+                },
+                label=f"Email {outcome.lower()} rate (%)",
+                period=Duration.days(1),
+            )
+
+        alarm(
+            "EmailBounceRate",
+            email_rate("Bounced"),
+            f"Email bounce rate over a day >= {EMAIL_BOUNCE_RATE_PERCENT:g} % (AWS reviews the account at 5 %):"
+            " look for a bad address list or an import",
+            threshold=EMAIL_BOUNCE_RATE_PERCENT,
+            periods=1,
+        )
+        alarm(
+            "EmailComplaintRate",
+            email_rate("Complained"),
+            f"Email complaint rate over a day >= {EMAIL_COMPLAINT_RATE_PERCENT:g} % (AWS reviews the account at"
+            " 0.1 %): look at what was sent and to whom",
+            threshold=EMAIL_COMPLAINT_RATE_PERCENT,
+            periods=1,
+        )
+
+        def reputation(name: str) -> cloudwatch.Metric:
+            # SES publishes these for a configuration set with reputation metrics on, as fractions.
+            return cloudwatch.Metric(
+                namespace="AWS/SES",
+                metric_name=f"Reputation.{name}",
+                dimensions_map={"ses:configuration-set": data.email.configuration_set_name},
+                statistic="Maximum",
+                period=Duration.hours(1),
+            )
+
+        alarm(
+            "SesReputationBounceRate",
+            reputation("BounceRate"),
+            "SES's bounce rate for the configuration set >= 4 % (AWS reviews the account at 5 %)",
+            threshold=SES_REPUTATION_BOUNCE_RATE,
+            periods=1,
+        )
+        alarm(
+            "SesReputationComplaintRate",
+            reputation("ComplaintRate"),
+            "SES's complaint rate for the configuration set >= 0.08 % (AWS reviews the account at 0.1 %)",
+            threshold=SES_REPUTATION_COMPLAINT_RATE,
+            periods=1,
         )

@@ -22,7 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 Template = dict[str, Any]
-WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+# Actions AWS gives no resource type: X-Ray, ListStreams, and the account's SMS attributes (delivery status logs).
+WILDCARD_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams", "sns:SetSMSAttributes"}
 # A push platform application configured, so the deliverer's grant to its endpoints is synthesized too.
 PUSH_APP = "arn:aws:sns:us-east-1:123456789012:app/APNS/carewire-test"
 A_TOPIC = "arn:aws:sns:us-east-1:123456789012:carewire-test-inbound-sms"
@@ -169,7 +170,16 @@ def missing_alarms(stateful: Template, stateless: Template) -> list[str]:
     for name in dead_letters:
         if name not in text:
             found.append(f"no alarm on dead letters in {name}")
-    for fn in ("api-handler", "on-table-change", "deliver-messages", "run-due-work", "receive-sms", "tick"):
+    for fn in (
+        "api-handler",
+        "on-table-change",
+        "deliver-messages",
+        "run-due-work",
+        "receive-sms",
+        "delivery-events",
+        "sms-delivery-logs",
+        "tick",
+    ):
         if not any(a.get("MetricName") == "Errors" and fn in json.dumps(a.get("Dimensions")) for a in alarms):
             found.append(f"no error alarm for {fn}")
     if not any(a.get("MetricName") == "IteratorAge" for a in alarms):
@@ -640,6 +650,163 @@ def edge_unguarded(template: Template) -> list[str]:
     return found
 
 
+# -- delivery events (issue 19) ------------------------------------------------------------------
+
+SMS_STATUS_GROUPS = ("DirectPublishToPhoneNumber", "DirectPublishToPhoneNumber/Failure")
+DELIVERY_TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+}
+
+
+def _role_of(template: Template, function: str) -> str:
+    return str(functions(template)[function]["Role"]["Fn::GetAtt"][0])
+
+
+def _log_group_name(value: Any) -> str:
+    """A log group name as synthesized: ``sns/<region>/<account>/…`` in an Fn::Join, or a plain string."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(p if isinstance(p, str) else "<" + next(iter(p.values())) + ">" for p in value["Fn::Join"][1])
+    return str(value)
+
+
+def delivery_receivers_miswired(template: Template) -> list[str]:
+    """delivery_events on the delivery-events topic, sms_delivery_logs behind the SMS status logs, least privilege."""
+    fns = functions(template)
+    found = []
+    for fn in ("DeliveryEvents", "SmsDeliveryLogs"):
+        if fn not in fns:
+            found.append(f"no {fn} function")
+    if found:
+        return found
+    events = fns["DeliveryEvents"].get("Events") or {}
+    if not any(
+        e["Type"] == "SNS" and json.dumps(e["Properties"]["Topic"]).endswith(':carewire-test-delivery-events"}')
+        for e in events.values()
+    ):
+        found.append("delivery_events is not subscribed to the delivery-events topic")
+    roles = role_statements(template)
+    for fn, name in (("DeliveryEvents", "delivery-events"), ("SmsDeliveryLogs", "sms-delivery-logs")):
+        if fns[fn].get("FunctionName") != f"carewire-test-{name}":
+            found.append(f"{fn} has no fixed name")
+        statements = [st for st in roles[_role_of(template, fn)] if st["Effect"] == "Allow"]
+        on_table = {
+            a
+            for st in statements
+            for a in _listed(st["Action"])
+            if a.startswith("dynamodb:") and "AuditTable" not in json.dumps(st["Resource"])
+        }
+        if on_table != DELIVERY_TABLE_ACTIONS:
+            found.append(f"{fn} may {sorted(on_table)} on the table, not {sorted(DELIVERY_TABLE_ACTIONS)}")
+        sends = [st for st in statements if "sqs:SendMessage" in _listed(st["Action"])]
+        if not any("Outbound" in json.dumps(st["Resource"]) for st in sends):
+            found.append(f"{fn} cannot enqueue the fallback on the outbound queue")
+        failure = ((fns[fn].get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure") or {}
+        if failure.get("Type") != "SQS" or not any(
+            json.dumps(failure.get("Destination")) in json.dumps(st["Resource"]) for st in sends
+        ):
+            found.append(f"{fn} drops what still fails after Lambda's retries")
+        if any("sns:Publish" in _listed(st["Action"]) for st in statements):
+            found.append(f"{fn} may publish")
+    return found
+
+
+def sms_status_unread(template: Template) -> list[str]:
+    """SNS logs every SMS's delivery status (the account's SMS attributes name its role) to sms_delivery_logs."""
+    found = []
+    receiver = {"Fn::GetAtt": ["SmsDeliveryLogs", "Arn"]}
+    groups = {
+        _log_group_name(p["LogGroupName"]): name
+        for name, p in of_type(template, "AWS::Logs::LogGroup")
+        if _log_group_name(p.get("LogGroupName")).startswith("sns/")
+    }
+    filters = [p for _, p in of_type(template, "AWS::Logs::SubscriptionFilter")]
+    permissions = [p for _, p in of_type(template, "AWS::Lambda::Permission")]
+    for suffix in SMS_STATUS_GROUPS:
+        name = f"sns/<AWS::Region>/<AWS::AccountId>/{suffix}"
+        group = groups.get(name)
+        if group is None:
+            found.append(f"no log group {name}")
+            continue
+        if not template["Resources"][group]["Properties"].get("KmsKeyId"):
+            found.append(f"{name} is not encrypted (it holds phone numbers)")
+        subscribed = [f for f in filters if f["LogGroupName"] == {"Ref": group} and f["DestinationArn"] == receiver]
+        if not subscribed:
+            found.append(f"{name} does not reach sms_delivery_logs")
+        if not any(
+            p["Principal"] == "logs.amazonaws.com"
+            and p["FunctionName"] == receiver
+            and _log_group_name(p["SourceArn"]).endswith(f":log-group:<{group}>:*")
+            for p in permissions
+        ):
+            found.append(f"CloudWatch Logs may not invoke sms_delivery_logs for {name}")
+    calls = [p for _, p in of_type(template, "Custom::SmsDeliveryStatus")]
+    text = json.dumps(calls)
+    if not calls or "setSMSAttributes" not in text or '\\"DeliveryStatusSuccessSamplingRate\\":\\"100\\"' not in text:
+        found.append("the account's SMS attributes do not log every SMS's delivery status")
+    writers = [
+        name
+        for name, p in of_type(template, "AWS::IAM::Role")
+        if p["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sns.amazonaws.com"}
+    ]
+    if not writers or not all(w in text for w in writers):
+        found.append("the SMS attributes do not name a role SNS assumes")
+    return found
+
+
+def push_failures_unreported(template: Template, applications: tuple[str, ...]) -> list[str]:
+    calls = json.dumps([p for _, p in of_type(template, "Custom::PushDeliveryFailures")])
+    return [
+        f"{application} does not report failed deliveries on the delivery-events topic"
+        for application in applications
+        if application not in calls or "EventDeliveryFailure" not in calls or "DeliveryEvents" not in calls
+    ]
+
+
+def email_reputation_unwatched(template: Template) -> list[str]:
+    """Bounce and complaint rates over a day (the app's counts) and SES's reputation metrics, to alerts-ops."""
+    alarms = [p for _, p in of_type(template, "AWS::CloudWatch::Alarm")]
+    found = []
+
+    def rate_alarm(outcome: str, threshold: float) -> bool:
+        for a in alarms:
+            stats = [m["MetricStat"] for m in a.get("Metrics", []) if "MetricStat" in m]
+            names = {s["Metric"]["MetricName"] for s in stats}
+            expression = " ".join(m.get("Expression", "") for m in a.get("Metrics", []))
+            if (
+                names == {"EmailSent", f"Email{outcome}"}
+                and all(s["Metric"]["Namespace"] == "Carewire" and s["Period"] == 86400 for s in stats)
+                and "/" in expression
+                and a["Threshold"] == threshold
+                and a["EvaluationPeriods"] == 1
+                and a["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+                and a.get("TreatMissingData") == "notBreaching"
+                and "AlertsOps" in json.dumps(a.get("AlarmActions"))
+            ):
+                return True
+        return False
+
+    for outcome, threshold in (("Bounced", 2), ("Complained", 0.05)):
+        if not rate_alarm(outcome, threshold):
+            found.append(f"no alarm on Email{outcome} / EmailSent over a day >= {threshold} %")
+    for metric, threshold in (("Reputation.BounceRate", 0.04), ("Reputation.ComplaintRate", 0.0008)):
+        if not any(
+            a.get("Namespace") == "AWS/SES"
+            and a.get("MetricName") == metric
+            and [d["Name"] for d in a.get("Dimensions", [])] == ["ses:configuration-set"]
+            and a["Threshold"] == threshold
+            and a["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            and a.get("TreatMissingData") == "notBreaching"
+            for a in alarms
+        ):
+            found.append(f"no alarm on SES {metric} >= {threshold}")
+    return found
+
+
 # -- the tests ---------------------------------------------------------------------------------
 
 
@@ -990,7 +1157,96 @@ def test_f11_ses_events_publish_to_sns_and_email_requires_tls(stateful: Template
     assert email_without_tls(plaintext) == ["configuration set carewire-test does not require TLS"]
     destination = _first(stateful, "AWS::SES::ConfigurationSetEventDestination")["EventDestination"]
     assert destination["Enabled"] is True and "SnsDestination" in destination
-    assert {"BOUNCE", "COMPLAINT", "DELIVERY"} <= {e.upper() for e in destination["MatchingEventTypes"]}
+    assert {"SEND", "BOUNCE", "COMPLAINT", "DELIVERY"} <= {e.upper() for e in destination["MatchingEventTypes"]}
+
+
+def test_delivery_receivers_have_their_events_and_least_privilege_roles(stateless: Template) -> None:
+    assert delivery_receivers_miswired(stateless) == []
+    assert audit_trail_mutable(stateless) == [] and sns_publish_reaches_topics(stateless) == []
+    role = _role_of(stateless, "SmsDeliveryLogs")
+
+    def policy(template: Template) -> list[dict[str, Any]]:
+        return next(p for _, p in of_type(template, "AWS::IAM::Policy") if p["Roles"] == [{"Ref": role}])[
+            "PolicyDocument"
+        ]["Statement"]
+
+    unsubscribed = _mutated(stateless, lambda t: functions(t)["DeliveryEvents"].pop("Events"))
+    scanning = _mutated(
+        stateless,
+        lambda t: policy(t).append({"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "arn:aws:dynamodb:x"}),
+    )
+    dropping = _mutated(stateless, lambda t: functions(t)["SmsDeliveryLogs"].pop("EventInvokeConfig"))
+
+    assert delivery_receivers_miswired(unsubscribed) == [
+        "delivery_events is not subscribed to the delivery-events topic"
+    ]
+    assert len(delivery_receivers_miswired(scanning)) == 1
+    assert "may ['dynamodb:ConditionCheckItem'" in delivery_receivers_miswired(scanning)[0]
+    assert delivery_receivers_miswired(dropping) == ["SmsDeliveryLogs drops what still fails after Lambda's retries"]
+
+
+def test_sms_delivery_status_logs_reach_sms_delivery_logs(stateless: Template) -> None:
+    assert sms_status_unread(stateless) == []
+    unfiltered = _mutated(
+        stateless,
+        lambda t: [t["Resources"].pop(n) for n, _ in list(of_type(t, "AWS::Logs::SubscriptionFilter"))[:1]],
+    )
+    unset = _mutated(
+        stateless, lambda t: [t["Resources"].pop(n) for n, _ in list(of_type(t, "Custom::SmsDeliveryStatus"))]
+    )
+    plain = _mutated(
+        stateless,
+        lambda t: [
+            p.pop("KmsKeyId")
+            for _, p in of_type(t, "AWS::Logs::LogGroup")
+            if _log_group_name(p.get("LogGroupName")).endswith("/Failure")
+        ],
+    )
+
+    assert (
+        len(sms_status_unread(unfiltered)) == 1
+        and "does not reach sms_delivery_logs" in sms_status_unread(unfiltered)[0]
+    )
+    assert sms_status_unread(unset) == [
+        "the account's SMS attributes do not log every SMS's delivery status",
+        "the SMS attributes do not name a role SNS assumes",
+    ]
+    failures = "sns/<AWS::Region>/<AWS::AccountId>/DirectPublishToPhoneNumber/Failure"
+    assert sms_status_unread(plain) == [f"{failures} is not encrypted (it holds phone numbers)"]
+
+
+def test_push_platform_applications_report_failed_deliveries_on_the_topic(stateless: Template) -> None:
+    assert push_failures_unreported(stateless, (PUSH_APP,)) == []
+    unset = _mutated(
+        stateless, lambda t: [t["Resources"].pop(n) for n, _ in list(of_type(t, "Custom::PushDeliveryFailures"))]
+    )
+    assert push_failures_unreported(unset, (PUSH_APP,)) == [
+        f"{PUSH_APP} does not report failed deliveries on the delivery-events topic"
+    ]
+
+
+def test_email_bounce_and_complaint_rates_are_alarmed_before_aws_reviews_the_account(stateless: Template) -> None:
+    assert email_reputation_unwatched(stateless) == []
+
+    def alarm_on(template: Template, metric: str) -> dict[str, Any]:
+        return next(
+            p
+            for _, p in of_type(template, "AWS::CloudWatch::Alarm")
+            if metric in json.dumps(p.get("Metrics") or p.get("MetricName"))
+        )
+
+    lax = _mutated(stateless, lambda t: alarm_on(t, "EmailBounced").update({"Threshold": 5}))
+    gone = _mutated(
+        stateless,
+        lambda t: [
+            t["Resources"].pop(n)
+            for n, p in list(of_type(t, "AWS::CloudWatch::Alarm"))
+            if p.get("MetricName") == "Reputation.ComplaintRate"
+        ],
+    )
+
+    assert email_reputation_unwatched(lax) == ["no alarm on EmailBounced / EmailSent over a day >= 2 %"]
+    assert email_reputation_unwatched(gone) == ["no alarm on SES Reputation.ComplaintRate >= 0.0008"]
 
 
 # -- the console's distribution -----------------------------------------------------------------------
