@@ -235,6 +235,8 @@ class ClinicianIn(Strict):
 class Clinician(ClinicianIn):
     clinician_id: Identifier
     updated_at: UtcTime
+    # Channels whose current address a provider reported gone (an invalid number, a hard bounce).
+    unreachable_channels: list[Channel] = Field(default_factory=list)
 
 
 class ConsentIn(Strict):

@@ -139,6 +139,11 @@ def targets_of(record: dict[str, Any]) -> Targets:
     )
 
 
+def clinician_of(record: dict[str, Any]) -> Clinician:
+    fields = {k: record[k] for k in Clinician.model_fields if k in record and k not in NOT_STORED}
+    return Clinician.model_validate({**fields, "unreachable_channels": unreachable_channels(record)})
+
+
 def patient_of(record: dict[str, Any]) -> Patient:
     fields = {k: record[k] for k in PATIENT_FIELDS if k in record}
     return Patient.model_validate({**fields, "unreachable_channels": unreachable_channels(record)})
@@ -440,10 +445,12 @@ class ClinicianService:
         check_phone_country(merged.get("phone"), self._sms_countries)
         wanted = {**merged, "clinician_id": clinician_id}
         if current is not None and all(current.get(k) == v for k, v in wanted.items()):
-            return Clinician.model_validate(current)  # a repeated PUT: nothing changes, the same answer
+            return clinician_of(current)  # a repeated PUT: nothing changes, the same answer
         clinician = Clinician.model_validate({**merged, "clinician_id": clinician_id, "updated_at": iso(self._clock())})
-        self._clinicians.put(clinician.model_dump(mode="json"))
-        return clinician
+        # A provider's mark on an address stays while the address does (a PUT replaces the whole profile).
+        marks = {k: v for k, v in (current or {}).items() if k.startswith("unreachable_")}
+        self._clinicians.put({**clinician.model_dump(mode="json", exclude=NOT_STORED), **marks})
+        return clinician_of({**clinician.model_dump(mode="json", exclude=NOT_STORED), **marks})
 
     def get(self, principal: Principal, clinician_id: str) -> Clinician:
         if not (principal.is_admin or (principal.is_clinician and principal.subject == clinician_id)):
@@ -451,4 +458,4 @@ class ClinicianService:
         record = self._clinicians.get(clinician_id)
         if record is None:
             raise NotFoundError("Clinician not found.")
-        return Clinician.model_validate(record)
+        return clinician_of(record)

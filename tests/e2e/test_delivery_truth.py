@@ -162,6 +162,14 @@ def test_an_invalid_number_shows_on_the_clinician_s_own_worklist(http: Http) -> 
     event(http, "sms", body["phone"], "bounce")  # "Invalid phone number"
     worklist = http.call("GET", "/worklist", as_=("clinician", doctor)).json()
     assert [e["code"] for e in worklist["configuration_errors"]] == ["phone_unreachable"]
+    me = http.call("GET", f"/clinicians/{doctor}", as_=("clinician", doctor))
+    assert me.status_code == 200 and me.json()["unreachable_channels"] == ["sms"]
+    # Editing the profile keeps the mark while the number stays; a new number lifts it.
+    again = http.call("PUT", f"/clinicians/{doctor}", {**body, "given_name": "Kit B."}, as_=ADMIN)
+    assert again.status_code == 200 and again.json()["unreachable_channels"] == ["sms"]
+    fresh = http.call("PUT", f"/clinicians/{doctor}", {**body, "phone": phone()}, as_=ADMIN)
+    assert fresh.status_code == 200 and fresh.json()["unreachable_channels"] == []
+    assert http.call("GET", "/worklist", as_=("clinician", doctor)).json()["configuration_errors"] == []
 
 
 def test_a_disabled_push_endpoint_removes_the_device_and_the_message_goes_by_sms(http: Http) -> None:

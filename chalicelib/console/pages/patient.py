@@ -315,7 +315,16 @@ def consent_rows(patient: Patient, consents: list[Consent]) -> list[dict[str, An
             state = "opted_out"
         else:
             state = "granted" if consent.granted else "refused"
-        rows.append({"channel": channel, "preferred": channel in patient.channels, "state": state, "consent": consent})
+        rows.append(
+            {
+                "channel": channel,
+                "preferred": channel in patient.channels,
+                "state": state,
+                "consent": consent,
+                # Its provider reported the address gone (a hard bounce, an invalid number): skipped until it changes.
+                "unreachable": channel in patient.unreachable_channels,
+            }
+        )
     return rows
 
 
