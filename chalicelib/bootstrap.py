@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from chalicelib.services.contacts import ContactVerificationService
     from chalicelib.services.conversations import ConversationService
     from chalicelib.services.delivery import DeliveryService
+    from chalicelib.services.episodes import EpisodeService
     from chalicelib.services.inbound import InboundSmsService
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.patients import ClinicianService, PatientService
@@ -344,6 +345,15 @@ class Container:
         )
 
     @cached_property
+    def episodes(self) -> EpisodeService:
+        from chalicelib.adapters.episodes import DynamoEpisodes
+        from chalicelib.services.episodes import EpisodeService
+
+        return EpisodeService(
+            DynamoEpisodes(self.table), self.patients, self.reminders, self.messaging, self.audit, self.clock, new_id
+        )
+
+    @cached_property
     def delivery(self) -> DeliveryService:
         from chalicelib.adapters.receipts import DynamoReceipts
         from chalicelib.services.delivery import DeliveryService
@@ -506,6 +516,7 @@ class Container:
         scheduler.register("reminder", self.reminders.fire)
         scheduler.register("missed", self.reminders.missed_due)
         scheduler.register("appointment", self.appointments.remind_due)
+        scheduler.register("episode", self.episodes.resume_due)
         return scheduler
 
     @cached_property

@@ -36,9 +36,17 @@ def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
 
 
 KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "entity", "write_token"})
-# Written by the stream and by providers' delivery events, never by a profile edit (which would undo them).
+# Written by the stream, providers' delivery events and episodes, never by a profile edit (which would undo them).
 STREAM_MAINTAINED = frozenset(
-    {"open_tasks", "last_reading_at", "channel_stats", "measurement_plan", "unreachable_sms", "unreachable_email"}
+    {
+        "open_tasks",
+        "last_reading_at",
+        "channel_stats",
+        "measurement_plan",
+        "unreachable_sms",
+        "unreachable_email",
+        "episode",
+    }
 )
 MAX_TRANSACTION_ITEMS = 100
 

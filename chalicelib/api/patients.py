@@ -7,10 +7,10 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, endpoint, page, to_response
+from chalicelib.api.http import Call, Param, endpoint, page, to_response
 from chalicelib.bootstrap import container
 from chalicelib.domain.contacts import ContactVerificationIn
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import FieldError, MalformedRequestError, NotFoundError
 from chalicelib.domain.identity import Role
 from chalicelib.domain.patients import (
     ID_PATTERN,
@@ -63,9 +63,21 @@ def create_patient(call: Call) -> Any:
     summary="Patients in the caller's panel",
     response=Patient,
     paged=True,
+    query=(
+        Param(
+            "episode",
+            {"type": "string", "enum": ["open", "paused", "discharged"]},
+            "Only patients whose current episode has this status",
+        ),
+    ),
 )
 def list_patients(call: Call) -> Any:
-    items, cursor = container().patients.page(call.caller, call.limit(), call.cursor())
+    episode = call.query.get("episode")
+    if episode is not None and episode not in ("open", "paused", "discharged"):
+        raise MalformedRequestError(
+            "episode must be open, paused or discharged.", [FieldError("episode", "open, paused or discharged")]
+        )
+    items, cursor = container().patients.page(call.caller, call.limit(), call.cursor(), episode)
     return page(items, cursor)
 
 

@@ -216,6 +216,8 @@ class Patient(PatientIn):
     # Channels whose current address a provider reported gone (a hard bounce, a spam complaint, an
     # invalid number): nothing goes there until the address changes (docs/api.md "Delivery truth").
     unreachable_channels: list[Channel] = Field(default_factory=list)
+    # The current episode's status (docs/api.md "Program lifecycle"): open since enrolment until changed.
+    episode_status: Literal["open", "paused", "discharged"] = "open"
 
 
 class ClinicianIn(Strict):

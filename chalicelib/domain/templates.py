@@ -533,6 +533,23 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "zh-CN": ("好久没收到您的读数", "{clinic}：我们几天没有收到您的读数了。请今天测量一次。"),
     },
+    # Discharge from the monitoring program: once, in the patient's language, nothing about why.
+    "program_closing": {
+        "en": (
+            "Your monitoring program has ended",
+            "{clinic}: your remote monitoring program has ended and reminders stop. Questions? Call {support}.",
+        ),
+        "es": (
+            "Su programa de monitoreo terminó",
+            "{clinic}: su programa de monitoreo remoto terminó y los recordatorios se detienen. "
+            "¿Dudas? Llame al {support}.",
+        ),
+        "pt-BR": (
+            "Seu programa de monitoramento terminou",
+            "{clinic}: seu programa de monitoramento remoto terminou e os lembretes param. Dúvidas? Ligue {support}.",
+        ),
+        "zh-CN": ("您的监测计划已结束", "{clinic}：您的远程监测计划已结束，提醒将停止。如有疑问，请致电 {support}。"),
+    },
     "appointment_reminder": {
         "en": (
             "Appointment reminder",

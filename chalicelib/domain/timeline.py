@@ -32,6 +32,11 @@ KINDS = (
     "targets_changed",
     "task_created",
     "note",
+    "episode_opened",
+    "episode_changed",
+    "episode_paused",
+    "episode_resumed",
+    "episode_discharged",
 )
 EARLIEST, LATEST = "0000", "9999"
 

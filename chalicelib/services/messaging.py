@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
 from chalicelib.domain.delivery import SendError, unreachable
+from chalicelib.domain.episodes import SENT_WHILE_QUIET
+from chalicelib.domain.episodes import quiet as episode_quiet
 from chalicelib.domain.events import PatientUnreachable, Publish
 from chalicelib.domain.messages import Intent
 from chalicelib.domain.routing import ChannelState, plan
@@ -76,6 +78,8 @@ class Contact:
     full_content: set[str]
     quiet_hours: tuple[str, str] | None
     first_name: str | None
+    # The patient's episode is paused or discharged: only safety messages and the few SENT_WHILE_QUIET go.
+    monitoring_quiet: bool = False
 
 
 class MessagingService:
@@ -130,6 +134,8 @@ class MessagingService:
             route = plan(
                 contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed
             )
+        if contact is not None and contact.monitoring_quiet and not safety and intent.template not in SENT_WHILE_QUIET:
+            return self._skip_quiet(intent, now)
         capped = not safety and intent.recipient.kind == "patient"
         slot = None
         if capped and contact is not None and route is not None and route.deliver_at is None and route.channels:
@@ -218,6 +224,21 @@ class MessagingService:
     def may_dial(self, phone: str) -> bool:
         """Whether SMS or voice may go to ``phone`` (the clinic's country calling codes)."""
         return allowed_destination(phone, self._sms_countries)
+
+    def _skip_quiet(self, intent: Intent, now: datetime) -> str:
+        """Monitoring is paused or over: a routine message is settled 'skipped', never sent and then regretted."""
+        if self._store.claim(intent.intent_id, now, CLAIM_LEASE, False) != "claimed":
+            return "duplicate"
+        self._store.settle(intent.intent_id, "skipped", {"reason": "monitoring paused or discharged"})
+        if intent.message_id and intent.params.get("message_at"):
+            self._store.update_message(
+                intent.recipient.id, intent.params["message_at"], intent.message_id, "skipped", None
+            )
+        self._event(
+            intent, "delivery_failed", now, None, "not sent: monitoring is paused or the patient was discharged"
+        )
+        count("MessagesSkippedMonitoringQuiet")
+        return "skipped"
 
     def _hold(self, intent: Intent, slot: DailySlot, now: datetime) -> None:
         """The patient's day is full: the intent is held (settled, in the timeline, counted)."""
@@ -401,6 +422,7 @@ class MessagingService:
             },
             quiet_hours=(quiet["start"], quiet["end"]),
             first_name=record.get("given_name"),
+            monitoring_quiet=episode_quiet(record),
         )
 
     def _clinician_contact(self, clinician_id: str) -> Contact | None:

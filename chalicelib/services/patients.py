@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from chalicelib.domain.contacts import check_phone_country
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.delivery import unreachable_channels
+from chalicelib.domain.episodes import require_open_to_the_patient, status_of
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, NotFoundError
 from chalicelib.domain.idempotency import chosen_id, fingerprint
 from chalicelib.domain.identity import Principal, Role, can_see_patient, is_care_team
@@ -33,8 +34,8 @@ from chalicelib.domain.timeutil import iso
 from chalicelib.services.ports import Audit, ClinicianProfiles, Record
 
 # What a patient record stores; ``unreachable_channels`` is worked out from the marks delivery events write.
-PATIENT_FIELDS = tuple(f for f in Patient.model_fields if f != "unreachable_channels")
-NOT_STORED = {"unreachable_channels"}
+NOT_STORED = {"unreachable_channels", "episode_status"}
+PATIENT_FIELDS = tuple(f for f in Patient.model_fields if f not in NOT_STORED)
 
 
 # -- ports ----------------------------------------------------------------------------------------------
@@ -146,7 +147,9 @@ def clinician_of(record: dict[str, Any]) -> Clinician:
 
 def patient_of(record: dict[str, Any]) -> Patient:
     fields = {k: record[k] for k in PATIENT_FIELDS if k in record}
-    return Patient.model_validate({**fields, "unreachable_channels": unreachable_channels(record)})
+    return Patient.model_validate(
+        {**fields, "unreachable_channels": unreachable_channels(record), "episode_status": status_of(record)}
+    )
 
 
 def _require_a_care_team(care_team: list[str]) -> None:
@@ -249,14 +252,23 @@ class PatientService:
         self._audit.record(principal, "read", "patient", patient_id)
         return patient_of(record)
 
-    def page(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[Patient], str | None]:
+    def page(
+        self, principal: Principal, limit: int, cursor: str | None, episode: str | None = None
+    ) -> tuple[list[Patient], str | None]:
+        """A page of the caller's patients; ``episode`` keeps those whose episode has that status.
+
+        The filter applies to each page as read, so a filtered page may hold fewer than ``limit``
+        (even none) and still name a next cursor.
+        """
         principal.require(Role.CLINICIAN, Role.ADMIN)
-        scope = f"patients:{principal.role.value}:{principal.subject}"
+        scope = f"patients:{principal.role.value}:{principal.subject}:{episode or ''}"
         start = self._cursors.decode(scope, cursor)
         if principal.is_admin:
             records, last = self._patients.page_all(limit, start)
         else:
             records, last = self._patients.page_panel(principal.subject, limit, start)
+        if episode is not None:
+            records = [r for r in records if status_of(r) == episode]
         self._audit.record_many(principal, "list", "patient", [(r["patient_id"], None) for r in records])
         return [patient_of(r) for r in records], self._cursors.encode(scope, last)
 
@@ -278,6 +290,7 @@ class PatientService:
 
     def patch(self, principal: Principal, patient_id: str, request: PatientPatch) -> Patient:
         record = self.visible_record(principal, patient_id)
+        require_open_to_the_patient(principal.is_patient, record)
         changes = request.model_dump(mode="json", exclude_unset=True)
         if not is_care_team(principal, record.get("care_team", [])):
             # the patient themselves (only route into here besides the care team)
@@ -402,7 +415,7 @@ class PatientService:
         ]
 
     def register_device(self, principal: Principal, patient_id: str, request: DeviceIn) -> Device:
-        self.visible_record(principal, patient_id)
+        require_open_to_the_patient(principal.is_patient, self.visible_record(principal, patient_id))
         principal.require(Role.PATIENT)
         endpoint_arn = self._push.register(request.platform, request.token, patient_id)
         stored = self._patients.put_device(

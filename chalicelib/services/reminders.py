@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chalicelib.domain import reminders as rules
+from chalicelib.domain.episodes import quiet as episode_quiet
+from chalicelib.domain.episodes import require_open_to_the_patient
 from chalicelib.domain.errors import (
     ConflictError,
     FieldError,
@@ -127,9 +129,11 @@ class ReminderStore(Protocol):
 
 
 class MeasurementPlans(Protocol):
-    """The patient's profile learns they have (had) a measurement reminder."""
+    """The patient's profile: it learns they have (had) a measurement reminder, and says whether monitoring is on."""
 
     def mark_measurement_plan(self, patient_id: str) -> None: ...
+
+    def get(self, patient_id: str) -> Record | None: ...
 
 
 def to_reminder(item: Record) -> Reminder:
@@ -165,6 +169,7 @@ class ReminderService:
         record = self._patients.visible_record(principal, patient_id)
         if not (principal.is_patient or is_care_team(principal, record.get("care_team", []))):
             raise ForbiddenError("Only the patient or their care team manage reminders.")
+        require_open_to_the_patient(principal.is_patient, record)
         return record
 
     def create(
@@ -293,6 +298,11 @@ class ReminderService:
         if not self._store.advance(item, iso(occurrence), iso(following) if following else None):
             return  # another tick got here first
         pid, rid = item["patient_id"], item["reminder_id"]
+        if episode_quiet(self._profiles.get(pid) or {}):
+            # Paused or discharged: the schedule moves on without a dose or a message, so resuming
+            # starts from the next occurrence with nothing to catch up.
+            count("RemindersSkippedMonitoringQuiet")
+            return
         dose = {"patient_id": pid, "reminder_id": rid, "kind": item["kind"], "due_at": iso(occurrence), "status": "due"}
         if not self._store.create_dose(dose):
             return
@@ -384,6 +394,9 @@ class ReminderService:
     def missed_due(self, item: Record, now: datetime) -> None:
         """No reading for 3 days: a gentle nudge; for 7 days: a routine missed_readings alert. Once per gap."""
         pid, anchor = item["patient_id"], parse_iso(item["anchor"])
+        if episode_quiet(self._profiles.get(pid) or {}):
+            self._store.missed_step(item, 2, None)  # nobody is watching: resuming starts a new watch
+            return
         measuring = any(r.get("active") and r.get("kind") in rules.READING_TYPE_OF for r in self._store.of_patient(pid))
         if not measuring:
             self._store.missed_step(item, 2, None)  # no plan to follow any more: stop watching
@@ -404,6 +417,10 @@ class ReminderService:
             return
         if self._store.missed_step(item, 2, None):
             self._publish(ReadingsMissed(pid, f"missed:{item['anchor']}", now))
+
+    def monitoring_resumed(self, patient_id: str, now: datetime) -> None:
+        """An episode resumed: the missed-readings watch starts again from now (no nudge for the paused days)."""
+        self._store.reading_seen(patient_id, iso(now), iso(now + rules.MISSED_NUDGE_AFTER))
 
     def reading_arrived(self, reading: Record) -> None:
         """A reading restarts the missed-readings watch and completes a measurement dose due within 2 h."""

@@ -43,6 +43,7 @@ from chalicelib import readers
 from chalicelib.domain.alerts import realtime
 from chalicelib.domain.billing import month_of
 from chalicelib.domain.delivery import unreachable_channels
+from chalicelib.domain.episodes import status_of
 from chalicelib.domain.errors import ForbiddenError
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.targets import targets_outside_limits
@@ -181,7 +182,8 @@ class WorklistService:
         every_review = keep is not None and keep.not_reviewed
         reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(panel)] if every_review else []
         found = {k: v for f in profiles_f for k, v in f.result().items()}
-        profiles = [found[pid] for pid in panel if pid in found]
+        # A discharged patient has left the program: off the worklist (a critical reading still pages).
+        profiles = [found[pid] for pid in panel if pid in found and status_of(found[pid]) != "discharged"]
         team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
         clinicians_f = readers.submit(partial(self._clinicians.many, team))
         windows = _windows(profiles, now)
@@ -228,6 +230,7 @@ class WorklistService:
                     oldest_unacknowledged_critical_at=oldest,
                     care_team=list(p.get("care_team") or []),
                     unreachable_channels=unreachable_channels(p),
+                    episode_status=status_of(p),
                     **_review_fields(reviews.get(pid), my_day, my_zone),
                 )
             )

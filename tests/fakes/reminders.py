@@ -209,3 +209,6 @@ class FakeMeasurementPlans:
         record = self._patients.records.get(patient_id)
         if record is not None:
             record["measurement_plan"] = True
+
+    def get(self, patient_id: str) -> Record | None:
+        return self._patients.get(patient_id)

@@ -195,6 +195,7 @@ def test_a_row_carries_the_counts_and_the_names(world: World) -> None:
         "reviewed_today": False,
         "care_team": ["c-ana"],
         "unreachable_channels": [],
+        "episode_status": "open",
     }
 
 
@@ -332,6 +333,7 @@ def test_the_worklist_json_is_what_the_view_sent_as_a_dict(world: World) -> None
         "reviewed_today",
         "care_team",
         "unreachable_channels",
+        "episode_status",
     ]
     assert list(body["configuration_errors"][0]) == ["clinician_id", "problem", "code"]
 

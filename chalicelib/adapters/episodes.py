@@ -1,0 +1,87 @@
+"""DynamoDB side of episodes: each episode an item, the current one summarised on the profile.
+
+==========================  ==============================================  =========================
+item                        pk / sk                                          notes
+==========================  ==============================================  =========================
+episode                     PATIENT#<pid> / EPISODE#<created_at>#<id>        due index while a pause
+                                                                             has an end (auto-resume)
+profile's ``episode``       PATIENT#<pid> / PROFILE                          the current episode's
+                                                                             summary (status, dates)
+==========================  ==============================================  =========================
+
+Every change writes the episode and the profile's summary in one transaction, conditional on the
+profile still naming the episode the change was made from (or none, for the first), and on the
+episode's ``version``: two care-team members pausing and discharging at once cannot both win, and
+no second episode can open beside one that is not discharged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters.due_index import due_shard
+from chalicelib.adapters.dynamo import DynamoTable, serialize
+from chalicelib.adapters.keys import patient_pk
+from chalicelib.adapters.timeline import event_item
+from chalicelib.domain.episodes import Episode, summary
+from chalicelib.services.ports import TimelineEntry
+
+
+def episode_sk(episode: Episode) -> str:
+    return f"EPISODE#{episode.created_at}#{episode.episode_id}"
+
+
+class DynamoEpisodes:
+    """The ``Episodes`` port."""
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def of_patient(self, patient_id: str) -> list[Episode]:
+        """Every stored episode, newest first."""
+        items = self.table.query_all(
+            "pk = :p AND begins_with(sk, :e)", {":p": patient_pk(patient_id), ":e": "EPISODE#"}, forward=False
+        )
+        return [Episode.model_validate(i) for i in items]
+
+    def save(
+        self, patient_id: str, episode: Episode, before: Episode | None, stored: bool, entry: TimelineEntry
+    ) -> bool:
+        """Write ``episode`` (changed from ``before``, which ``stored`` says is in the table) and its summary.
+
+        False when the profile or the episode moved meanwhile (the caller reads again and answers 409).
+        """
+        item: dict[str, Any] = {
+            "pk": patient_pk(patient_id),
+            "sk": episode_sk(episode),
+            "entity": "episode",
+            "patient_id": patient_id,
+            **episode.model_dump(mode="json"),
+        }
+        last = episode.pauses[-1] if episode.pauses else None
+        if episode.status == "paused" and last is not None and last.until:
+            item.update(due_shard=due_shard(f"{patient_id}:{episode.episode_id}"), due_at=last.until)
+        if before is not None and stored and before.episode_id == episode.episode_id:
+            put = self.table.put_op(item, "#v = :v")
+            put["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
+            put["Put"]["ExpressionAttributeValues"] = serialize({":v": before.version})
+        else:
+            put = self.table.put_op(item, "attribute_not_exists(pk)")
+        if before is None or not stored:
+            # The first stored episode: the profile names none yet.
+            condition, values = "attribute_exists(pk) AND attribute_not_exists(episode)", {}
+        else:
+            condition = "attribute_exists(pk) AND episode.episode_id = :before AND episode.#st = :status"
+            values = {":before": before.episode_id, ":status": before.status}
+        profile = {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+                "UpdateExpression": "SET episode = :summary",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": serialize({":summary": summary(episode), **values}),
+                **({"ExpressionAttributeNames": {"#st": "status"}} if values else {}),
+            }
+        }
+        event = event_item(entry.patient_id, entry.kind, entry.at, entry.event_id, entry.summary, None, entry.ref)
+        return self.table.transact_if([put, profile, self.table.put_op(event)])

@@ -1,0 +1,245 @@
+"""Episodes: a patient's time in the monitoring program, and what monitoring does while it is paused or over.
+
+A patient takes part in the program in episodes (docs/api.md "Program lifecycle"), each ``open``,
+``paused`` or ``discharged``, with the programs it covers and the patient's RPM consent (when, how,
+recorded by whom).  At most one episode is not discharged.  Enrolment opens the first one: a patient
+enrolled before episodes existed is in an open episode that starts on their enrolment date
+(``enrolment_episode``), written the first time it changes.
+
+While the episode is paused or discharged, monitoring is quiet (``quiet``): no reminders, nudges,
+missed-reading watch or routine messages.  A reading that still arrives is stored and judged, and a
+critical one still pages: safety messages never ask.  Discharge sends one closing message.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.patients import Identifier, Strict
+from chalicelib.domain.text import FreeText
+from chalicelib.domain.timeutil import UtcTime, iso
+
+Status = Literal["open", "paused", "discharged"]
+Program = Literal["diabetes", "hypertension"]
+ConsentMethod = Literal["verbal", "written", "app"]
+DischargeReason = Literal["goals met", "moved", "deceased", "declined", "other"]
+ENROLMENT_EPISODE = "ep-00000000-enrolment"
+# Templates that still reach a patient whose monitoring is quiet (besides safety messages).
+SENT_WHILE_QUIET = frozenset({"program_closing", "contact_verification_sms", "contact_verification_email"})
+
+
+class RpmConsent(Strict):
+    at: UtcTime
+    method: ConsentMethod
+    recorded_by: Identifier
+
+
+class EpisodeIn(Strict):
+    programs: list[Program] = Field(min_length=1, max_length=2)
+    rpm_consent: RpmConsent | None = None
+    starts_on: date
+
+
+class EpisodePatch(Strict):
+    """Programs or RPM consent recorded on an episode that is not over (consent is often taken after enrolment)."""
+
+    programs: list[Program] | None = Field(default=None, min_length=1, max_length=2)
+    rpm_consent: RpmConsent | None = None
+
+
+class PauseIn(Strict):
+    until: AwareDatetime | None = None  # None: until someone resumes it
+    reason: Annotated[FreeText, StringConstraints(min_length=1, max_length=200)]
+
+
+class DischargeIn(Strict):
+    reason: DischargeReason
+    note: Annotated[FreeText, StringConstraints(max_length=1000)] | None = None
+
+
+class Pause(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    started_at: str
+    until: str | None = None
+    reason: str
+    resumed_at: str | None = None
+
+
+class Episode(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    episode_id: str
+    status: Status
+    programs: list[str]
+    rpm_consent: RpmConsent | None = None
+    starts_on: str
+    pauses: list[Pause] = Field(default_factory=list)
+    discharged_on: str | None = None
+    discharge_reason: str | None = None
+    discharge_note: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 0
+
+
+def enrolment_episode(record: dict[str, Any]) -> Episode:
+    """The open episode of a patient enrolled before episodes were stored: from their enrolment date."""
+    created = str(record.get("created_at") or "")
+    conditions = [c for c in record.get("conditions") or [] if c in ("diabetes", "hypertension")]
+    return Episode(
+        episode_id=ENROLMENT_EPISODE,
+        status="open",
+        programs=conditions or ["diabetes"],
+        starts_on=created[:10],
+        created_at=created,
+        updated_at=created,
+    )
+
+
+def status_of(record: dict[str, Any]) -> Status:
+    """The patient's episode status as the profile carries it (no episode stored yet: open since enrolment)."""
+    current = record.get("episode") or {}
+    status = current.get("status", "open")
+    return status if status in ("open", "paused", "discharged") else "open"
+
+
+def quiet(record: dict[str, Any]) -> bool:
+    """Whether monitoring is quiet for this patient: their episode is paused or discharged."""
+    return status_of(record) != "open"
+
+
+def require_open_to_the_patient(is_patient: bool, record: dict[str, Any]) -> None:
+    """After discharge the record is read-only for the patient (409); consents stay theirs to withdraw."""
+    if is_patient and status_of(record) == "discharged":
+        raise ConflictError("Your monitoring program has ended: your record is read-only. Contact your clinic.")
+
+
+def summary(episode: Episode) -> dict[str, Any]:
+    """What the profile keeps of the current episode (read by messaging, reminders, the worklist, billing)."""
+    return {
+        "episode_id": episode.episode_id,
+        "status": episode.status,
+        "starts_on": episode.starts_on,
+        "consented": episode.rpm_consent is not None,
+        "discharged_on": episode.discharged_on,
+    }
+
+
+# -- transitions ----------------------------------------------------------------------------------
+
+
+def opened(current: Episode | None, request: EpisodeIn, episode_id: str, now: datetime) -> Episode:
+    """A new episode; refused while another is open or paused (409 names it)."""
+    if current is not None and current.status != "discharged":
+        raise ConflictError(f"Episode {current.episode_id} is {current.status}: discharge it before opening another.")
+    return Episode(
+        episode_id=episode_id,
+        status="open",
+        programs=list(dict.fromkeys(request.programs)),
+        rpm_consent=request.rpm_consent,
+        starts_on=request.starts_on.isoformat(),
+        created_at=iso(now),
+        updated_at=iso(now),
+    )
+
+
+def patched(episode: Episode, request: EpisodePatch, now: datetime) -> Episode:
+    if episode.status == "discharged":
+        raise ConflictError(f"Episode {episode.episode_id} is discharged: it can no longer change.")
+    changes: dict[str, Any] = {"updated_at": iso(now), "version": episode.version + 1}
+    if request.programs is not None:
+        changes["programs"] = list(dict.fromkeys(request.programs))
+    if request.rpm_consent is not None:
+        changes["rpm_consent"] = request.rpm_consent
+    return episode.model_copy(update=changes)
+
+
+def paused(episode: Episode, request: PauseIn, now: datetime) -> Episode:
+    if episode.status != "open":
+        raise ConflictError(f"Episode {episode.episode_id} is {episode.status}: only an open episode can be paused.")
+    if request.until is not None and request.until <= now:
+        raise ConflictError("A pause must end in the future.")
+    pause = Pause(started_at=iso(now), until=iso(request.until) if request.until else None, reason=request.reason)
+    return episode.model_copy(
+        update={
+            "status": "paused",
+            "pauses": [*episode.pauses, pause],
+            "updated_at": iso(now),
+            "version": episode.version + 1,
+        }
+    )
+
+
+def resumed(episode: Episode, now: datetime) -> Episode:
+    if episode.status != "paused":
+        raise ConflictError(f"Episode {episode.episode_id} is {episode.status}: only a paused episode can resume.")
+    return episode.model_copy(
+        update={
+            "status": "open",
+            "pauses": _close_last_pause(episode, now),
+            "updated_at": iso(now),
+            "version": episode.version + 1,
+        }
+    )
+
+
+def discharged(episode: Episode, request: DischargeIn, today: date, now: datetime) -> Episode:
+    if episode.status == "discharged":
+        raise ConflictError(f"Episode {episode.episode_id} is already discharged.")
+    return episode.model_copy(
+        update={
+            "status": "discharged",
+            "pauses": _close_last_pause(episode, now),
+            "discharged_on": today.isoformat(),
+            "discharge_reason": request.reason,
+            "discharge_note": request.note,
+            "updated_at": iso(now),
+            "version": episode.version + 1,
+        }
+    )
+
+
+def _close_last_pause(episode: Episode, now: datetime) -> list[Pause]:
+    pauses = list(episode.pauses)
+    if pauses and pauses[-1].resumed_at is None:
+        pauses[-1] = pauses[-1].model_copy(update={"resumed_at": iso(now)})
+    return pauses
+
+
+# -- billing --------------------------------------------------------------------------------------
+
+
+def billable_days(episodes: list[Episode], today: date) -> set[str]:
+    """The local days inside an episode with RPM consent and not paused (ISO dates), up to ``today``.
+
+    A day counts when the episode covers it from its start to its discharge (inclusive) and no pause
+    covers the whole day; pause times are UTC instants, compared by their date part, so a pause from
+    mid-morning to the next evening excludes the day in between only.
+    """
+    from datetime import timedelta
+
+    days: set[str] = set()
+    for episode in episodes:
+        if episode.rpm_consent is None:
+            continue
+        start = date.fromisoformat(episode.starts_on)
+        end = date.fromisoformat(episode.discharged_on) if episode.discharged_on else today
+        paused_days: set[str] = set()
+        for pause in episode.pauses:
+            first = date.fromisoformat(pause.started_at[:10]) + timedelta(days=1)
+            last = date.fromisoformat(pause.resumed_at[:10]) - timedelta(days=1) if pause.resumed_at else today
+            day = first
+            while day <= last:
+                paused_days.add(day.isoformat())
+                day += timedelta(days=1)
+        day = start
+        while day <= end:
+            if day.isoformat() not in paused_days:
+                days.add(day.isoformat())
+            day += timedelta(days=1)
+    return days

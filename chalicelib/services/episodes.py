@@ -1,0 +1,210 @@
+"""Episodes: open, change, pause, resume and discharge a patient's time in the monitoring program.
+
+Every transition is the care team's, audited, on the timeline, and written with the profile's summary
+of the current episode in one transaction (``Episodes.save``), which messaging, reminders, the
+worklist and billing read.  The rules of each transition are pure (``chalicelib/domain/episodes.py``).
+A pause with an end resumes itself: the episode sits on the due index until then (``resume_due``).
+Discharge sends one closing message in the patient's language, on their channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from chalicelib.domain import episodes as rules
+from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, EpisodePatch, PauseIn
+from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
+from chalicelib.domain.idempotency import chosen_id
+from chalicelib.domain.identity import Principal, Role, is_care_team
+from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.timeutil import iso
+from chalicelib.observability import count
+from chalicelib.services.ports import Audit, Outbox, PatientAccess, Record, TimelineEntry
+
+
+class Episodes(Protocol):
+    def of_patient(self, patient_id: str) -> list[Episode]:
+        """Every stored episode, newest first."""
+        ...
+
+    def save(
+        self, patient_id: str, episode: Episode, before: Episode | None, stored: bool, entry: TimelineEntry
+    ) -> bool:
+        """The episode, the profile's summary and the timeline entry at once; False if either moved meanwhile."""
+        ...
+
+
+class Restarts(Protocol):
+    """What reminders do when monitoring resumes: the missed-readings watch starts again from now."""
+
+    def monitoring_resumed(self, patient_id: str, now: datetime) -> None: ...
+
+
+class EpisodeService:
+    def __init__(
+        self,
+        episodes: Episodes,
+        patients: PatientAccess,
+        restarts: Restarts,
+        messaging: Outbox,
+        audit: Audit,
+        clock: Callable[[], datetime],
+        new_id: Callable[[str], str],
+    ) -> None:
+        self._episodes = episodes
+        self._patients = patients
+        self._restarts = restarts
+        self._messaging = messaging
+        self._audit = audit
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def list(self, principal: Principal, patient_id: str) -> list[Episode]:
+        record = self._patients.visible_record(principal, patient_id)
+        found = self._episodes.of_patient(patient_id) or [rules.enrolment_episode(record)]
+        self._audit.record(principal, "list", "episode", patient_id, {"count": len(found)})
+        return found
+
+    def _current(self, record: Record) -> tuple[Episode, bool]:
+        """The current episode and whether it is stored (a patient from before episodes has the enrolment one)."""
+        stored = self._episodes.of_patient(record["patient_id"])
+        pointer = (record.get("episode") or {}).get("episode_id")
+        for episode in stored:
+            if episode.episode_id == pointer:
+                return episode, True
+        if stored:
+            return stored[0], True
+        return rules.enrolment_episode(record), False
+
+    def _team_record(self, principal: Principal, patient_id: str) -> Record:
+        record = self._patients.visible_record(principal, patient_id)
+        if not is_care_team(principal, record.get("care_team", [])):
+            raise ForbiddenError("Only the patient's care team may change their episodes.")
+        return record
+
+    # -- transitions -------------------------------------------------------------------------------
+
+    def open(
+        self, principal: Principal, patient_id: str, request: EpisodeIn, idempotency_key: str | None = None
+    ) -> tuple[int, Episode]:
+        """201 and the new episode; 200 and the same one for a retry with the same Idempotency-Key."""
+        record = self._team_record(principal, patient_id)
+        current, stored = self._current(record)
+        episode_id = chosen_id(None, idempotency_key, "ep", ("episodes", patient_id, principal.subject), self._id)
+        if current.episode_id == episode_id:
+            return 200, current  # the same request again: its episode is the current one
+        now = self._clock()
+        episode = rules.opened(current, request, episode_id, now)
+        self._save(principal, record, episode, current, stored, "episode_opened", "Episode opened", now)
+        return 201, episode
+
+    def patch(self, principal: Principal, patient_id: str, episode_id: str, request: EpisodePatch) -> Episode:
+        record = self._team_record(principal, patient_id)
+        episode, stored = self._named(record, episode_id)
+        now = self._clock()
+        changed = rules.patched(episode, request, now)
+        what = "RPM consent recorded" if request.rpm_consent is not None else "Episode programs changed"
+        self._save(principal, record, changed, episode, stored, "episode_changed", what, now)
+        return changed
+
+    def pause(self, principal: Principal, patient_id: str, episode_id: str, request: PauseIn) -> Episode:
+        record = self._team_record(principal, patient_id)
+        episode, stored = self._named(record, episode_id)
+        now = self._clock()
+        changed = rules.paused(episode, request, now)
+        until = f" until {iso(request.until)}" if request.until else ""
+        self._save(principal, record, changed, episode, stored, "episode_paused", f"Monitoring paused{until}", now)
+        count("EpisodesPaused")
+        return changed
+
+    def resume(self, principal: Principal, patient_id: str, episode_id: str) -> Episode:
+        record = self._team_record(principal, patient_id)
+        episode, stored = self._named(record, episode_id)
+        return self._resume(principal, record, episode, stored, self._clock())
+
+    def resume_due(self, item: Record, now: datetime) -> None:
+        """The tick: a pause with an end has reached it; the episode resumes (once, whoever wins)."""
+        episode = Episode.model_validate(item)
+        last = episode.pauses[-1] if episode.pauses else None
+        if episode.status != "paused" or last is None or not last.until or last.until > iso(now):
+            return
+        scheduler = Principal("scheduler", Role.ADMIN, request_id=f"tick-{iso(now)}")
+        record = self._patients.visible_record(scheduler, item["patient_id"])
+        try:
+            self._resume(scheduler, record, episode, True, now)
+        except ConflictError:
+            return  # resumed or discharged by someone meanwhile
+
+    def _resume(self, principal: Principal, record: Record, episode: Episode, stored: bool, now: datetime) -> Episode:
+        changed = rules.resumed(episode, now)
+        self._save(principal, record, changed, episode, stored, "episode_resumed", "Monitoring resumed", now)
+        # Schedules were moved on, not fired, while paused: no catch-up burst. The missed-readings watch starts now.
+        self._restarts.monitoring_resumed(record["patient_id"], now)
+        count("EpisodesResumed")
+        return changed
+
+    def discharge(self, principal: Principal, patient_id: str, episode_id: str, request: DischargeIn) -> Episode:
+        record = self._team_record(principal, patient_id)
+        episode, stored = self._named(record, episode_id)
+        now = self._clock()
+        today = now.astimezone(ZoneInfo(record.get("timezone", "UTC"))).date()
+        changed = rules.discharged(episode, request, today, now)
+        summary = f"Discharged from the program ({request.reason})"
+        self._save(principal, record, changed, episode, stored, "episode_discharged", summary, now)
+        self._messaging.enqueue(
+            Intent(
+                intent_id=f"closing:{patient_id}:{changed.episode_id}",
+                recipient=Recipient(kind="patient", id=patient_id),
+                template="program_closing",
+                created_at=now,
+                patient_id=patient_id,
+            )
+        )
+        count("EpisodesDischarged")
+        return changed
+
+    # -- storage -----------------------------------------------------------------------------------
+
+    def _named(self, record: Record, episode_id: str) -> tuple[Episode, bool]:
+        current, stored = self._current(record)
+        if current.episode_id == episode_id:
+            return current, stored
+        if any(e.episode_id == episode_id for e in self._episodes.of_patient(record["patient_id"])):
+            raise ConflictError(f"Episode {episode_id} is over; the current episode is {current.episode_id}.")
+        raise NotFoundError("Episode not found.")
+
+    def _save(
+        self,
+        principal: Principal,
+        record: Record,
+        episode: Episode,
+        before: Episode | None,
+        stored: bool,
+        kind: str,
+        summary: str,
+        now: datetime,
+    ) -> None:
+        pid = record["patient_id"]
+        entry = TimelineEntry(
+            pid,
+            kind,
+            now,
+            f"{kind}-{episode.episode_id}-{episode.version}",
+            summary,
+            None,
+            {"episode_id": episode.episode_id, "status": episode.status},
+        )
+        if not self._episodes.save(pid, episode, before, stored, entry):
+            raise ConflictError("The episode changed meanwhile; read it again.")
+        self._audit.record(
+            principal, "update", "episode", pid, {"episode_id": episode.episode_id, "to": episode.status}
+        )
+
+    def _id(self, prefix: str) -> str:
+        # Newest first by the item's key (its creation time); the id itself stays opaque.
+        return self._new_id(prefix)

@@ -1,0 +1,110 @@
+"""chalicelib/domain/episodes.py: an episode's transitions, what quiet monitoring means, and billable days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.domain import episodes as rules
+from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, PauseIn, RpmConsent
+from chalicelib.domain.errors import ConflictError
+
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+CONSENT = RpmConsent(at=NOW, method="verbal", recorded_by="c-1")
+
+
+def opened(consent: RpmConsent | None = CONSENT, starts_on: date = date(2026, 12, 1)) -> Episode:
+    request = EpisodeIn(programs=["diabetes"], rpm_consent=consent, starts_on=starts_on)
+    return rules.opened(None, request, "ep-1", NOW)
+
+
+def test_an_episode_opens_pauses_resumes_and_is_discharged() -> None:
+    episode = opened()
+    episode = rules.paused(episode, PauseIn(reason="hospital stay"), NOW + timedelta(days=1))
+    assert (episode.status, episode.pauses[-1].resumed_at) == ("paused", None)
+    episode = rules.resumed(episode, NOW + timedelta(days=4))
+    assert episode.status == "open" and episode.pauses[-1].resumed_at is not None
+    episode = rules.discharged(episode, DischargeIn(reason="goals met"), date(2026, 12, 20), NOW + timedelta(days=19))
+    assert (episode.status, episode.discharged_on, episode.version) == ("discharged", "2026-12-20", 3)
+
+
+def test_only_one_episode_is_not_discharged() -> None:
+    current = opened()
+    with pytest.raises(ConflictError, match="ep-1 is open"):
+        rules.opened(current, EpisodeIn(programs=["diabetes"], starts_on=date(2026, 12, 2)), "ep-2", NOW)
+    done = rules.discharged(current, DischargeIn(reason="moved"), date(2026, 12, 2), NOW)
+    again = rules.opened(done, EpisodeIn(programs=["hypertension"], starts_on=date(2027, 1, 5)), "ep-2", NOW)
+    assert (again.episode_id, again.status, again.rpm_consent) == ("ep-2", "open", None)
+
+
+@pytest.mark.parametrize(
+    ("status", "move"),
+    [
+        ("paused", lambda e: rules.paused(e, PauseIn(reason="again"), NOW)),
+        ("open", lambda e: rules.resumed(e, NOW)),
+        ("discharged", lambda e: rules.discharged(e, DischargeIn(reason="other"), date(2026, 12, 3), NOW)),
+    ],
+)
+def test_a_transition_from_the_wrong_status_is_a_conflict(status: str, move: object) -> None:
+    episode = opened().model_copy(update={"status": status})
+    with pytest.raises(ConflictError):
+        move(episode)  # type: ignore[operator]
+
+
+def test_a_pause_must_end_in_the_future() -> None:
+    with pytest.raises(ConflictError):
+        rules.paused(opened(), PauseIn(until=NOW - timedelta(minutes=1), reason="x"), NOW)
+
+
+def test_discharge_closes_a_running_pause() -> None:
+    episode = rules.paused(opened(), PauseIn(reason="hospital stay"), NOW)
+    done = rules.discharged(episode, DischargeIn(reason="deceased"), date(2026, 12, 5), NOW + timedelta(days=4))
+    assert done.pauses[-1].resumed_at is not None
+
+
+def test_monitoring_is_quiet_only_while_paused_or_discharged() -> None:
+    assert not rules.quiet({})  # enrolled before episodes: open since enrolment
+    assert not rules.quiet({"episode": {"status": "open"}})
+    assert rules.quiet({"episode": {"status": "paused"}})
+    assert rules.quiet({"episode": {"status": "discharged"}})
+
+
+def test_the_enrolment_episode_starts_on_the_enrolment_date() -> None:
+    episode = rules.enrolment_episode({"created_at": "2026-03-04T10:00:00Z", "conditions": ["hypertension", "ckd"]})
+    assert (episode.episode_id, episode.status, episode.starts_on, episode.programs) == (
+        rules.ENROLMENT_EPISODE,
+        "open",
+        "2026-03-04",
+        ["hypertension"],
+    )
+
+
+# -- billable days ------------------------------------------------------------------------------------
+
+
+def test_billable_days_need_consent_and_skip_whole_days_of_a_pause() -> None:
+    today = date(2026, 12, 10)
+    assert rules.billable_days([opened(consent=None)], today) == set()
+    episode = rules.paused(opened(), PauseIn(reason="hospital"), datetime(2026, 12, 3, 9, tzinfo=UTC))
+    episode = rules.resumed(episode, datetime(2026, 12, 6, 18, tzinfo=UTC))
+    days = rules.billable_days([episode], today)
+    # The 3rd and the 6th had monitoring for part of the day; the 4th and 5th none.
+    assert sorted(days) == [f"2026-12-{d:02d}" for d in (1, 2, 3, 6, 7, 8, 9, 10)]
+
+
+def test_billable_days_end_at_discharge() -> None:
+    done = rules.discharged(opened(), DischargeIn(reason="goals met"), date(2026, 12, 4), NOW)
+    assert max(rules.billable_days([done], date(2026, 12, 31))) == "2026-12-04"
+
+
+@given(st.integers(min_value=0, max_value=40), st.integers(min_value=1, max_value=20))
+def test_a_billable_day_is_never_outside_the_episode(start_offset: int, length: int) -> None:
+    start = date(2026, 1, 1) + timedelta(days=start_offset)
+    episode = opened(starts_on=start)
+    done = rules.discharged(episode, DischargeIn(reason="other"), start + timedelta(days=length), NOW)
+    days = rules.billable_days([done], date(2027, 1, 1))
+    assert min(days) == start.isoformat() and max(days) == (start + timedelta(days=length)).isoformat()
+    assert len(days) == length + 1
