@@ -221,8 +221,10 @@ def local_delivery_event() -> Response:
     else:
         if request.channel == "email":
             notification = make.ses_event(latest["message_id"], request.to, request.outcome, at)
-        else:
+        elif latest.get("endpoint"):
             notification = make.push_failure(latest["message_id"], latest["endpoint"], at)
+        else:
+            return problems.problem(404, "not-found", "Not found", "The emulator kept no endpoint for that device.")
         processed = runner().publish(c.settings.delivery_events_topic, json.dumps(notification))
     return Response({"message_id": latest["message_id"], "processed": processed}, status_code=200)
 

@@ -94,16 +94,18 @@ class DynamoReceipts:
                     {"#s": "status"},
                 )
             )
+        message_op = None
         if patient_id and receipt.get("message_id"):
-            ops.append(
-                _update(
-                    message_key(patient_id, receipt["message_at"], receipt["message_id"]),
-                    "SET #s = :s",
-                    {":s": now.value},
-                    "attribute_exists(pk)",
-                    {"#s": "status"},
-                )
+            # Only while the message's latest send is this one: after a re-send on another channel, a late
+            # event about the first send does not overwrite what the second says.
+            message_op = _update(
+                message_key(patient_id, receipt["message_at"], receipt["message_id"]),
+                "SET #s = :s",
+                {":s": now.value, ":ch": receipt["channel"]},
+                "attribute_exists(pk) AND channel = :ch",
+                {"#s": "status"},
             )
+            ops.append(message_op)
         essential = [ops[0]]
         if entry is not None:
             put = self.table.put_op(event_item(*_event_fields(entry)))
@@ -122,15 +124,17 @@ class DynamoReceipts:
             )
         for op in ops:
             op.get("Update", {}).setdefault("TableName", self.table.name)
-        if self.table.transact_if(ops):
-            return True
         # Refused: by the rank (handled before, or a higher status meanwhile), or because an item that
-        # follows the status is gone (a message or profile deleted).  In the second case the status and
-        # the timeline entry are still written; the rest has nothing left to update.
-        found = self.receipt(receipt["channel"], receipt["provider_id"])
-        if found is None or int(found.get("rank", 0)) >= now.rank:
-            return False
-        return self.table.transact_if(essential)
+        # follows the status has moved on (the message re-sent on another channel) or is gone (a message
+        # or profile deleted).  Then the rest is written without the message, and at least the status
+        # and the timeline entry are.
+        for attempt in (ops, [op for op in ops if op is not message_op], essential):
+            if self.table.transact_if(attempt):
+                return True
+            found = self.receipt(receipt["channel"], receipt["provider_id"])
+            if found is None or int(found.get("rank", 0)) >= now.rank:
+                return False
+        return False
 
     def remove_devices(self, patient_id: str, endpoint: str) -> int:
         devices = self.table.query(

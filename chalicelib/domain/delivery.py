@@ -21,7 +21,7 @@ changes nothing the second time, and any order of the same events ends in the sa
 
 Some outcomes also say the address cannot be reached any more (``unreachable``): a permanent bounce or a
 complaint for an email address (AWS reviews an SES account above 5 % bounces or 0.1 % complaints), an
-invalid, opted-out or blocking number for SMS, a disabled push endpoint.  A temporary failure (a full
+invalid or blocking number for SMS, a disabled push endpoint.  A temporary failure (a full
 mailbox, a phone switched off, a carrier's outage) fails the message but leaves the address alone.  An
 address is marked on the profile it belongs to (``mark_attribute``), naming the address, so a changed
 address is reachable again at once.
@@ -185,7 +185,9 @@ def _lower_first(kind: str) -> str:
 # Of those words, only these say the number itself cannot take texts (lower case, matched as substrings);
 # every other failure (a phone switched off, a carrier's outage, content a carrier blocked) fails the
 # message and leaves the number alone.
-_NUMBER_GONE = ("invalid phone number", "not a valid phone number", "opted out", "phone has blocked sms")
+# ("Opted out" is not among them: STOP and START already move the patient's SMS consent, and a mark
+# would outlive a START.)
+_NUMBER_GONE = ("invalid phone number", "not a valid phone number", "phone has blocked sms")
 
 
 def from_sms_log(record: dict[str, Any]) -> Outcome:

@@ -37,6 +37,10 @@ from chalicelib.services.ports import Clinicians, Mark, Receipts, Record, Timeli
 
 # How long after a send a failure still sends the message again on the next channel.
 FALLBACK_WINDOW = {"safety": timedelta(hours=2), "routine": timedelta(hours=12)}
+REALTIME = frozenset({"push", "sms", "voice"})
+ON_CALL_COPY = "on-call-"
+# A message whose failure asks no one to call the patient: the program's closing message.
+NO_CALL_TASK = frozenset({"program_closing"})
 FAILURES = frozenset({Status.FAILED, Status.BOUNCED, Status.COMPLAINED})
 # A complaint came from someone who received the message: it stops email, and sends nothing again.
 UNDELIVERED = frozenset({Status.FAILED, Status.BOUNCED})
@@ -99,7 +103,9 @@ class DeliveryService:
         intent = Intent.model_validate_json(receipt["intent"])
         if intent.verify_address is not None:
             return  # a code that did not arrive is asked for again by the person waiting for it
-        if now - parse_iso(receipt["sent_at"]) > FALLBACK_WINDOW[intent.priority]:
+        # From when the message was first asked for: a derived intent keeps the original's created_at,
+        # so a chain of re-sends ends with the window.
+        if now - min(intent.created_at, parse_iso(receipt["sent_at"])) > FALLBACK_WINDOW[intent.priority]:
             count("FallbacksTooLate")
             return
         remaining = [c for c in receipt.get("fallback") or [] if c != outcome.channel]
@@ -110,19 +116,23 @@ class DeliveryService:
                     update={
                         "intent_id": derived_id(intent.intent_id, f"after-{outcome.channel}"),
                         "only_channels": remaining,
-                        "created_at": now,
                     }
                 )
             )
             return
         if intent.recipient.kind == "patient":
+            if intent.template in NO_CALL_TASK:
+                return
             tried = [outcome.channel]
             reason = f"{outcome.channel} {outcome.status.value} and no other channel reaches the patient"
             self._messaging.hand_to_human(intent.recipient.id, f"call-{intent.intent_id}", reason, now, tried)
-        elif intent.priority == "safety":
-            self._page_on_call(intent, now)
+        elif intent.priority == "safety" and outcome.channel in REALTIME and ON_CALL_COPY not in intent.intent_id:
+            # The page's waking channel failed and the clinician has no other: rule 5's on-call list. An
+            # email copy failing changes nothing (it was only ever in addition), and an on-call copy
+            # is never handed to the on-call list again.
+            self._page_on_call(intent)
 
-    def _page_on_call(self, intent: Intent, now: datetime) -> None:
+    def _page_on_call(self, intent: Intent) -> None:
         """Rule 5: a page that cannot wake its clinician goes to the on-call list in their place."""
         on_call = [c for c in (self._clinicians.on_call() or {}).get("clinician_ids", []) if c != intent.recipient.id]
         if not on_call:
@@ -134,10 +144,9 @@ class DeliveryService:
             *[
                 intent.model_copy(
                     update={
-                        "intent_id": derived_id(intent.intent_id, f"on-call-{cid}"),
+                        "intent_id": derived_id(intent.intent_id, f"{ON_CALL_COPY}{cid}"),
                         "recipient": Recipient(kind="clinician", id=cid),
                         "only_channels": None,
-                        "created_at": now,
                     }
                 )
                 for cid in dict.fromkeys(on_call)
@@ -175,12 +184,13 @@ class DeliveryService:
 
 
 def derived_id(intent_id: str, suffix: str) -> str:
-    """A new intent's id from an old one: the same every time, and within the intent id's 200 characters."""
+    """A new intent's id from an old one: the same every time, within 200 characters, and naming ``suffix``."""
     candidate = f"{intent_id}~{suffix}"
     if len(candidate) <= MAX_INTENT_ID:
         return candidate
     digest = hashlib.sha256(candidate.encode()).hexdigest()[:32]
-    return f"{intent_id[: MAX_INTENT_ID - 34]}~{digest}"
+    tail = f"~{suffix[:40]}~{digest}"
+    return f"{intent_id[: MAX_INTENT_ID - len(tail)]}{tail}"
 
 
 def iso_or_text(at: str) -> str:

@@ -161,3 +161,19 @@ def test_a_disabled_endpoint_s_devices_are_removed(world: World, ids: Callable[[
     assert world.receipts.remove_devices(pid, "arn:endpoint/a") == 1
     assert world.devices(pid) == ["arn:endpoint/b"]
     assert world.receipts.remove_devices(pid, "arn:endpoint/a") == 0
+
+
+def test_a_late_event_about_a_first_send_leaves_the_message_to_its_re_send(
+    world: World, ids: Callable[[str], str]
+) -> None:
+    receipt = send(world, ids)
+    pid = receipt["recipient_id"]
+    world.messaging.update_message(pid, iso(T0), receipt["message_id"], "sent", "sms")  # sent again, by SMS
+    mark = Mark("patient", pid, "email", "ana@example.org", iso(T0), "Permanent bounce")
+
+    assert world.receipts.settle_receipt(receipt, Status.BOUNCED, T0 + timedelta(hours=3), "bounce", mark, None)
+
+    assert world.receipts.receipt("email", receipt["provider_id"])["status"] == "bounced"
+    assert world.message(pid, iso(T0), receipt["message_id"])["status"] == "sent"  # type: ignore[index]
+    assert world.profile(pid)["unreachable_email"]["address"] == "ana@example.org"
+    assert [e.get("status") for e in world.events(pid)] == ["bounced"]

@@ -817,8 +817,8 @@ class FakeReceipts:
             self.store.timeline.set_status(patient_id, receipt["event_at"], receipt["event_id"], now.value)
         if patient_id and receipt.get("message_id"):
             message = self.store.messages.get((patient_id, receipt["message_at"], receipt["message_id"]))
-            if message is not None:
-                message["status"] = now.value
+            if message is not None and message.get("channel") == receipt["channel"]:
+                message["status"] = now.value  # not after a re-send on another channel
         if entry is not None:
             self.store.timeline.put(entry)
         if mark is not None:

@@ -153,7 +153,7 @@ def test_a_failure_of_the_day_fails_the_text_and_keeps_the_number() -> None:
     ("words", "gone"),
     [
         ("Invalid phone number", True),
-        ("This phone number is opted out", True),
+        ("This phone number is opted out", False),  # STOP/START move consent; a mark would outlive START
         ("Phone has blocked SMS", True),
         ("Phone is currently unreachable/unavailable", False),  # switched off: today's failure
         ("Phone carrier is currently unreachable/unavailable", False),

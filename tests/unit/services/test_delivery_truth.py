@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.delivery import Outcome, Status
 from chalicelib.domain.events import PatientUnreachable
-from tests.unit.services.messaging_world import MessagingWorld
+from tests.unit.services.messaging_world import DAYTIME, MessagingWorld
 
 
 def outcome(world: MessagingWorld, channel: str, status: Status, n: int = 1, gone: bool = False) -> Outcome:
@@ -196,8 +196,38 @@ def test_a_page_that_can_wake_nobody_goes_to_the_on_call_list() -> None:
     assert world.clinicians.get("c-1")["unreachable_sms"]["address"] == "+15559870000"  # type: ignore[index]
 
 
-def test_an_email_of_a_page_failing_sends_nothing_again(world: MessagingWorld) -> None:
+def test_an_email_of_a_page_failing_sends_nothing_again_not_even_to_the_on_call_list(world: MessagingWorld) -> None:
     world.clinician("c-1", channels=("sms", "email"))
+    world.clinicians.put({"clinician_id": "c-9", "given_name": "On", "phone": "+15559990000", "channels": ["sms"]})
+    world.clinicians.put_on_call({"clinician_ids": ["c-9"]})
     page(world, "c-1")
     world.delivery.record(outcome(world, "email", Status.BOUNCED, gone=True))
+    assert world.outbound.take() == []  # the SMS woke them; the email was only ever in addition
+
+
+def test_an_on_call_copy_that_fails_is_not_handed_on_again() -> None:
+    world = MessagingWorld(channel_names=("push", "sms", "email"))
+    world.patient()
+    world.clinician("c-1", channels=("sms",))
+    world.clinicians.put({"clinician_id": "c-9", "given_name": "On", "phone": "+15559990000", "channels": ["sms"]})
+    world.clinicians.put_on_call({"clinician_ids": ["c-9", "c-1"]})
+    page(world, "c-1")
+    world.delivery.record(outcome(world, "sms", Status.FAILED))
+    (copy,) = world.outbound.take()
+    world.service.deliver(copy)
+    world.delivery.record(outcome(world, "sms", Status.FAILED, n=2))  # the on-call member's text fails too
+    assert world.outbound.take() == []  # no ping-pong between on-call members
+
+
+def test_a_chain_of_re_sends_ends_with_the_window_of_the_first() -> None:
+    world = MessagingWorld()
+    world.patient(channels=("email", "sms", "push"), device=True)
+    world.service.deliver(world.intent())
+    world.clock.advance(hours=6)  # 20:00 in New York: before the quiet hours
+    world.delivery.record(outcome(world, "email", Status.FAILED))
+    (again,) = world.outbound.take()
+    assert again.created_at == DAYTIME  # the first send's, carried on
+    assert world.service.deliver(again) == "sent"
+    world.clock.advance(hours=7)  # 13 hours after the first send
+    world.delivery.record(outcome(world, "sms", Status.FAILED))
     assert world.outbound.take() == []
