@@ -13,15 +13,15 @@ critical one still pages: safety messages never ask.  Discharge sends one closin
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import ConflictError, FieldError, InvalidInputError
 from chalicelib.domain.patients import Identifier, Strict
 from chalicelib.domain.text import FreeText
-from chalicelib.domain.timeutil import UtcTime, iso
+from chalicelib.domain.timeutil import SentTime, iso
 
 Status = Literal["open", "paused", "discharged"]
 Program = Literal["diabetes", "hypertension"]
@@ -30,10 +30,24 @@ DischargeReason = Literal["goals met", "moved", "deceased", "declined", "other"]
 ENROLMENT_EPISODE = "ep-00000000-enrolment"
 # Templates that still reach a patient whose monitoring is quiet (besides safety messages).
 SENT_WHILE_QUIET = frozenset({"program_closing", "contact_verification_sms", "contact_verification_email"})
+CLOSING = "program_closing"
+# A message whose failure asks no one to call the patient: the program's closing message.
+NO_CALL_TASK = frozenset({CLOSING})
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # 9999-12-31T23:30:00-14:00 is past the last UTC moment Python has
+        raise ValueError("must be a real moment") from error
+
+
+Moment = Annotated[SentTime, AfterValidator(_utc)]
+MAX_PAUSE = timedelta(days=366)
 
 
 class RpmConsent(Strict):
-    at: UtcTime
+    at: Moment
     method: ConsentMethod
     recorded_by: Identifier
 
@@ -52,7 +66,7 @@ class EpisodePatch(Strict):
 
 
 class PauseIn(Strict):
-    until: AwareDatetime | None = None  # None: until someone resumes it
+    until: Moment | None = None  # None: until someone resumes it
     reason: Annotated[FreeText, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -106,6 +120,16 @@ def status_of(record: dict[str, Any]) -> Status:
     current = record.get("episode") or {}
     status = current.get("status", "open")
     return status if status in ("open", "paused", "discharged") else "open"
+
+
+def closing_still_true(record: dict[str, Any], episode_id: str | None) -> bool:
+    """Whether a closing message about ``episode_id`` may still go: the patient is discharged from that one.
+
+    Queued before the discharge is written (so a failure to queue cannot lose it), it goes only if the
+    discharge landed, and not once the patient has been re-enrolled.
+    """
+    current = record.get("episode") or {}
+    return current.get("status") == "discharged" and current.get("episode_id") == episode_id
 
 
 def quiet(record: dict[str, Any]) -> bool:
@@ -162,8 +186,10 @@ def patched(episode: Episode, request: EpisodePatch, now: datetime) -> Episode:
 def paused(episode: Episode, request: PauseIn, now: datetime) -> Episode:
     if episode.status != "open":
         raise ConflictError(f"Episode {episode.episode_id} is {episode.status}: only an open episode can be paused.")
-    if request.until is not None and request.until <= now:
-        raise ConflictError("A pause must end in the future.")
+    if request.until is not None and not now < request.until <= now + MAX_PAUSE:
+        raise InvalidInputError(
+            "A pause ends in the future, within a year.", [FieldError("until", "in the future, within a year")]
+        )
     pause = Pause(started_at=iso(now), until=iso(request.until) if request.until else None, reason=request.reason)
     return episode.model_copy(
         update={

@@ -77,7 +77,8 @@ class WorklistRow(BaseModel):
     care_team: list[str] = []
     # Channels whose current address a provider reported gone (a hard bounce, a complaint, an invalid number).
     unreachable_channels: list[str] = []
-    # The current episode: "open" or "paused" (a discharged patient is not on the worklist).
+    # The current episode: "open", "paused", or "discharged" (shown only while a reading that still came has an
+    # alert open; otherwise a discharged patient is off the worklist).
     episode_status: str = "open"
 
 

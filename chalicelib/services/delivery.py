@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from chalicelib.domain.delivery import Outcome, Status, advance
+from chalicelib.domain.episodes import NO_CALL_TASK
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger, opaque
@@ -39,8 +40,6 @@ from chalicelib.services.ports import Clinicians, Mark, Receipts, Record, Timeli
 FALLBACK_WINDOW = {"safety": timedelta(hours=2), "routine": timedelta(hours=12)}
 REALTIME = frozenset({"push", "sms", "voice"})
 ON_CALL_COPY = "on-call-"
-# A message whose failure asks no one to call the patient: the program's closing message.
-NO_CALL_TASK = frozenset({"program_closing"})
 FAILURES = frozenset({Status.FAILED, Status.BOUNCED, Status.COMPLAINED})
 # A complaint came from someone who received the message: it stops email, and sends nothing again.
 UNDELIVERED = frozenset({Status.FAILED, Status.BOUNCED})

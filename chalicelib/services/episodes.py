@@ -101,6 +101,8 @@ class EpisodeService:
         now = self._clock()
         episode = rules.opened(current, request, episode_id, now)
         self._save(principal, record, episode, current, stored, "episode_opened", "Episode opened", now)
+        # Re-enrolment: the missed-readings watch and the reminders' unanswered streaks start again.
+        self._restarts.monitoring_resumed(patient_id, now)
         return 201, episode
 
     def patch(self, principal: Principal, patient_id: str, episode_id: str, request: EpisodePatch) -> Episode:
@@ -155,16 +157,19 @@ class EpisodeService:
         today = now.astimezone(ZoneInfo(record.get("timezone", "UTC"))).date()
         changed = rules.discharged(episode, request, today, now)
         summary = f"Discharged from the program ({request.reason})"
-        self._save(principal, record, changed, episode, stored, "episode_discharged", summary, now)
+        # Queued first, so that a failure after the write cannot lose it (a retried discharge is 409); it
+        # goes only if the discharge landed and the patient was not re-enrolled meanwhile (messaging checks).
         self._messaging.enqueue(
             Intent(
                 intent_id=f"closing:{patient_id}:{changed.episode_id}",
                 recipient=Recipient(kind="patient", id=patient_id),
-                template="program_closing",
+                template=rules.CLOSING,
+                params={"episode_id": changed.episode_id},
                 created_at=now,
                 patient_id=patient_id,
             )
         )
+        self._save(principal, record, changed, episode, stored, "episode_discharged", summary, now)
         count("EpisodesDischarged")
         return changed
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
 from chalicelib.domain.delivery import SendError, unreachable
-from chalicelib.domain.episodes import SENT_WHILE_QUIET
+from chalicelib.domain.episodes import CLOSING, NO_CALL_TASK, SENT_WHILE_QUIET, closing_still_true
 from chalicelib.domain.episodes import quiet as episode_quiet
 from chalicelib.domain.events import PatientUnreachable, Publish
 from chalicelib.domain.messages import Intent
@@ -80,6 +80,11 @@ class Contact:
     first_name: str | None
     # The patient's episode is paused or discharged: only safety messages and the few SENT_WHILE_QUIET go.
     monitoring_quiet: bool = False
+    # The profile's summary of the current episode (a closing message goes only for the one discharged).
+    episode: dict[str, Any] | None = None
+
+    def closing_for(self, episode_id: Any) -> bool:
+        return closing_still_true({"episode": self.episode or {}}, str(episode_id) if episode_id else None)
 
 
 class MessagingService:
@@ -134,8 +139,11 @@ class MessagingService:
             route = plan(
                 contact.preference, contact.states, safety, now, contact.timezone, contact.quiet_hours, allowed
             )
-        if contact is not None and contact.monitoring_quiet and not safety and intent.template not in SENT_WHILE_QUIET:
-            return self._skip_quiet(intent, now)
+        if contact is not None and not safety and intent.recipient.kind == "patient":
+            if contact.monitoring_quiet and intent.template not in SENT_WHILE_QUIET:
+                return self._skip_quiet(intent, now)
+            if intent.template == CLOSING and not contact.closing_for(intent.params.get("episode_id")):
+                return self._skip_quiet(intent, now)  # the discharge did not land, or was followed by a new episode
         capped = not safety and intent.recipient.kind == "patient"
         slot = None
         if capped and contact is not None and route is not None and route.deliver_at is None and route.channels:
@@ -295,6 +303,8 @@ class MessagingService:
         pid = intent.recipient.id
         if intent.message_id and intent.params.get("message_at"):
             self._store.update_message(pid, intent.params["message_at"], intent.message_id, "failed", None)
+        if intent.template in NO_CALL_TASK:
+            return  # a goodbye nobody received asks no one to call a discharged patient
         self.hand_to_human(pid, f"call-{intent.intent_id}", "no channel reached the patient", now, list(tried))
 
     def hand_to_human(
@@ -423,6 +433,7 @@ class MessagingService:
             quiet_hours=(quiet["start"], quiet["end"]),
             first_name=record.get("given_name"),
             monitoring_quiet=episode_quiet(record),
+            episode=record.get("episode"),
         )
 
     def _clinician_contact(self, clinician_id: str) -> Contact | None:

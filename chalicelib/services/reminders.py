@@ -419,8 +419,12 @@ class ReminderService:
             self._publish(ReadingsMissed(pid, f"missed:{item['anchor']}", now))
 
     def monitoring_resumed(self, patient_id: str, now: datetime) -> None:
-        """An episode resumed: the missed-readings watch starts again from now (no nudge for the paused days)."""
+        """Monitoring is on again (a resume, a re-enrolment): the missed-readings watch starts from now, and the
+        fires skipped while quiet do not count as unanswered reminders."""
         self._store.reading_seen(patient_id, iso(now), iso(now + rules.MISSED_NUDGE_AFTER))
+        for item in self._store.of_patient(patient_id):
+            if int(item.get("unanswered", 0)):
+                self._store.answered(patient_id, item["reminder_id"])
 
     def reading_arrived(self, reading: Record) -> None:
         """A reading restarts the missed-readings watch and completes a measurement dose due within 2 h."""

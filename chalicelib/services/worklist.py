@@ -182,8 +182,7 @@ class WorklistService:
         every_review = keep is not None and keep.not_reviewed
         reviews_f = [readers.submit(partial(self._reviews.many, c)) for c in _chunks(panel)] if every_review else []
         found = {k: v for f in profiles_f for k, v in f.result().items()}
-        # A discharged patient has left the program: off the worklist (a critical reading still pages).
-        profiles = [found[pid] for pid in panel if pid in found and status_of(found[pid]) != "discharged"]
+        profiles = [found[pid] for pid in panel if pid in found]
         team = sorted({principal.subject, *(c for p in profiles for c in p.get("care_team") or [])})
         clinicians_f = readers.submit(partial(self._clinicians.many, team))
         windows = _windows(profiles, now)
@@ -212,6 +211,9 @@ class WorklistService:
             pid = p["patient_id"]
             last = p.get("last_reading_at")
             critical, unanswered, routine, oldest = alerts.get(pid, (0, 0, 0, None))
+            if status_of(p) == "discharged" and not (critical or routine):
+                # Left the program: off the worklist, unless a reading that still came opened an alert.
+                continue
             rows.append(
                 WorklistRow(
                     patient_id=pid,

@@ -100,7 +100,7 @@ def test_a_pause_with_an_end_resumes_by_itself(http: Http) -> None:
 
 
 def test_discharge_says_goodbye_once_leaves_the_worklist_and_re_enrolment_is_a_new_episode(http: Http) -> None:
-    doctor, _ = clinician(http, phone=phone())
+    doctor, body_doctor = clinician(http, phone=phone())
     p = enrol(http, doctor)
     as_doctor = ("clinician", doctor)
     (current,) = episodes(http, p["pid"], as_doctor)
@@ -121,6 +121,16 @@ def test_discharge_says_goodbye_once_leaves_the_worklist_and_re_enrolment_is_a_n
     assert refused.status_code == 409
     travel(http, max(p["due"], stage_now(http)) + timedelta(days=1))
     assert reminders_to(http, p["phone"]) == []
+    # A reading that still arrives is judged; a dangerous one pages and brings the row back until handled.
+    post(http, p["pid"], glucose(45), stage_now(http) - timedelta(minutes=1))
+    (alert,) = alerts(http, p["pid"], doctor)
+    assert len(about(outbox(http, body_doctor["phone"]), alert["alert_id"])) == 1
+    rows = {r["patient_id"]: r for r in http.call("GET", "/worklist", as_=as_doctor).json()["items"]}
+    assert rows[p["pid"]]["episode_status"] == "discharged"
+    http.call("POST", f"/alerts/{alert['alert_id']}/acknowledge", {"note": "called"}, as_=as_doctor)
+    http.call("POST", f"/alerts/{alert['alert_id']}/resolve", {"note": "fine"}, as_=as_doctor)
+    rows = http.call("GET", "/worklist", as_=as_doctor).json()["items"]
+    assert p["pid"] not in [r["patient_id"] for r in rows]
     conflict = http.call("POST", f"/patients/{p['pid']}/episodes/{current['episode_id']}/resume", as_=as_doctor)
     assert conflict.status_code == 409
 
@@ -160,6 +170,9 @@ def test_only_the_care_team_changes_an_episode_and_consent_is_recorded_later(htt
     assert patched.status_code == 200 and patched.json()["rpm_consent"]["method"] == "verbal"
     bad = http.call("POST", path + "/discharge", {"reason": "bored"}, as_=("clinician", doctor))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason"
+    for until in ("9999-12-31T23:30:00-14:00", iso(stage_now(http) - timedelta(hours=1)), 1796283104):
+        late = http.call("POST", path + "/pause", {"until": until, "reason": "x"}, as_=("clinician", doctor))
+        assert late.status_code == 422 and late.json()["errors"][0]["field"] == "until", late.text
     assert (
         http.call("POST", f"/patients/{p['pid']}/episodes/ep-nope/resume", as_=("clinician", doctor)).status_code == 404
     )

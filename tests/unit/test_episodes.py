@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from chalicelib.domain import episodes as rules
 from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, PauseIn, RpmConsent
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import ConflictError, InvalidInputError
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 CONSENT = RpmConsent(at=NOW, method="verbal", recorded_by="c-1")
@@ -54,9 +55,18 @@ def test_a_transition_from_the_wrong_status_is_a_conflict(status: str, move: obj
         move(episode)  # type: ignore[operator]
 
 
-def test_a_pause_must_end_in_the_future() -> None:
-    with pytest.raises(ConflictError):
-        rules.paused(opened(), PauseIn(until=NOW - timedelta(minutes=1), reason="x"), NOW)
+@pytest.mark.parametrize("until", [NOW - timedelta(minutes=1), NOW, NOW + timedelta(days=367)])
+def test_a_pause_ends_in_the_future_within_a_year(until: datetime) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        rules.paused(opened(), PauseIn(until=until, reason="x"), NOW)
+    assert refused.value.errors[0].field == "until"
+
+
+@pytest.mark.parametrize("until", ["9999-12-31T23:30:00-14:00", 1796283104, "tomorrow"])
+def test_a_pause_end_that_is_no_moment_is_refused_by_name(until: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        PauseIn.model_validate({"until": until, "reason": "x"})
+    assert refused.value.errors()[0]["loc"][0] == "until"
 
 
 def test_discharge_closes_a_running_pause() -> None:

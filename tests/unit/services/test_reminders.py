@@ -827,3 +827,25 @@ def test_a_paused_measurement_reminder_stops_the_watch_too(world: World) -> None
 
     assert world.tick(world.clock() + rules.MISSED_NUDGE_AFTER) == []
     assert world.store.watch("p-1")["stage"] == 2
+
+
+# -- quiet monitoring (an episode paused or discharged) -------------------------------------------------
+
+
+def test_a_paused_patient_s_reminders_move_on_silently_and_resuming_starts_clean(world: World) -> None:
+    world.create(reminder_id="noon", times=["12:00"])
+    first = world.due_at("noon")
+    world.patients.records["p-1"]["episode"] = {"episode_id": "ep-1", "status": "paused"}
+    for day in range(5):  # five days in hospital
+        assert world.tick(first + timedelta(days=day)) == []
+    assert world.doses() == []
+    assert world.published == []
+
+    assert world.store.get("p-1", "noon")["unanswered"] == 5  # type: ignore[index]  # the fires moved it on
+    world.patients.records["p-1"]["episode"] = {"episode_id": "ep-1", "status": "open"}
+    world.service.monitoring_resumed("p-1", first + timedelta(days=4, hours=1))
+    # Skipped fires are not ignored reminders.
+    assert world.store.get("p-1", "noon")["unanswered"] == 0  # type: ignore[index]
+    assert world.due_at("noon") == first + timedelta(days=5)  # the next occurrence: nothing to catch up
+    assert len(world.tick(first + timedelta(days=5))) == 1
+    assert world.published == []
