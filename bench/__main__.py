@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, console, cost, delivery, escalation, ingest, page, pipeline, record, tick
+from bench import cold_start, console, cost, delivery, escalation, export, ingest, page, pipeline, record, tick
 from bench.harness import quiet, table, write_result
 
 SCENARIOS = {
@@ -17,6 +17,7 @@ SCENARIOS = {
     "escalation": escalation.run,
     "console": console.run,
     "delivery": delivery.run,
+    "export": export.run,
     "cost": cost.run,  # last: prices the requests the scenarios above measured
 }
 

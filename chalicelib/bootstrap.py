@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from chalicelib.services.conversations import ConversationService
     from chalicelib.services.delivery import DeliveryService
     from chalicelib.services.episodes import EpisodeService
+    from chalicelib.services.export import ExportService
     from chalicelib.services.inbound import InboundSmsService
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.patients import ClinicianService, PatientService
@@ -351,6 +352,17 @@ class Container:
 
         return EpisodeService(
             DynamoEpisodes(self.table), self.patients, self.reminders, self.messaging, self.audit, self.clock, new_id
+        )
+
+    @cached_property
+    def export(self) -> ExportService:
+        from chalicelib.adapters.export import DynamoExportSources
+        from chalicelib.services.export import ExportService
+        from chalicelib.services.patients import patient_of
+        from chalicelib.services.readings import to_reading
+
+        return ExportService(
+            DynamoExportSources(self.table), self.patients, self.audit, self.cursors, self.clock, to_reading, patient_of
         )
 
     @cached_property

@@ -12,7 +12,7 @@ from chalicelib.api import problems
 from chalicelib.api.http import Call, Param, endpoint, page, time_param, to_response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
-from chalicelib.domain.errors import FieldError, InvalidInputError
+from chalicelib.domain.errors import FieldError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.readings import BatchIn, Reading, ReadingIn
 
 bp = Blueprint(__name__)
@@ -137,10 +137,24 @@ def list_readings(call: Call, patient_id: str) -> Any:
     bp,
     "/patients/{patient_id}/export",
     methods=["GET"],
-    summary="FHIR R4 Bundle of the patient and readings",
+    summary="FHIR R4 Bundle of the patient and readings; everything=true: the whole record, a page at a time",
     response=FhirBundle,
     media_type="application/fhir+json",
+    query=(
+        Param("everything", {"type": "string", "enum": ["true", "false"]}, "The whole record, in pages"),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Entries a page (everything=true)"),
+        Param("cursor", {"type": "string"}, "The next page's cursor, from the Bundle's next link"),
+    ),
 )
 def export_patient(call: Call, patient_id: str) -> Any:
-    document = container().readings.export(call.caller, known_id(patient_id))
+    pid = known_id(patient_id)
+    everything = call.query.get("everything", "false")
+    if everything not in ("true", "false"):
+        raise MalformedRequestError("everything must be true or false.", [FieldError("everything", "true or false")])
+    if everything == "true":
+        limit = call.limit()
+        link = f"/patients/{pid}/export?everything=true&limit={limit}"
+        document = container().export.page(call.caller, pid, limit, call.cursor(), link)
+    else:
+        document = container().readings.export(call.caller, pid)
     return Response(body=json.dumps(document), status_code=200, headers={"Content-Type": "application/fhir+json"})

@@ -171,3 +171,128 @@ def bundle(patient: Patient, readings: list[Reading], timestamp: str) -> dict[st
         "timestamp": timestamp,
         "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
     }
+
+
+# -- the whole record (GET /patients/{pid}/export?everything=true) --------------------------------------
+
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
+MEDIUM = {"sms": ("SMSWRIT", "SMS message"), "email": ("EMAILWRIT", "email"), "voice": ("PHONE", "telephone")}
+WEEKDAYS = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+# A message's delivery status as a Communication's (FHIR event status).
+COMMUNICATION_STATUS = {
+    "queued": "preparation",
+    "sent": "completed",
+    "delivered": "completed",
+    "received": "completed",
+    "unknown": "unknown",
+}
+
+
+def _patient_ref(patient_id: str) -> dict[str, str]:
+    return {"reference": full_url("Patient", fhir_id(patient_id))}
+
+
+def consent_resource(patient_id: str, episode: dict[str, Any]) -> dict[str, Any] | None:
+    """An episode's RPM consent (none recorded: no resource)."""
+    consent = episode.get("rpm_consent")
+    if not consent:
+        return None
+    period = {
+        "start": episode["starts_on"],
+        **({"end": episode["discharged_on"]} if episode.get("discharged_on") else {}),
+    }
+    return {
+        "resourceType": "Consent",
+        "id": fhir_id(f"consent-{episode['episode_id']}"),
+        "status": "inactive" if episode.get("status") == "discharged" else "active",
+        "scope": _coding(CONSENT_SCOPE, "treatment", "Treatment"),
+        "category": [_coding(LOINC, "59284-0", "Patient Consent")],
+        "patient": _patient_ref(patient_id),
+        "dateTime": consent["at"],
+        "performer": [{"display": consent["recorded_by"]}],
+        "policyRule": {
+            "coding": [{"system": ACT_CODE, "code": "OPTIN", "display": "opt-in"}],
+            "text": f"Remote physiologic monitoring ({', '.join(episode.get('programs') or [])}); {consent['method']}",
+        },
+        "provision": {"period": period},
+    }
+
+
+def flag_resource(alert: dict[str, Any]) -> dict[str, Any]:
+    """An alert: active while open or acknowledged, its period from opening to resolution."""
+    what = (alert.get("condition") or alert.get("kind") or "alert").replace("_", " ")
+    period = {"start": alert["opened_at"], **({"end": alert["resolved_at"]} if alert.get("resolved_at") else {})}
+    return {
+        "resourceType": "Flag",
+        "id": fhir_id(alert["alert_id"]),
+        "status": "inactive" if alert.get("status") == "resolved" else "active",
+        "category": [_coding(FLAG_CATEGORY, "clinical", "Clinical")],
+        "code": {"text": f"{alert.get('priority', 'routine').capitalize()} alert: {what}"},
+        "subject": _patient_ref(alert["patient_id"]),
+        "period": period,
+    }
+
+
+def communication_resource(patient_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A message of the conversation, either direction, with its delivery status."""
+    outgoing = message.get("direction") == "out"
+    resource: dict[str, Any] = {
+        "resourceType": "Communication",
+        "id": fhir_id(f"msg-{message['message_id']}"),
+        "status": COMMUNICATION_STATUS.get(str(message.get("status")), "not-done"),
+        "subject": _patient_ref(patient_id),
+        "payload": [{"contentString": message.get("text") or ""}],
+        ("sent" if outgoing else "received"): message["at"],
+    }
+    if outgoing:
+        resource["recipient"] = [_patient_ref(patient_id)]
+        resource["sender"] = {"display": "care team"}
+    else:
+        resource["sender"] = _patient_ref(patient_id)
+    medium = MEDIUM.get(str(message.get("channel")))
+    if medium:
+        resource["medium"] = [_coding(PARTICIPATION_MODE, medium[0], medium[1])]
+    return resource
+
+
+def care_plan_resource(patient_id: str, reminders: list[dict[str, Any]]) -> dict[str, Any]:
+    """The patient's reminders as one CarePlan, one activity each, with its local times and days."""
+    activities = []
+    for reminder in reminders:
+        what = reminder["kind"].replace("_", " ")
+        label = f" ({reminder['label']})" if reminder.get("label") else ""
+        activities.append(
+            {
+                "detail": {
+                    "kind": "Task",
+                    "status": "scheduled" if reminder.get("active") else "stopped",
+                    "description": f"{what}{label} at {', '.join(reminder['times'])} local time",
+                    "scheduledTiming": {
+                        "repeat": {
+                            "timeOfDay": [f"{t}:00" for t in reminder["times"]],
+                            "dayOfWeek": [d for d in reminder.get("days") or [] if d in WEEKDAYS],
+                        }
+                    },
+                }
+            }
+        )
+    return {
+        "resourceType": "CarePlan",
+        "id": fhir_id(f"reminders-{patient_id}"),
+        "status": "active" if any(r.get("active") for r in reminders) else "completed",
+        "intent": "plan",
+        "title": "Reminders",
+        "subject": _patient_ref(patient_id),
+        "activity": activities,
+    }
+
+
+def reading_resources(reading: Reading) -> list[dict[str, Any]]:
+    return [glucose_observation(reading)] if reading.type == "blood_glucose" else blood_pressure_observations(reading)
+
+
+def entries(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources]
