@@ -928,3 +928,48 @@ class FakeConversation:
         message = {"patient_id": patient_id, "channel": channel, "text": text, "at": iso(at), "direction": "in"}
         self.messages.setdefault(inbound_id, message)
         return dict(self.messages[inbound_id])
+
+
+# -- episodes --------------------------------------------------------------------------------------
+
+
+class FakeEpisodes:
+    """``Episodes`` (chalicelib/services/episodes.py) over the patients' records, as ``DynamoEpisodes``.
+
+    A change lands only while the profile names the episode it was made from (none, for the first) with
+    the status it had, and while the stored episode still has its version; the profile's summary, the
+    episode and the timeline entry land together.
+    """
+
+    def __init__(self, patients: FakePatients, timeline: FakeTimeline) -> None:
+        self.patients = patients
+        self.timeline = timeline
+        self.items: dict[str, dict[str, Record]] = {}
+
+    def of_patient(self, patient_id: str) -> list[Any]:
+        from chalicelib.domain.episodes import Episode
+
+        stored = sorted(self.items.get(patient_id, {}).values(), key=lambda e: (e["created_at"], e["episode_id"]))
+        return [Episode.model_validate(e) for e in reversed(stored)]
+
+    def save(self, patient_id: str, episode: Any, before: Any, stored: bool, entry: TimelineEntry) -> bool:
+        from chalicelib.domain.episodes import summary
+
+        profile = self.patients.records.get(patient_id)
+        if profile is None:
+            return False
+        current = profile.get("episode")
+        if before is None or not stored:
+            if current is not None:
+                return False
+        elif current is None or (current["episode_id"], current["status"]) != (before.episode_id, before.status):
+            return False
+        mine = self.items.setdefault(patient_id, {})
+        old = mine.get(episode.episode_id)
+        same = before is not None and stored and before.episode_id == episode.episode_id
+        if (same and (old is None or old["version"] != before.version)) or (not same and old is not None):
+            return False
+        mine[episode.episode_id] = as_read(episode.model_dump(mode="json"))
+        profile["episode"] = as_read(summary(episode))
+        self.timeline.put(entry)
+        return True
