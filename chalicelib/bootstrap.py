@@ -347,11 +347,18 @@ class Container:
 
     @cached_property
     def episodes(self) -> EpisodeService:
-        from chalicelib.adapters.episodes import DynamoEpisodes
+        from chalicelib.adapters.episodes import DynamoEpisodes, DynamoMeters
         from chalicelib.services.episodes import EpisodeService
 
         return EpisodeService(
-            DynamoEpisodes(self.table), self.patients, self.reminders, self.messaging, self.audit, self.clock, new_id
+            DynamoEpisodes(self.table),
+            self.patients,
+            self.reminders,
+            self.messaging,
+            self.audit,
+            self.clock,
+            new_id,
+            DynamoMeters(self.table),
         )
 
     @cached_property

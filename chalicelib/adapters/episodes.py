@@ -6,7 +6,8 @@ item                        pk / sk                                          not
 episode                     PATIENT#<pid> / EPISODE#<created_at>#<id>        due index while a pause
                                                                              has an end (auto-resume)
 profile's ``episode``       PATIENT#<pid> / PROFILE                          the current episode's
-                                                                             summary (status, dates)
+                                                                             summary (status, dates),
+                                                                             and ``program_spans``
 ==========================  ==============================================  =========================
 
 Every change writes the episode and the profile's summary in one transaction, conditional on the
@@ -23,7 +24,8 @@ from chalicelib.adapters.due_index import due_shard
 from chalicelib.adapters.dynamo import DynamoTable, serialize
 from chalicelib.adapters.keys import patient_pk
 from chalicelib.adapters.timeline import event_item
-from chalicelib.domain.episodes import Episode, summary
+from chalicelib.domain.episodes import Episode, Span, summary
+from chalicelib.domain.meters import meter_attribute
 from chalicelib.services.ports import TimelineEntry
 
 
@@ -45,7 +47,13 @@ class DynamoEpisodes:
         return [Episode.model_validate(i) for i in items]
 
     def save(
-        self, patient_id: str, episode: Episode, before: Episode | None, stored: bool, entry: TimelineEntry
+        self,
+        patient_id: str,
+        episode: Episode,
+        before: Episode | None,
+        stored: bool,
+        entry: TimelineEntry,
+        spans: list[Span] | None = None,
     ) -> bool:
         """Write ``episode`` (changed from ``before``, which ``stored`` says is in the table) and its summary.
 
@@ -77,11 +85,43 @@ class DynamoEpisodes:
             "Update": {
                 "TableName": self.table.name,
                 "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
-                "UpdateExpression": "SET episode = :summary",
+                "UpdateExpression": "SET episode = :summary, program_spans = :spans",
                 "ConditionExpression": condition,
-                "ExpressionAttributeValues": serialize({":summary": summary(episode), **values}),
+                "ExpressionAttributeValues": serialize({":summary": summary(episode), ":spans": spans or [], **values}),
                 **({"ExpressionAttributeNames": {"#st": "status"}} if values else {}),
             }
         }
         event = event_item(entry.patient_id, entry.kind, entry.at, entry.event_id, entry.summary, None, entry.ref)
         return self.table.transact_if([put, profile, self.table.put_op(event)])
+
+
+class DynamoMeters:
+    """The ``Meters`` port: a meter on its patient's profile, and its owner item (one patient at a time).
+
+    ==========================  ==============================================  =========================
+    meter owner                 METER#<device_id> / OWNER                        the patient it is theirs
+    profile's ``meter:<id>``    PATIENT#<pid> / PROFILE                          what the stream checks
+    ==========================  ==============================================  =========================
+    """
+
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def register(self, patient_id: str, meter: dict[str, Any]) -> bool:
+        """Write the meter (again, for the same patient: a retry); False when another patient holds it."""
+        owner = self.table.put_op(
+            {"pk": f"METER#{meter['device_id']}", "sk": "OWNER", "entity": "meter_owner", "patient_id": patient_id},
+            "attribute_not_exists(pk) OR patient_id = :p",
+        )
+        owner["Put"]["ExpressionAttributeValues"] = serialize({":p": patient_id})
+        profile = {
+            "Update": {
+                "TableName": self.table.name,
+                "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+                "UpdateExpression": "SET #m = :m",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#m": meter_attribute(meter["device_id"])},
+                "ExpressionAttributeValues": serialize({":m": meter}),
+            }
+        }
+        return self.table.transact_if([owner, profile])

@@ -24,6 +24,7 @@ from chalicelib.adapters.keys import clinician_pk as clinician_pk
 from chalicelib.adapters.keys import patient_pk as patient_pk
 from chalicelib.adapters.keys import phone_item, phone_pk
 from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.meters import PREFIX as METER_PREFIX
 
 
 def _membership(clinician_id: str, patient_id: str) -> dict[str, Any]:
@@ -46,6 +47,7 @@ STREAM_MAINTAINED = frozenset(
         "unreachable_sms",
         "unreachable_email",
         "episode",
+        "program_spans",
     }
 )
 MAX_TRANSACTION_ITEMS = 100
@@ -116,7 +118,12 @@ class DynamoPatientStore:
         pid = record["patient_id"]
         # An update, not a put: counters the stream maintains (open_tasks,
         # last_reading_at) must survive a profile edit.
-        fields = {k: v for k, v in record.items() if k not in KEYS and k not in STREAM_MAINTAINED}
+        # A registered meter (``meter:<id>``) is written by its own transaction, never by a profile edit.
+        fields = {
+            k: v
+            for k, v in record.items()
+            if k not in KEYS and k not in STREAM_MAINTAINED and not k.startswith(METER_PREFIX)
+        }
         present = {k: v for k, v in fields.items() if v is not None}
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         alias = {k: n for n, k in names.items()}

@@ -10,6 +10,7 @@ from chalicelib.api.http import Call, endpoint, page, to_response
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, EpisodePatch, PauseIn
+from chalicelib.domain.meters import Meter, MeterIn
 
 bp = Blueprint(__name__)
 ROOT = "/patients/{patient_id}/episodes"
@@ -89,3 +90,19 @@ def discharge_episode(call: Call, patient_id: str, episode_id: str) -> Any:
     return container().episodes.discharge(
         call.caller, known_id(patient_id), known_id(episode_id, "Episode"), call.body(DischargeIn)
     )
+
+
+@endpoint(
+    bp,
+    "/patients/{patient_id}/devices/meters",
+    methods=["POST"],
+    status=201,
+    summary="Register a meter (200 for the same again; 409 when another patient's)",
+    request=MeterIn,
+    response=Meter,
+    replay=True,
+    conflicts=True,
+)
+def register_meter(call: Call, patient_id: str) -> Any:
+    status, meter = container().episodes.register_meter(call.caller, known_id(patient_id), call.body(MeterIn))
+    return to_response(meter, status)

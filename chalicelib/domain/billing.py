@@ -97,6 +97,9 @@ class RpmRow(BaseModel):
     care_minutes: int
     interactive: bool
     management_codes: list[str]
+    # The month's days inside an episode with RPM consent, not paused: [first, last] (docs/api.md "Program
+    # lifecycle"). Device days count only inside them.
+    program_periods: list[list[str]] = []
 
 
 class RpmReport(BaseModel):

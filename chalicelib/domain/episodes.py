@@ -63,6 +63,8 @@ class EpisodePatch(Strict):
 
     programs: list[Program] | None = Field(default=None, min_length=1, max_length=2)
     rpm_consent: RpmConsent | None = None
+    # The day monitoring began, corrected (a patient enrolled on paper before their record was made).
+    starts_on: date | None = None
 
 
 class PauseIn(Strict):
@@ -180,6 +182,12 @@ def patched(episode: Episode, request: EpisodePatch, now: datetime) -> Episode:
         changes["programs"] = list(dict.fromkeys(request.programs))
     if request.rpm_consent is not None:
         changes["rpm_consent"] = request.rpm_consent
+    if request.starts_on is not None:
+        if request.starts_on > now.date():
+            raise InvalidInputError(
+                "An episode cannot start in the future.", [FieldError("starts_on", "not after today")]
+            )
+        changes["starts_on"] = request.starts_on.isoformat()
     return episode.model_copy(update=changes)
 
 
@@ -239,33 +247,59 @@ def _close_last_pause(episode: Episode, now: datetime) -> list[Pause]:
 
 # -- billing --------------------------------------------------------------------------------------
 
+Span = list[str | None]  # [first local day, last local day or None while the episode goes on]
 
-def billable_days(episodes: list[Episode], today: date) -> set[str]:
-    """The local days inside an episode with RPM consent and not paused (ISO dates), up to ``today``.
 
-    A day counts when the episode covers it from its start to its discharge (inclusive) and no pause
-    covers the whole day; pause times are UTC instants, compared by their date part, so a pause from
-    mid-morning to the next evening excludes the day in between only.
+def billable_spans(episodes: list[Episode]) -> list[Span]:
+    """The stretches of days that count for RPM billing: inside an episode with RPM consent, not paused.
+
+    An episode counts from its start to its discharge (inclusive). A pause takes out the days it covers
+    whole: the day it began and the day it ended had monitoring for part of the day and count. A pause
+    still running ends the stretch at its first day; resuming writes the stretch that follows. Pause
+    times are UTC instants compared by their date part.
     """
-    from datetime import timedelta
-
-    days: set[str] = set()
+    spans: list[Span] = []
     for episode in episodes:
         if episode.rpm_consent is None:
             continue
-        start = date.fromisoformat(episode.starts_on)
-        end = date.fromisoformat(episode.discharged_on) if episode.discharged_on else today
-        paused_days: set[str] = set()
-        for pause in episode.pauses:
-            first = date.fromisoformat(pause.started_at[:10]) + timedelta(days=1)
-            last = date.fromisoformat(pause.resumed_at[:10]) - timedelta(days=1) if pause.resumed_at else today
-            day = first
-            while day <= last:
-                paused_days.add(day.isoformat())
-                day += timedelta(days=1)
-        day = start
-        while day <= end:
-            if day.isoformat() not in paused_days:
-                days.add(day.isoformat())
+        start: date | None = date.fromisoformat(episode.starts_on)
+        end = date.fromisoformat(episode.discharged_on) if episode.discharged_on else None
+        for pause in sorted(episode.pauses, key=lambda p: p.started_at):
+            if start is None:
+                break
+            began = date.fromisoformat(pause.started_at[:10])
+            if began >= start:
+                spans.append([start.isoformat(), min(began, end).isoformat() if end else began.isoformat()])
+            start = date.fromisoformat(pause.resumed_at[:10]) if pause.resumed_at else None
+            if start is not None:
+                start = max(start, began)
+        if start is not None and (end is None or start <= end):
+            spans.append([start.isoformat(), end.isoformat() if end else None])
+    return _merged(spans)
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for first, last in sorted(spans, key=lambda s: str(s[0])):
+        if out and (out[-1][1] is None or str(out[-1][1]) >= str(first)):
+            if out[-1][1] is not None and (last is None or str(last) > str(out[-1][1])):
+                out[-1][1] = last
+            continue
+        out.append([first, last])
+    return out
+
+
+def in_spans(day: str, spans: list[Span]) -> bool:
+    return any(str(first) <= day and (last is None or day <= str(last)) for first, last in spans)
+
+
+def billable_days(episodes: list[Episode], today: date) -> set[str]:
+    """The local days of ``billable_spans`` up to ``today`` (ISO dates)."""
+    days: set[str] = set()
+    for first, last in billable_spans(episodes):
+        day = date.fromisoformat(str(first))
+        final = min(date.fromisoformat(str(last)), today) if last else today
+        while day <= final:
+            days.add(day.isoformat())
             day += timedelta(days=1)
     return days

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo import deserialize
 from chalicelib.adapters.recent import is_marked, is_recent
 from chalicelib.domain.billing import counts_as_device_day
+from chalicelib.domain.meters import registered
 from chalicelib.domain.timeutil import parse_iso
 from chalicelib.domain.trends import bucket_value, local_day
 from chalicelib.domain.triage import record_for
@@ -131,13 +132,15 @@ class ChangeHandler:
         if record is not None:
             zone = record.get("timezone") or "UTC"
             day = local_day(parse_iso(image["measured_at"]), zone)
+            # RPM device days: a timely reading from a meter registered to the patient (docs/api.md).
+            device_day = counts_as_device_day(image) and registered(record, image.get("device_id"), image["type"], day)
             essential = self._summaries.reading_ops(
-                pid, image["type"], day, image["reading_id"], bucket_value(image), counts_as_device_day(image)
+                pid, image["type"], day, image["reading_id"], bucket_value(image), device_day
             )
             received = local_day(at, zone)
             recent = recent_record(image, day, received)
             # A device day of the last 31 is marked on the RECENT item too (the worklist's 30-day count).
-            marked = counts_as_device_day(image) and is_marked(day, received)
+            marked = device_day and is_marked(day, received)
             counted = (
                 self._summaries.reading_ops(
                     pid,
@@ -145,7 +148,7 @@ class ChangeHandler:
                     day,
                     image["reading_id"],
                     bucket_value(image),
-                    counts_as_device_day(image),
+                    device_day,
                     recent=recent,
                     marked=marked,
                     received_day=received,

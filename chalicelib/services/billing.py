@@ -8,15 +8,17 @@ one BatchGetItem: the cost is per patient, not per reading.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import billing
 from chalicelib.domain.billing import CareTime, CareTimeIn, RpmRow
 from chalicelib.domain.cursors import CursorCodec
+from chalicelib.domain.episodes import in_spans
 from chalicelib.domain.errors import ConflictError, FieldError, ForbiddenError, InvalidInputError, MalformedRequestError
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.timeutil import iso
@@ -41,8 +43,13 @@ class CareTimeLedger(Protocol):
 
 
 def rpm_row(record: Record, month: str, item: Record) -> RpmRow:
-    """A patient's report row from their record and their RPM month item (empty before anything counted)."""
-    days = len(item.get("device_days") or [])
+    """A patient's report row from their record and their RPM month item (empty before anything counted).
+
+    Device days count only inside the patient's billable program days (an episode with RPM consent, not
+    paused: ``program_spans`` on the profile, kept by the episodes).
+    """
+    spans = record.get("program_spans") or []
+    days = len([d for d in item.get("device_days") or [] if in_spans(str(d), spans)])
     minutes = int(item.get("care_minutes", 0))
     interactive = int(item.get("interactive_entries", 0)) > 0
     return RpmRow(
@@ -57,7 +64,20 @@ def rpm_row(record: Record, month: str, item: Record) -> RpmRow:
         care_minutes=minutes,
         interactive=interactive,
         management_codes=billing.management_codes(minutes, interactive),
+        program_periods=_within_month(spans, month),
     )
+
+
+def _within_month(spans: list[Any], month: str) -> list[list[str]]:
+    """The billable stretches clipped to ``month`` (YYYY-MM); an open one ends with the month."""
+    year, number = (int(part) for part in month.split("-"))
+    first, last = f"{month}-01", f"{month}-{calendar.monthrange(year, number)[1]:02d}"
+    periods = []
+    for start, end in spans:
+        low, high = max(str(start), first), min(str(end) if end else last, last)
+        if low <= high:
+            periods.append([low, high])
+    return periods
 
 
 class BillingService:

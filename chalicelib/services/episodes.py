@@ -15,11 +15,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import episodes as rules
-from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, EpisodePatch, PauseIn
+from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, EpisodePatch, PauseIn, Span
 from chalicelib.domain.errors import ConflictError, ForbiddenError, NotFoundError
 from chalicelib.domain.idempotency import chosen_id
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
+from chalicelib.domain.meters import Meter, MeterIn, meters_of
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import count
 from chalicelib.services.ports import Audit, Outbox, PatientAccess, Record, TimelineEntry
@@ -31,9 +32,22 @@ class Episodes(Protocol):
         ...
 
     def save(
-        self, patient_id: str, episode: Episode, before: Episode | None, stored: bool, entry: TimelineEntry
+        self,
+        patient_id: str,
+        episode: Episode,
+        before: Episode | None,
+        stored: bool,
+        entry: TimelineEntry,
+        spans: list[Span] | None = None,
     ) -> bool:
-        """The episode, the profile's summary and the timeline entry at once; False if either moved meanwhile."""
+        """The episode, the profile's summary (and billable ``spans``) and the timeline entry at once; False if
+        either moved meanwhile."""
+        ...
+
+
+class Meters(Protocol):
+    def register(self, patient_id: str, meter: Record) -> bool:
+        """The meter on the patient's profile; False when another patient holds it."""
         ...
 
 
@@ -53,7 +67,9 @@ class EpisodeService:
         audit: Audit,
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
+        meters: Meters | None = None,
     ) -> None:
+        self._meters = meters
         self._episodes = episodes
         self._patients = patients
         self._restarts = restarts
@@ -173,6 +189,29 @@ class EpisodeService:
         count("EpisodesDischarged")
         return changed
 
+    # -- meters ------------------------------------------------------------------------------------
+
+    def register_meter(self, principal: Principal, patient_id: str, request: MeterIn) -> tuple[int, Meter]:
+        """201 and the meter; 200 for the same meter again; 409 when it is registered to another patient."""
+        record = self._team_record(principal, patient_id)
+        if self._meters is None:
+            raise ConflictError("Meters cannot be registered here.")
+        known = {m.device_id: m for m in meters_of(record)}
+        same = known.get(request.serial)
+        if same is not None and (same.kind, same.assigned_on) == (request.kind, request.assigned_on.isoformat()):
+            return 200, same
+        meter = Meter(
+            device_id=request.serial,
+            kind=request.kind,
+            assigned_on=request.assigned_on.isoformat(),
+            registered_at=iso(self._clock()),
+            registered_by=principal.subject,
+        )
+        if not self._meters.register(patient_id, meter.model_dump()):
+            raise ConflictError(f"Meter {request.serial} is registered to another patient.")
+        self._audit.record(principal, "create", "meter", patient_id, {"device_id": meter.device_id})
+        return 201, meter
+
     # -- storage -----------------------------------------------------------------------------------
 
     def _named(self, record: Record, episode_id: str) -> tuple[Episode, bool]:
@@ -204,7 +243,10 @@ class EpisodeService:
             None,
             {"episode_id": episode.episode_id, "status": episode.status},
         )
-        if not self._episodes.save(pid, episode, before, stored, entry):
+        # Billing counts the days of every episode with consent (rules.billable_spans), kept on the profile.
+        others = [e for e in self._episodes.of_patient(pid) if e.episode_id != episode.episode_id]
+        spans = rules.billable_spans([episode, *others])
+        if not self._episodes.save(pid, episode, before, stored, entry, spans):
             raise ConflictError("The episode changed meanwhile; read it again.")
         self._audit.record(
             principal, "update", "episode", pid, {"episode_id": episode.episode_id, "to": episode.status}

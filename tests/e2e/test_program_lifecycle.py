@@ -176,3 +176,60 @@ def test_only_the_care_team_changes_an_episode_and_consent_is_recorded_later(htt
     assert (
         http.call("POST", f"/patients/{p['pid']}/episodes/ep-nope/resume", as_=("clinician", doctor)).status_code == 404
     )
+
+
+def test_billing_counts_registered_meters_inside_a_consented_unpaused_episode_only(http: Http) -> None:
+    doctor, _ = clinician(http, phone=phone())
+    p = enrol(http, doctor)
+    pid, as_doctor = p["pid"], ("clinician", doctor)
+    start = stage_now(http)
+    # The day before, so that a reading's local day in New York is never before it, whatever the hour in UTC.
+    since = (start - timedelta(days=1)).date().isoformat()
+    meter = f"gm-{pid}"
+    registered = http.call(
+        "POST",
+        f"/patients/{pid}/devices/meters",
+        {"serial": meter, "kind": "glucometer", "assigned_on": since},
+        as_=as_doctor,
+    )
+    assert registered.status_code == 201, registered.text
+    elsewhere = enrol(http, doctor)
+    taken = http.call(
+        "POST",
+        f"/patients/{elsewhere['pid']}/devices/meters",
+        {"serial": meter, "kind": "glucometer", "assigned_on": since},
+        as_=as_doctor,
+    )
+    assert taken.status_code == 409  # one patient's meter at a time
+    (episode,) = episodes(http, pid, as_doctor)
+    consent = {"at": iso(start), "method": "verbal", "recorded_by": doctor}
+    path = f"/patients/{pid}/episodes/{episode['episode_id']}"
+    patched = http.call("PATCH", path, {"rpm_consent": consent, "starts_on": since}, as_=as_doctor)
+    assert patched.status_code == 200, patched.text
+
+    def device_reading(day: int, device: str) -> None:
+        at = start + timedelta(days=day, hours=1)
+        travel(http, at)
+        sent = {**glucose(115), "source": "device", "device_id": device}
+        post(http, pid, sent, at - timedelta(minutes=1))
+
+    device_reading(0, meter)  # counts
+    device_reading(1, "someone-elses-meter")  # an unregistered device: no
+    act(http, pid, episode["episode_id"], "pause", doctor, {"reason": "hospital stay"})
+    device_reading(3, meter)  # inside the pause, which covers the whole day: no
+    travel(http, start + timedelta(days=4))
+    act(http, pid, episode["episode_id"], "resume", doctor)
+    device_reading(4, meter)  # counts
+    act(http, pid, episode["episode_id"], "discharge", doctor, {"reason": "goals met"})
+    device_reading(6, meter)  # after discharge: no
+
+    months = sorted({(start + timedelta(days=d)).strftime("%Y-%m") for d in range(-1, 8)})
+    rows = [
+        row
+        for month in months
+        for row in http.call("GET", f"/billing/rpm?month={month}&limit=500", as_=as_doctor).json()["items"]
+        if row["patient_id"] == pid
+    ]
+    assert sum(row["device_days"] for row in rows) == 2
+    periods = [period for row in rows for period in row["program_periods"]]
+    assert periods and periods[0][0] == since

@@ -952,7 +952,9 @@ class FakeEpisodes:
         stored = sorted(self.items.get(patient_id, {}).values(), key=lambda e: (e["created_at"], e["episode_id"]))
         return [Episode.model_validate(e) for e in reversed(stored)]
 
-    def save(self, patient_id: str, episode: Any, before: Any, stored: bool, entry: TimelineEntry) -> bool:
+    def save(
+        self, patient_id: str, episode: Any, before: Any, stored: bool, entry: TimelineEntry, spans: Any = None
+    ) -> bool:
         from chalicelib.domain.episodes import summary
 
         profile = self.patients.records.get(patient_id)
@@ -971,5 +973,6 @@ class FakeEpisodes:
             return False
         mine[episode.episode_id] = as_read(episode.model_dump(mode="json"))
         profile["episode"] = as_read(summary(episode))
+        profile["program_spans"] = as_read(spans or [])
         self.timeline.put(entry)
         return True

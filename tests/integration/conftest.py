@@ -173,3 +173,25 @@ def patient_body(pid: str | None = None, **overrides: Any) -> dict[str, Any]:
         data["patient_id"] = pid
     data.update(overrides)
     return data
+
+
+def enrol_for_rpm(api: Api, patient_id: str, as_: tuple[str, str], meters: dict[str, str], since: str) -> None:
+    """What a clinic does before a patient's readings bill: register their meters, record RPM consent and
+    (for history seeded from before the record was made) the day monitoring began (docs/api.md "Program lifecycle")."""
+    for serial, kind in meters.items():
+        registered = api.call(
+            "POST",
+            f"/patients/{patient_id}/devices/meters",
+            {"serial": serial, "kind": kind, "assigned_on": since},
+            as_=as_,
+        )
+        assert registered.status_code in (200, 201), registered.body
+    (episode,) = body(api.call("GET", f"/patients/{patient_id}/episodes", as_=as_))["items"]
+    consent = {"at": f"{since}T09:00:00Z", "method": "written", "recorded_by": as_[1]}
+    patched = api.call(
+        "PATCH",
+        f"/patients/{patient_id}/episodes/{episode['episode_id']}",
+        {"rpm_consent": consent, "starts_on": since},
+        as_=as_,
+    )
+    assert patched.status_code == 200, patched.body

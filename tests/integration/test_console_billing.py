@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import Api, patient_body
+from tests.integration.conftest import Api, enrol_for_rpm, patient_body
 from tests.integration.console_client import Console, text
 
 FORMULA = '=HYPERLINK("http://evil.example","x")'
@@ -47,6 +47,8 @@ def billed(api: Api, clinic: dict[str, Any], stream_runner: Any) -> dict[str, st
     )
     assert created.status_code == 201, created.body
     now = datetime.now(UTC)
+    since = (now - timedelta(days=40)).astimezone(ZoneInfo(zone)).date().isoformat()
+    enrol_for_rpm(api, pid, clinic["c1"], {"meter-9": "glucometer"}, since)
     at = (now - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
     reading = {
         "reading_id": str(uuid.uuid4()),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Api, body, patient_body
+from tests.integration.conftest import Api, body, enrol_for_rpm, patient_body
 from tests.integration.console_client import Console, text
 from tests.integration.test_record import _sent_on_the_day
 
@@ -342,7 +342,9 @@ def test_the_stream_marks_device_days_of_the_last_31_and_the_worklist_counts_the
 
     c = bootstrap.container()
     pid = _patient(api, clinic, ["c-1"], "Mark", "Days")
-    meter = {"source": "device", "device_id": "meter-1"}
+    since = (datetime.now(UTC) - timedelta(days=45)).date().isoformat()
+    enrol_for_rpm(api, pid, clinic["c1"], {f"meter-{pid}": "glucometer"}, since)
+    meter = {"source": "device", "device_id": f"meter-{pid}"}
     for ago in (0, 2, 20, 29, 40):  # each sent by the meter within a minute, as it was measured
         _sent_on_the_day(pid, {**_glucose(110, days=ago, minutes=1), **meter})
     _post(api, pid, {**_glucose(115, days=3), **meter})  # synced three days late: not a device day (F6)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import Api, body, patient_body
+from tests.integration.conftest import Api, body, enrol_for_rpm, patient_body
 
 ZONE = "America/Chicago"
 
@@ -93,6 +93,8 @@ def patient(api: Api, app: Any, clinic: dict[str, Any], stream_runner: Any) -> d
     sent = patient_body(pid, timezone=ZONE, language="en", care_team=["c-1"], phone="+1555" + str(uuid.uuid4().int)[:7])
     assert api.call("POST", "/patients", sent, as_=clinic["c1"]).status_code == 201
     now = datetime.now(UTC) - timedelta(minutes=2)
+    since = (now - timedelta(days=45)).astimezone(ZoneInfo(ZONE)).date().isoformat()
+    enrol_for_rpm(api, pid, clinic["c1"], {"meter-1": "glucometer", "cuff-1": "bp_cuff"}, since)
     # The meter sends each reading a minute after it is taken: only readings received within 24 h of
     # measurement make device days (F6), so these arrive "on their day" through a service on that clock.
     for n in range(18):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Api, body, patient_body
+from tests.integration.conftest import Api, body, enrol_for_rpm, patient_body
 
 ADMIN = ("admin", "a-1")
 
@@ -203,6 +203,7 @@ def test_f6_back_dated_device_readings_make_no_device_days(api: Api, stream_runn
     (me,) = _clinicians(api, "me")
     pid = _enrol(api, [me], timezone="UTC")
     now = datetime.now(UTC)
+    enrol_for_rpm(api, pid, ("clinician", me), {"x": "glucometer"}, (now - timedelta(days=30)).date().isoformat())
     backdated = [
         _glucose(110, source="device", device_id="x", measured_at=(now - timedelta(days=d, hours=1)).isoformat())
         for d in range(1, 17)

@@ -172,7 +172,6 @@ def test_every_local_stage_route_is_in_the_local_table_of_the_api_doc() -> None:
 def test_planned_routes_are_not_registered_yet() -> None:
     planned = documented_routes(API.read_text(encoding="utf-8"), "planned route")
 
-    assert planned, "the program lifecycle's planned routes"
     assert sorted(planned & registered_routes()) == [], "built: move these rows to their section's route table"
 
 

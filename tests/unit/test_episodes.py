@@ -118,3 +118,40 @@ def test_a_billable_day_is_never_outside_the_episode(start_offset: int, length: 
     days = rules.billable_days([done], date(2027, 1, 1))
     assert min(days) == start.isoformat() and max(days) == (start + timedelta(days=length)).isoformat()
     assert len(days) == length + 1
+
+
+def test_a_running_pause_ends_the_billable_stretch_on_its_first_day() -> None:
+    episode = rules.paused(opened(), PauseIn(reason="hospital"), datetime(2026, 12, 5, 10, tzinfo=UTC))
+    assert rules.billable_spans([episode]) == [["2026-12-01", "2026-12-05"]]
+    assert rules.in_spans("2026-12-05", [["2026-12-01", "2026-12-05"]])
+    assert not rules.in_spans("2026-12-06", [["2026-12-01", "2026-12-05"]])
+    assert rules.in_spans("2027-03-01", [["2026-12-01", None]])
+
+
+def test_two_episodes_with_consent_make_two_stretches_and_one_without_none() -> None:
+    first = rules.discharged(opened(starts_on=date(2026, 1, 1)), DischargeIn(reason="moved"), date(2026, 1, 31), NOW)
+    unconsented = opened(consent=None, starts_on=date(2026, 3, 1))
+    second = opened(starts_on=date(2026, 6, 1))
+    assert rules.billable_spans([second, unconsented, first]) == [["2026-01-01", "2026-01-31"], ["2026-06-01", None]]
+
+
+def test_the_billing_row_counts_device_days_inside_the_stretches_and_shows_them_for_the_month() -> None:
+    from chalicelib.services.billing import rpm_row
+
+    record = {"patient_id": "p-1", "program_spans": [["2026-11-10", "2026-11-12"], ["2026-11-20", None]]}
+    days = ["2026-11-01", "2026-11-10", "2026-11-12", "2026-11-15", "2026-11-21", "2026-11-30"]
+    row = rpm_row(record, "2026-11", {"device_days": days})
+    assert row.device_days == 4
+    assert row.program_periods == [["2026-11-10", "2026-11-12"], ["2026-11-20", "2026-11-30"]]
+    assert rpm_row({"patient_id": "p-2"}, "2026-11", {"device_days": days}).device_days == 0  # no consent on file
+
+
+def test_only_a_registered_meter_of_the_right_kind_from_its_day_makes_device_days() -> None:
+    from chalicelib.domain.meters import meter_attribute, registered
+
+    profile = {meter_attribute("gm-1"): {"kind": "glucometer", "assigned_on": "2026-12-02"}}
+    assert registered(profile, "gm-1", "blood_glucose", "2026-12-02")
+    assert not registered(profile, "gm-1", "blood_glucose", "2026-12-01")  # before it was handed over
+    assert not registered(profile, "gm-1", "blood_pressure", "2026-12-03")  # a glucometer takes no BP
+    assert not registered(profile, "other", "blood_glucose", "2026-12-03")
+    assert not registered(profile, None, "blood_glucose", "2026-12-03")
