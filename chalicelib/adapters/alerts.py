@@ -577,6 +577,16 @@ class DynamoAlertStore:
             filter_expression=f"#s IN ({', '.join(f':s{n}' for n in range(len(statuses)))})" if statuses else None,
         )
 
+    def page_of_patient(self, patient_id: str, limit: int, start_key: Any) -> Page:
+        """The patient's alerts, newest first, a Query page at a time (the whole-record export)."""
+        return self.table.query(
+            "pk = :p AND begins_with(sk, :a)",
+            {":p": patient_pk(patient_id), ":a": "ALERT#"},
+            limit=limit,
+            start_key=start_key,
+            forward=False,
+        )
+
     def batch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         return self.table.batch_get(keys)
 

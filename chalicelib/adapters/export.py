@@ -28,8 +28,8 @@ class DynamoExportSources:
     def reminders(self, patient_id: str) -> list[dict[str, Any]]:
         return self._reminders.of_patient(patient_id)
 
-    def alerts(self, patient_id: str) -> list[dict[str, Any]]:
-        return self._alerts.of_patient(patient_id)
+    def alerts(self, patient_id: str, limit: int, start_key: Any) -> Page:
+        return self._alerts.page_of_patient(patient_id, limit, start_key)
 
     def messages(self, patient_id: str, limit: int, start_key: Any) -> Page:
         return self._messages.messages(patient_id, limit, start_key)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -104,14 +105,18 @@ class Episode(BaseModel):
 
 
 def enrolment_episode(record: dict[str, Any]) -> Episode:
-    """The open episode of a patient enrolled before episodes were stored: from their enrolment date."""
+    """The open episode of a patient enrolled before episodes were stored: from their (local) enrolment date."""
     created = str(record.get("created_at") or "")
+    starts_on = ""
+    if created:
+        zone = ZoneInfo(str(record.get("timezone") or "UTC"))
+        starts_on = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(zone).date().isoformat()
     conditions = [c for c in record.get("conditions") or [] if c in ("diabetes", "hypertension")]
     return Episode(
         episode_id=ENROLMENT_EPISODE,
         status="open",
         programs=conditions or ["diabetes"],
-        starts_on=created[:10],
+        starts_on=starts_on,
         created_at=created,
         updated_at=created,
     )
@@ -159,10 +164,11 @@ def summary(episode: Episode) -> dict[str, Any]:
 # -- transitions ----------------------------------------------------------------------------------
 
 
-def opened(current: Episode | None, request: EpisodeIn, episode_id: str, now: datetime) -> Episode:
+def opened(current: Episode | None, request: EpisodeIn, episode_id: str, now: datetime, today: date) -> Episode:
     """A new episode; refused while another is open or paused (409 names it)."""
     if current is not None and current.status != "discharged":
         raise ConflictError(f"Episode {current.episode_id} is {current.status}: discharge it before opening another.")
+    _check_start(request.starts_on, current.discharged_on if current else None, today)
     return Episode(
         episode_id=episode_id,
         status="open",
@@ -174,7 +180,9 @@ def opened(current: Episode | None, request: EpisodeIn, episode_id: str, now: da
     )
 
 
-def patched(episode: Episode, request: EpisodePatch, now: datetime) -> Episode:
+def patched(
+    episode: Episode, request: EpisodePatch, now: datetime, today: date, not_before: str | None = None
+) -> Episode:
     if episode.status == "discharged":
         raise ConflictError(f"Episode {episode.episode_id} is discharged: it can no longer change.")
     changes: dict[str, Any] = {"updated_at": iso(now), "version": episode.version + 1}
@@ -183,12 +191,19 @@ def patched(episode: Episode, request: EpisodePatch, now: datetime) -> Episode:
     if request.rpm_consent is not None:
         changes["rpm_consent"] = request.rpm_consent
     if request.starts_on is not None:
-        if request.starts_on > now.date():
-            raise InvalidInputError(
-                "An episode cannot start in the future.", [FieldError("starts_on", "not after today")]
-            )
+        _check_start(request.starts_on, not_before, today)
         changes["starts_on"] = request.starts_on.isoformat()
     return episode.model_copy(update=changes)
+
+
+def _check_start(starts_on: date, not_before: str | None, today: date) -> None:
+    """An episode starts no later than today (the patient's) and after the last one's discharge."""
+    if starts_on > today:
+        raise InvalidInputError("An episode cannot start in the future.", [FieldError("starts_on", "not after today")])
+    if not_before is not None and starts_on.isoformat() <= not_before:
+        raise InvalidInputError(
+            "An episode starts after the previous one's discharge.", [FieldError("starts_on", f"after {not_before}")]
+        )
 
 
 def paused(episode: Episode, request: PauseIn, now: datetime) -> Episode:
@@ -250,31 +265,34 @@ def _close_last_pause(episode: Episode, now: datetime) -> list[Pause]:
 Span = list[str | None]  # [first local day, last local day or None while the episode goes on]
 
 
-def billable_spans(episodes: list[Episode]) -> list[Span]:
-    """The stretches of days that count for RPM billing: inside an episode with RPM consent, not paused.
+def billable_spans(episodes: list[Episode], zone: str = "UTC") -> list[Span]:
+    """The stretches of local days that count for RPM billing: inside an episode, from its RPM consent, not paused.
 
-    An episode counts from its start to its discharge (inclusive). A pause takes out the days it covers
-    whole: the day it began and the day it ended had monitoring for part of the day and count. A pause
-    still running ends the stretch at its first day; resuming writes the stretch that follows. Pause
-    times are UTC instants compared by their date part.
+    An episode counts from the later of its start and the local day its consent was given, to its
+    discharge (inclusive). A pause takes out the local days it covers whole: the day it began and the day
+    it ended had monitoring for part of the day and count. A pause still running ends the stretch on its
+    first day; resuming writes the stretch that follows. Pause times are instants, read in ``zone``.
     """
+    tz = ZoneInfo(zone)
+
+    def local(moment: str) -> date:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(tz).date()
+
     spans: list[Span] = []
     for episode in episodes:
         if episode.rpm_consent is None:
             continue
-        start: date | None = date.fromisoformat(episode.starts_on)
+        cursor: date | None = max(date.fromisoformat(episode.starts_on), local(iso(episode.rpm_consent.at)))
         end = date.fromisoformat(episode.discharged_on) if episode.discharged_on else None
         for pause in sorted(episode.pauses, key=lambda p: p.started_at):
-            if start is None:
+            if cursor is None:
                 break
-            began = date.fromisoformat(pause.started_at[:10])
-            if began >= start:
-                spans.append([start.isoformat(), min(began, end).isoformat() if end else began.isoformat()])
-            start = date.fromisoformat(pause.resumed_at[:10]) if pause.resumed_at else None
-            if start is not None:
-                start = max(start, began)
-        if start is not None and (end is None or start <= end):
-            spans.append([start.isoformat(), end.isoformat() if end else None])
+            began = local(pause.started_at)
+            if began >= cursor:
+                spans.append([cursor.isoformat(), (min(began, end) if end else began).isoformat()])
+            cursor = max(local(pause.resumed_at), cursor) if pause.resumed_at else None
+        if cursor is not None and (end is None or cursor <= end):
+            spans.append([cursor.isoformat(), end.isoformat() if end else None])
     return _merged(spans)
 
 
@@ -293,10 +311,10 @@ def in_spans(day: str, spans: list[Span]) -> bool:
     return any(str(first) <= day and (last is None or day <= str(last)) for first, last in spans)
 
 
-def billable_days(episodes: list[Episode], today: date) -> set[str]:
+def billable_days(episodes: list[Episode], today: date, zone: str = "UTC") -> set[str]:
     """The local days of ``billable_spans`` up to ``today`` (ISO dates)."""
     days: set[str] = set()
-    for first, last in billable_spans(episodes):
+    for first, last in billable_spans(episodes, zone):
         day = date.fromisoformat(str(first))
         final = min(date.fromisoformat(str(last)), today) if last else today
         while day <= final:

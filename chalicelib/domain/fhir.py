@@ -244,9 +244,10 @@ def communication_resource(patient_id: str, message: dict[str, Any]) -> dict[str
         "id": fhir_id(f"msg-{message['message_id']}"),
         "status": COMMUNICATION_STATUS.get(str(message.get("status")), "not-done"),
         "subject": _patient_ref(patient_id),
-        "payload": [{"contentString": message.get("text") or ""}],
         ("sent" if outgoing else "received"): message["at"],
     }
+    if message.get("text"):  # an empty text (an MMS with no words) has no payload: FHIR strings are not empty
+        resource["payload"] = [{"contentString": message["text"]}]
     if outgoing:
         resource["recipient"] = [_patient_ref(patient_id)]
         resource["sender"] = {"display": "care team"}
@@ -270,24 +271,32 @@ def care_plan_resource(patient_id: str, reminders: list[dict[str, Any]]) -> dict
                     "kind": "Task",
                     "status": "scheduled" if reminder.get("active") else "stopped",
                     "description": f"{what}{label} at {', '.join(reminder['times'])} local time",
-                    "scheduledTiming": {
-                        "repeat": {
-                            "timeOfDay": [f"{t}:00" for t in reminder["times"]],
-                            "dayOfWeek": [d for d in reminder.get("days") or [] if d in WEEKDAYS],
-                        }
-                    },
+                    "scheduledTiming": {"repeat": _repeat(reminder)},
                 }
             }
         )
-    return {
+    plan: dict[str, Any] = {
         "resourceType": "CarePlan",
         "id": fhir_id(f"reminders-{patient_id}"),
         "status": "active" if any(r.get("active") for r in reminders) else "completed",
         "intent": "plan",
         "title": "Reminders",
         "subject": _patient_ref(patient_id),
-        "activity": activities,
     }
+    if activities:
+        plan["activity"] = activities
+    return plan
+
+
+def _repeat(reminder: dict[str, Any]) -> dict[str, Any]:
+    """A reminder's times and days as a Timing's repeat, leaving out what is empty (FHIR has no empty arrays)."""
+    repeat: dict[str, Any] = {}
+    if reminder.get("times"):
+        repeat["timeOfDay"] = [f"{t}:00" for t in reminder["times"]]
+    days = [d for d in reminder.get("days") or [] if d in WEEKDAYS]
+    if days:
+        repeat["dayOfWeek"] = days
+    return repeat
 
 
 def reading_resources(reading: Reading) -> list[dict[str, Any]]:

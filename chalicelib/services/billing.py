@@ -49,6 +49,7 @@ def rpm_row(record: Record, month: str, item: Record) -> RpmRow:
     paused: ``program_spans`` on the profile, kept by the episodes).
     """
     spans = record.get("program_spans") or []
+    periods = _within_month(spans, month)
     days = len([d for d in item.get("device_days") or [] if in_spans(str(d), spans)])
     minutes = int(item.get("care_minutes", 0))
     interactive = int(item.get("interactive_entries", 0)) > 0
@@ -63,8 +64,9 @@ def rpm_row(record: Record, month: str, item: Record) -> RpmRow:
         device_code=billing.device_code(days),  # type: ignore[arg-type]
         care_minutes=minutes,
         interactive=interactive,
-        management_codes=billing.management_codes(minutes, interactive),
-        program_periods=_within_month(spans, month),
+        # Management time bills only in a month with days in the program (consent given, not discharged).
+        management_codes=billing.management_codes(minutes, interactive) if periods else [],
+        program_periods=periods,
     )
 
 

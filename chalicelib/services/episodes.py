@@ -10,7 +10,7 @@ Discharge sends one closing message in the patient's language, on their channels
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -115,7 +115,7 @@ class EpisodeService:
         if current.episode_id == episode_id:
             return 200, current  # the same request again: its episode is the current one
         now = self._clock()
-        episode = rules.opened(current, request, episode_id, now)
+        episode = rules.opened(current, request, episode_id, now, _today(record, now))
         self._save(principal, record, episode, current, stored, "episode_opened", "Episode opened", now)
         # Re-enrolment: the missed-readings watch and the reminders' unanswered streaks start again.
         self._restarts.monitoring_resumed(patient_id, now)
@@ -125,7 +125,9 @@ class EpisodeService:
         record = self._team_record(principal, patient_id)
         episode, stored = self._named(record, episode_id)
         now = self._clock()
-        changed = rules.patched(episode, request, now)
+        earlier = [e.discharged_on for e in self._episodes.of_patient(patient_id) if e.episode_id != episode.episode_id]
+        last_discharge = max((d for d in earlier if d), default=None)
+        changed = rules.patched(episode, request, now, _today(record, now), last_discharge)
         what = "RPM consent recorded" if request.rpm_consent is not None else "Episode programs changed"
         self._save(principal, record, changed, episode, stored, "episode_changed", what, now)
         return changed
@@ -170,8 +172,7 @@ class EpisodeService:
         record = self._team_record(principal, patient_id)
         episode, stored = self._named(record, episode_id)
         now = self._clock()
-        today = now.astimezone(ZoneInfo(record.get("timezone", "UTC"))).date()
-        changed = rules.discharged(episode, request, today, now)
+        changed = rules.discharged(episode, request, _today(record, now), now)
         summary = f"Discharged from the program ({request.reason})"
         # Queued first, so that a failure after the write cannot lose it (a retried discharge is 409); it
         # goes only if the discharge landed and the patient was not re-enrolled meanwhile (messaging checks).
@@ -245,7 +246,7 @@ class EpisodeService:
         )
         # Billing counts the days of every episode with consent (rules.billable_spans), kept on the profile.
         others = [e for e in self._episodes.of_patient(pid) if e.episode_id != episode.episode_id]
-        spans = rules.billable_spans([episode, *others])
+        spans = rules.billable_spans([episode, *others], record.get("timezone") or "UTC")
         if not self._episodes.save(pid, episode, before, stored, entry, spans):
             raise ConflictError("The episode changed meanwhile; read it again.")
         self._audit.record(
@@ -255,3 +256,8 @@ class EpisodeService:
     def _id(self, prefix: str) -> str:
         # Newest first by the item's key (its creation time); the id itself stays opaque.
         return self._new_id(prefix)
+
+
+def _today(record: Record, now: datetime) -> date:
+    """The patient's local date now."""
+    return now.astimezone(ZoneInfo(record.get("timezone") or "UTC")).date()

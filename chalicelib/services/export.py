@@ -4,10 +4,11 @@ The record is read in sections, each a bounded read or a Query page, and a page 
 to ``limit`` entries from them in order, so a patient with 100,000 readings is exported in bounded
 memory, one request per page (a Lambda answer is at most 6 MB; a whole record of that size is not):
 
-1. ``head``: the Patient, a Consent per episode with RPM consent, the CarePlan of their reminders and a
-   Flag per alert (each a single read; they are few);
-2. ``messages``: a Communication per conversation message, newest first, Query pages;
-3. ``readings:<type>``: Observations per reading type, newest first, Query pages.
+1. ``head``: the Patient, a Consent per episode with RPM consent and the CarePlan of their reminders
+   (single reads; there are few);
+2. ``alerts``: a Flag per alert, newest first, Query pages;
+3. ``messages``: a Communication per conversation message, newest first, Query pages;
+4. ``readings:<type>``: Observations per reading type, newest first, Query pages.
 
 Each page is a ``collection`` Bundle whose ``link`` names the next page (a tamper-proof cursor bound to
 the patient and the page size); the first page alone carries the head.  Every page is audited.
@@ -26,7 +27,7 @@ from chalicelib.domain.readings import Reading
 from chalicelib.domain.timeutil import iso
 from chalicelib.services.ports import Audit, Page, PatientAccess, Record
 
-SECTIONS = ("head", "messages", *(f"readings:{t}" for t in get_args(Reading.model_fields["type"].annotation)))
+SECTIONS = ("head", "alerts", "messages", *(f"readings:{t}" for t in get_args(Reading.model_fields["type"].annotation)))
 
 
 class ExportSources(Protocol):
@@ -36,7 +37,7 @@ class ExportSources(Protocol):
 
     def reminders(self, patient_id: str) -> list[Record]: ...
 
-    def alerts(self, patient_id: str) -> list[Record]: ...
+    def alerts(self, patient_id: str, limit: int, start_key: Any) -> Page: ...
 
     def messages(self, patient_id: str, limit: int, start_key: Any) -> Page: ...
 
@@ -87,12 +88,9 @@ class ExportService:
                 key = last
                 continue
             section_index, key = section_index + 1, None
-        bundle: dict[str, Any] = {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "timestamp": iso(self._clock()),
-            "entry": fhir.entries(resources),
-        }
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "timestamp": iso(self._clock())}
+        if resources:  # FHIR JSON has no empty arrays
+            bundle["entry"] = fhir.entries(resources)
         next_cursor = self._cursors.encode(scope, following) if following else None
         bundle["link"] = [{"relation": "self", "url": link}]
         if next_cursor:
@@ -110,11 +108,13 @@ class ExportService:
         reminders = self._sources.reminders(pid)
         if reminders:
             head.append(fhir.care_plan_resource(pid, reminders))
-        head += [fhir.flag_resource(alert) for alert in self._sources.alerts(pid)]
         return head
 
     def _read(self, pid: str, section: str, room: int, key: Any) -> tuple[list[dict[str, Any]], Any]:
         """Up to ``room`` resources of ``section`` from ``key``, and where the section goes on (None: done)."""
+        if section == "alerts":
+            page = self._sources.alerts(pid, room, key)
+            return [fhir.flag_resource(a) for a in page.items], page.last_key
         if section == "messages":
             page = self._sources.messages(pid, room, key)
             return [fhir.communication_resource(pid, m) for m in page.items], page.last_key

@@ -85,8 +85,9 @@ def test_no_second_episode_opens_beside_one_that_is_not_discharged(world: World,
     request = EpisodeIn(programs=["hypertension"], starts_on=date(2026, 12, 5))
     done = rules.discharged(enrolment, DischargeIn(reason="moved"), date(2026, 12, 3), T0)
     assert world.episodes.save(pid, done, enrolment, False, entry(pid, 1))
-    second = rules.opened(done, request, "ep-2", T0 + timedelta(days=4))
-    third = rules.opened(done, request, "ep-3", T0 + timedelta(days=4, minutes=1))
+    later = T0 + timedelta(days=4)
+    second = rules.opened(done, request, "ep-2", later, later.date())
+    third = rules.opened(done, request, "ep-3", later + timedelta(minutes=1), later.date())
     assert world.episodes.save(pid, second, done, True, entry(pid, 2))
     assert not world.episodes.save(pid, third, done, True, entry(pid, 3))  # ep-2 got there first
     assert [e.episode_id for e in world.episodes.of_patient(pid)] == ["ep-2", rules.ENROLMENT_EPISODE]

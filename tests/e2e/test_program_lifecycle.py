@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.timeutil import iso, parse_iso
 from tests.e2e.conftest import Http
@@ -232,4 +233,5 @@ def test_billing_counts_registered_meters_inside_a_consented_unpaused_episode_on
     ]
     assert sum(row["device_days"] for row in rows) == 2
     periods = [period for row in rows for period in row["program_periods"]]
-    assert periods and periods[0][0] == since
+    # Billing starts with the consent, given at ``start``: its local day in New York.
+    assert periods and periods[0][0] == start.astimezone(ZoneInfo("America/New_York")).date().isoformat()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Api, body, patient_body
+from tests.integration.conftest import Api, body, enrol_for_rpm, patient_body
 from tests.integration.console_client import Console, text
 
 HX = {"HX-Request": "true"}
@@ -47,6 +47,8 @@ def patient(api: Api, doctor: tuple[str, str]) -> dict[str, str]:
     assert api.call("POST", "/patients", sent, as_=doctor).status_code == 201
     consent = {"granted": True, "source": "app", "full_content": True}
     assert api.call("PUT", f"/patients/{pid}/consents/sms", consent, as_=("patient", pid)).status_code == 200
+    # RPM consent from the start of the month, so that this month's care time bills (docs/api.md "Program lifecycle").
+    enrol_for_rpm(api, pid, doctor, {}, datetime.now(UTC).date().replace(day=1).isoformat())
     return {"pid": pid, "phone": phone}
 
 

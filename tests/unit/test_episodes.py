@@ -14,12 +14,12 @@ from chalicelib.domain.episodes import DischargeIn, Episode, EpisodeIn, PauseIn,
 from chalicelib.domain.errors import ConflictError, InvalidInputError
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-CONSENT = RpmConsent(at=NOW, method="verbal", recorded_by="c-1")
+CONSENT = RpmConsent(at=datetime(2025, 1, 1, 9, tzinfo=UTC), method="verbal", recorded_by="c-1")
 
 
 def opened(consent: RpmConsent | None = CONSENT, starts_on: date = date(2026, 12, 1)) -> Episode:
     request = EpisodeIn(programs=["diabetes"], rpm_consent=consent, starts_on=starts_on)
-    return rules.opened(None, request, "ep-1", NOW)
+    return rules.opened(None, request, "ep-1", NOW, NOW.date())
 
 
 def test_an_episode_opens_pauses_resumes_and_is_discharged() -> None:
@@ -35,9 +35,12 @@ def test_an_episode_opens_pauses_resumes_and_is_discharged() -> None:
 def test_only_one_episode_is_not_discharged() -> None:
     current = opened()
     with pytest.raises(ConflictError, match="ep-1 is open"):
-        rules.opened(current, EpisodeIn(programs=["diabetes"], starts_on=date(2026, 12, 2)), "ep-2", NOW)
+        rules.opened(current, EpisodeIn(programs=["diabetes"], starts_on=date(2026, 12, 1)), "ep-2", NOW, NOW.date())
     done = rules.discharged(current, DischargeIn(reason="moved"), date(2026, 12, 2), NOW)
-    again = rules.opened(done, EpisodeIn(programs=["hypertension"], starts_on=date(2027, 1, 5)), "ep-2", NOW)
+    later = NOW + timedelta(days=40)
+    again = rules.opened(
+        done, EpisodeIn(programs=["hypertension"], starts_on=date(2027, 1, 5)), "ep-2", later, later.date()
+    )
     assert (again.episode_id, again.status, again.rpm_consent) == ("ep-2", "open", None)
 
 
@@ -155,3 +158,33 @@ def test_only_a_registered_meter_of_the_right_kind_from_its_day_makes_device_day
     assert not registered(profile, "gm-1", "blood_pressure", "2026-12-03")  # a glucometer takes no BP
     assert not registered(profile, "other", "blood_glucose", "2026-12-03")
     assert not registered(profile, None, "blood_glucose", "2026-12-03")
+
+
+def test_billing_starts_with_consent_and_reads_pauses_in_the_patient_s_zone() -> None:
+    consented_late = rules.opened(
+        None,
+        EpisodeIn(
+            programs=["diabetes"],
+            starts_on=date(2026, 11, 1),
+            rpm_consent=RpmConsent(at=datetime(2026, 11, 10, 15, tzinfo=UTC), method="written", recorded_by="c-1"),
+        ),
+        "ep-9",
+        NOW,
+        NOW.date(),
+    )
+    assert rules.billable_spans([consented_late])[0][0] == "2026-11-10"  # not the days before consent
+    # Paused 20:00 in Los Angeles on the 10th (04:00 UTC on the 11th), resumed 18:00 on the 14th (02:00 UTC, 15th).
+    episode = rules.paused(consented_late, PauseIn(reason="hospital"), datetime(2026, 11, 11, 4, tzinfo=UTC))
+    episode = rules.resumed(episode, datetime(2026, 11, 15, 2, tzinfo=UTC))
+    assert rules.billable_spans([episode], "America/Los_Angeles") == [
+        ["2026-11-10", "2026-11-10"],
+        ["2026-11-14", None],
+    ]
+
+
+def test_an_episode_starts_after_the_last_discharge_and_not_in_the_future() -> None:
+    done = rules.discharged(opened(), DischargeIn(reason="moved"), date(2026, 12, 10), NOW)
+    for starts_on in (date(2026, 12, 10), date(2026, 12, 31)):
+        with pytest.raises(InvalidInputError) as refused:
+            rules.opened(done, EpisodeIn(programs=["diabetes"], starts_on=starts_on), "ep-2", NOW, date(2026, 12, 20))
+        assert refused.value.errors[0].field == "starts_on"
