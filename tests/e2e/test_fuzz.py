@@ -153,7 +153,8 @@ def test_an_appointment_patched_with_a_numeric_starts_at_is_422_not_500(http: Ht
 # are all refused as 400/422: the document is looser than the API.  The run below is what an outside tester
 # runs, with `warnings.fail-on` set, and the test fails on any such warning.  The hooks only supply what a
 # schema cannot say (each rule is in the field's description): times relative to now, ids that exist (the
-# clinic fixture's clinician c-1), reminder offsets within 5 minutes to 30 days, a fresh Idempotency-Key.
+# clinic fixture's clinician c-1) or that nobody holds yet (a new patient's), reminder offsets within 5 minutes
+# to 30 days, a fresh Idempotency-Key.
 # Only the fuzzing phase: the coverage phase does not apply hooks, so a time "in the last 365 days" is
 # refused there whatever the schema says.
 HOOKS = "tests.e2e.test_fuzz"
@@ -168,6 +169,7 @@ fail-on = ["validation_mismatch"]
 
 
 def _recent_times_and_known_ids(ctx: Any, body: Any) -> Any:
+    import uuid
     from datetime import UTC, datetime, timedelta
 
     operation = ctx.operation
@@ -187,6 +189,8 @@ def _recent_times_and_known_ids(ctx: Any, body: Any) -> Any:
         body["at"] = recent  # in the past year
     elif route == ("POST", "/patients"):
         body["care_team"] = ["c-1"]  # registered clinicians only
+        # An id nobody holds: the same id with another body is a 409 (retry safety), which no schema can say.
+        body["patient_id"] = f"p-fz-{uuid.uuid4().hex[:12]}"
     elif route == ("PUT", "/clinicians/{clinician_id}"):
         body.pop("clinician_id", None)  # the body's id must be the path's
     elif operation.path.startswith("/patients/{patient_id}/appointments") and "remind_before" in body:
