@@ -125,3 +125,25 @@ class DynamoMeters:
             }
         }
         return self.table.transact_if([owner, profile])
+
+    def release(self, patient_id: str, device_ids: list[str]) -> None:
+        """The patient's meters are free again (a discharge): their owner items go, and the profile forgets them.
+
+        Each owner item goes only while it is still this patient's, so a meter registered to someone else
+        meanwhile stays theirs; a retry finds nothing left to do.
+        """
+        for device_id in device_ids:
+            delete = self.table.delete_op(f"METER#{device_id}", "OWNER")
+            delete["Delete"]["ConditionExpression"] = "attribute_not_exists(pk) OR patient_id = :p"
+            delete["Delete"]["ExpressionAttributeValues"] = serialize({":p": patient_id})
+            forget = {
+                "Update": {
+                    "TableName": self.table.name,
+                    "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
+                    "UpdateExpression": "REMOVE #m",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#m": meter_attribute(device_id)},
+                }
+            }
+            if not self.table.transact_if([delete, forget]):
+                self.table.transact_if([forget])  # someone else's now: only this profile forgets it

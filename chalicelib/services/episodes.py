@@ -50,6 +50,10 @@ class Meters(Protocol):
         """The meter on the patient's profile; False when another patient holds it."""
         ...
 
+    def release(self, patient_id: str, device_ids: list[str]) -> None:
+        """The patient's meters are free for another patient (their readings no longer bill for this one)."""
+        ...
+
 
 class Restarts(Protocol):
     """What reminders do when monitoring resumes: the missed-readings watch starts again from now."""
@@ -187,6 +191,9 @@ class EpisodeService:
             )
         )
         self._save(principal, record, changed, episode, stored, "episode_discharged", summary, now)
+        if self._meters is not None:
+            # A meter handed back can go to the next patient; a re-enrolled patient registers theirs again.
+            self._meters.release(patient_id, [m.device_id for m in meters_of(record)])
         count("EpisodesDischarged")
         return changed
 

@@ -223,6 +223,14 @@ def test_billing_counts_registered_meters_inside_a_consented_unpaused_episode_on
     device_reading(4, meter)  # counts
     act(http, pid, episode["episode_id"], "discharge", doctor, {"reason": "goals met"})
     device_reading(6, meter)  # after discharge: no
+    # The meter was handed back at discharge: the next patient can have it.
+    handed_on = http.call(
+        "POST",
+        f"/patients/{elsewhere['pid']}/devices/meters",
+        {"serial": meter, "kind": "glucometer", "assigned_on": since},
+        as_=as_doctor,
+    )
+    assert handed_on.status_code == 201, handed_on.text
 
     months = sorted({(start + timedelta(days=d)).strftime("%Y-%m") for d in range(-1, 8)})
     rows = [
