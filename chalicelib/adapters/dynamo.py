@@ -435,11 +435,43 @@ class DynamoTable:
             return True
         return False
 
-    def put_op(self, item: Mapping[str, Any], condition: str | None = None) -> dict[str, Any]:
+    def put_op(
+        self,
+        item: Mapping[str, Any],
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A transaction's Put; ``values`` (plain, serialized here) and ``names`` serve its condition."""
         op: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
-        if condition:
-            op["ConditionExpression"] = condition
-        return {"Put": op}
+        return {"Put": _conditioned(op, condition, values, names)}
 
-    def delete_op(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}}
+    def delete_op(
+        self, pk: str, sk: str, condition: str | None = None, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        op: dict[str, Any] = {"TableName": self.name, "Key": serialize({"pk": pk, "sk": sk})}
+        return {"Delete": _conditioned(op, condition, values, None)}
+
+    def update_op(
+        self,
+        key: Mapping[str, Any],
+        expression: str,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A transaction's Update of the item at ``key`` (``values`` plain, serialized here)."""
+        op: dict[str, Any] = {"TableName": self.name, "Key": serialize(dict(key)), "UpdateExpression": expression}
+        return {"Update": _conditioned(op, condition, values, names)}
+
+
+def _conditioned(
+    op: dict[str, Any], condition: str | None, values: Mapping[str, Any] | None, names: Mapping[str, str] | None
+) -> dict[str, Any]:
+    if condition:
+        op["ConditionExpression"] = condition
+    if values:
+        op["ExpressionAttributeValues"] = serialize(dict(values))
+    if names:
+        op["ExpressionAttributeNames"] = dict(names)
+    return op

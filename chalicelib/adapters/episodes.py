@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.due_index import due_shard
-from chalicelib.adapters.dynamo import DynamoTable, serialize
+from chalicelib.adapters.dynamo import DynamoTable
 from chalicelib.adapters.keys import patient_pk
 from chalicelib.adapters.timeline import event_item
 from chalicelib.domain.episodes import Episode, Span, summary
@@ -70,27 +70,22 @@ class DynamoEpisodes:
         if episode.status == "paused" and last is not None and last.until:
             item.update(due_shard=due_shard(f"{patient_id}:{episode.episode_id}"), due_at=last.until)
         if before is not None and stored and before.episode_id == episode.episode_id:
-            put = self.table.put_op(item, "#v = :v")
-            put["Put"]["ExpressionAttributeNames"] = {"#v": "version"}
-            put["Put"]["ExpressionAttributeValues"] = serialize({":v": before.version})
+            put = self.table.put_op(item, "#v = :v", {":v": before.version}, {"#v": "version"})
         else:
             put = self.table.put_op(item, "attribute_not_exists(pk)")
         if before is None or not stored:
             # The first stored episode: the profile names none yet.
-            condition, values = "attribute_exists(pk) AND attribute_not_exists(episode)", {}
+            condition, values, names = "attribute_exists(pk) AND attribute_not_exists(episode)", {}, None
         else:
             condition = "attribute_exists(pk) AND episode.episode_id = :before AND episode.#st = :status"
-            values = {":before": before.episode_id, ":status": before.status}
-        profile = {
-            "Update": {
-                "TableName": self.table.name,
-                "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
-                "UpdateExpression": "SET episode = :summary, program_spans = :spans",
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": serialize({":summary": summary(episode), ":spans": spans or [], **values}),
-                **({"ExpressionAttributeNames": {"#st": "status"}} if values else {}),
-            }
-        }
+            values, names = {":before": before.episode_id, ":status": before.status}, {"#st": "status"}
+        profile = self.table.update_op(
+            {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+            "SET episode = :summary, program_spans = :spans",
+            condition,
+            {":summary": summary(episode), ":spans": spans or [], **values},
+            names,
+        )
         event = event_item(entry.patient_id, entry.kind, entry.at, entry.event_id, entry.summary, None, entry.ref)
         return self.table.transact_if([put, profile, self.table.put_op(event)])
 
@@ -112,18 +107,15 @@ class DynamoMeters:
         owner = self.table.put_op(
             {"pk": f"METER#{meter['device_id']}", "sk": "OWNER", "entity": "meter_owner", "patient_id": patient_id},
             "attribute_not_exists(pk) OR patient_id = :p",
+            {":p": patient_id},
         )
-        owner["Put"]["ExpressionAttributeValues"] = serialize({":p": patient_id})
-        profile = {
-            "Update": {
-                "TableName": self.table.name,
-                "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
-                "UpdateExpression": "SET #m = :m",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeNames": {"#m": meter_attribute(meter["device_id"])},
-                "ExpressionAttributeValues": serialize({":m": meter}),
-            }
-        }
+        profile = self.table.update_op(
+            {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+            "SET #m = :m",
+            "attribute_exists(pk)",
+            {":m": meter},
+            {"#m": meter_attribute(meter["device_id"])},
+        )
         return self.table.transact_if([owner, profile])
 
     def release(self, patient_id: str, device_ids: list[str]) -> None:
@@ -133,17 +125,14 @@ class DynamoMeters:
         meanwhile stays theirs; a retry finds nothing left to do.
         """
         for device_id in device_ids:
-            delete = self.table.delete_op(f"METER#{device_id}", "OWNER")
-            delete["Delete"]["ConditionExpression"] = "attribute_not_exists(pk) OR patient_id = :p"
-            delete["Delete"]["ExpressionAttributeValues"] = serialize({":p": patient_id})
-            forget = {
-                "Update": {
-                    "TableName": self.table.name,
-                    "Key": serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"}),
-                    "UpdateExpression": "REMOVE #m",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeNames": {"#m": meter_attribute(device_id)},
-                }
-            }
+            delete = self.table.delete_op(
+                f"METER#{device_id}", "OWNER", "attribute_not_exists(pk) OR patient_id = :p", {":p": patient_id}
+            )
+            forget = self.table.update_op(
+                {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+                "REMOVE #m",
+                "attribute_exists(pk)",
+                names={"#m": meter_attribute(device_id)},
+            )
             if not self.table.transact_if([delete, forget]):
                 self.table.transact_if([forget])  # someone else's now: only this profile forgets it

@@ -75,22 +75,22 @@ class DynamoReceipts:
     ) -> bool:
         now = Status(status)
         ops: list[dict[str, Any]] = [
-            _update(
+            self.table.update_op(
                 receipt_key(receipt["channel"], receipt["provider_id"]),
                 "SET #s = :s, #r = :r, settled_at = :at, reason = :why",
-                {":s": now.value, ":r": now.rank, ":at": iso(at), ":why": reason[:300]},
                 "attribute_exists(pk) AND #r < :r",
+                {":s": now.value, ":r": now.rank, ":at": iso(at), ":why": reason[:300]},
                 {"#s": "status", "#r": "rank"},
             )
         ]
         patient_id = receipt.get("patient_id")
         if patient_id and receipt.get("event_id"):
             ops.append(
-                _update(
+                self.table.update_op(
                     {"pk": patient_pk(patient_id), "sk": f"EVENT#{receipt['event_at']}#{receipt['event_id']}"},
                     "SET #s = :s",
-                    {":s": now.value},
                     "attribute_exists(pk)",
+                    {":s": now.value},
                     {"#s": "status"},
                 )
             )
@@ -98,11 +98,11 @@ class DynamoReceipts:
         if patient_id and receipt.get("message_id"):
             # Only while the message's latest send is this one: after a re-send on another channel, a late
             # event about the first send does not overwrite what the second says.
-            message_op = _update(
+            message_op = self.table.update_op(
                 message_key(patient_id, receipt["message_at"], receipt["message_id"]),
                 "SET #s = :s",
-                {":s": now.value, ":ch": receipt["channel"]},
                 "attribute_exists(pk) AND channel = :ch",
+                {":s": now.value, ":ch": receipt["channel"]},
                 {"#s": "status"},
             )
             ops.append(message_op)
@@ -114,16 +114,14 @@ class DynamoReceipts:
         if mark is not None:
             owner = patient_pk if mark.recipient_kind == "patient" else clinician_pk
             ops.append(
-                _update(
+                self.table.update_op(
                     {"pk": owner(mark.recipient_id), "sk": "PROFILE"},
                     "SET #m = :m",
-                    {":m": {"address": mark.address, "since": mark.since, "reason": mark.reason[:300]}},
                     "attribute_exists(pk)",
+                    {":m": {"address": mark.address, "since": mark.since, "reason": mark.reason[:300]}},
                     {"#m": mark_attribute(mark.channel)},
                 )
             )
-        for op in ops:
-            op.get("Update", {}).setdefault("TableName", self.table.name)
         # Refused: by the rank (handled before, or a higher status meanwhile), or because an item that
         # follows the status has moved on (the message re-sent on another channel) or is gone (a message
         # or profile deleted).  Then the rest is written without the message, and at least the status
@@ -145,21 +143,6 @@ class DynamoReceipts:
             key = serialize({"pk": device["pk"], "sk": device["sk"]})
             self.table.client.delete_item(TableName=self.table.name, Key=key)
         return len(gone)
-
-
-def _update(
-    key: dict[str, str], expression: str, values: dict[str, Any], condition: str, names: dict[str, str]
-) -> dict[str, Any]:
-    """A transaction's Update (the table name is filled in by the caller's ``_named``)."""
-    return {
-        "Update": {
-            "Key": serialize(key),
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": serialize(values),
-        }
-    }
 
 
 def _event_fields(entry: TimelineEntry) -> tuple[Any, ...]:

@@ -129,13 +129,13 @@ def status_of(record: dict[str, Any]) -> Status:
     return status if status in ("open", "paused", "discharged") else "open"
 
 
-def closing_still_true(record: dict[str, Any], episode_id: str | None) -> bool:
-    """Whether a closing message about ``episode_id`` may still go: the patient is discharged from that one.
+def closing_still_true(current: dict[str, Any] | None, episode_id: str | None) -> bool:
+    """Whether a closing message about ``episode_id`` may still go, given the profile's ``episode`` summary.
 
     Queued before the discharge is written (so a failure to queue cannot lose it), it goes only if the
     discharge landed, and not once the patient has been re-enrolled.
     """
-    current = record.get("episode") or {}
+    current = current or {}
     return current.get("status") == "discharged" and current.get("episode_id") == episode_id
 
 

@@ -161,16 +161,8 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
 def bundle(patient: Patient, readings: list[Reading], timestamp: str) -> dict[str, Any]:
     resources = [patient_resource(patient)]
     for reading in readings:
-        if reading.type == "blood_glucose":
-            resources.append(glucose_observation(reading))
-        else:
-            resources.extend(blood_pressure_observations(reading))
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": timestamp,
-        "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
-    }
+        resources.extend(reading_resources(reading))
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": timestamp, "entry": entries(resources)}
 
 
 # -- the whole record (GET /patients/{pid}/export?everything=true) --------------------------------------

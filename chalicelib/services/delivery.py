@@ -81,11 +81,11 @@ class DeliveryService:
             count("DeliveryEventsUnchanged")
             return "unchanged"
         now = self._clock()
-        failed = outcome.status in FAILURES
+        intent = Intent.model_validate_json(receipt["intent"])
         if outcome.status in UNDELIVERED:
-            self._fall_back(receipt, outcome, now)
+            self._fall_back(receipt, intent, outcome, now)
         mark = self._mark(receipt, outcome) if outcome.unreachable else None
-        entry = self._entry(receipt, outcome, now) if failed else None
+        entry = self._entry(receipt, intent, outcome, now) if outcome.status in FAILURES else None
         if not self._receipts.settle_receipt(receipt, outcome.status, now, outcome.reason, mark, entry):
             count("DeliveryEventsUnchanged")
             return "unchanged"
@@ -98,8 +98,7 @@ class DeliveryService:
 
     # -- what follows a failure ------------------------------------------------------------------
 
-    def _fall_back(self, receipt: Record, outcome: Outcome, now: datetime) -> None:
-        intent = Intent.model_validate_json(receipt["intent"])
+    def _fall_back(self, receipt: Record, intent: Intent, outcome: Outcome, now: datetime) -> None:
         if intent.verify_address is not None:
             return  # a code that did not arrive is asked for again by the person waiting for it
         # From when the message was first asked for: a derived intent keeps the original's created_at,
@@ -166,12 +165,11 @@ class DeliveryService:
         )
 
     @staticmethod
-    def _entry(receipt: Record, outcome: Outcome, now: datetime) -> TimelineEntry | None:
+    def _entry(receipt: Record, intent: Intent, outcome: Outcome, now: datetime) -> TimelineEntry | None:
         """The failure on the patient's timeline ('delivery_failed'), with the provider's words."""
         patient_id = receipt.get("patient_id")
         if not patient_id:
             return None
-        intent = Intent.model_validate_json(receipt["intent"])
         what = intent.template.replace("_", " ").capitalize()
         whom = "" if receipt["recipient_kind"] == "patient" else f" to {receipt['recipient_id']}"
         summary = f"{what}{whom} by {outcome.channel} {outcome.status.value}: {outcome.reason}"

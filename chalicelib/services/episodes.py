@@ -9,7 +9,7 @@ Discharge sends one closing message in the patient's language, on their channels
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -90,16 +90,13 @@ class EpisodeService:
         self._audit.record(principal, "list", "episode", patient_id, {"count": len(found)})
         return found
 
-    def _current(self, record: Record) -> tuple[Episode, bool]:
-        """The current episode and whether it is stored (a patient from before episodes has the enrolment one)."""
-        stored = self._episodes.of_patient(record["patient_id"])
+    def _current(self, record: Record) -> tuple[Episode, Sequence[Episode]]:
+        """The current episode and every stored one (one Query; a patient from before episodes has the
+        enrolment episode, not yet stored)."""
+        history = self._episodes.of_patient(record["patient_id"])
         pointer = (record.get("episode") or {}).get("episode_id")
-        for episode in stored:
-            if episode.episode_id == pointer:
-                return episode, True
-        if stored:
-            return stored[0], True
-        return rules.enrolment_episode(record), False
+        current = next((e for e in history if e.episode_id == pointer), history[0] if history else None)
+        return current or rules.enrolment_episode(record), history
 
     def _team_record(self, principal: Principal, patient_id: str) -> Record:
         record = self._patients.visible_record(principal, patient_id)
@@ -114,42 +111,41 @@ class EpisodeService:
     ) -> tuple[int, Episode]:
         """201 and the new episode; 200 and the same one for a retry with the same Idempotency-Key."""
         record = self._team_record(principal, patient_id)
-        current, stored = self._current(record)
-        episode_id = chosen_id(None, idempotency_key, "ep", ("episodes", patient_id, principal.subject), self._id)
+        current, history = self._current(record)
+        episode_id = chosen_id(None, idempotency_key, "ep", ("episodes", patient_id, principal.subject), self._new_id)
         if current.episode_id == episode_id:
             return 200, current  # the same request again: its episode is the current one
         now = self._clock()
         episode = rules.opened(current, request, episode_id, now, _today(record, now))
-        self._save(principal, record, episode, current, stored, "episode_opened", "Episode opened", now)
+        self._save(principal, record, episode, current, history, "episode_opened", "Episode opened", now)
         # Re-enrolment: the missed-readings watch and the reminders' unanswered streaks start again.
         self._restarts.monitoring_resumed(patient_id, now)
         return 201, episode
 
     def patch(self, principal: Principal, patient_id: str, episode_id: str, request: EpisodePatch) -> Episode:
         record = self._team_record(principal, patient_id)
-        episode, stored = self._named(record, episode_id)
+        episode, history = self._named(record, episode_id)
         now = self._clock()
-        earlier = [e.discharged_on for e in self._episodes.of_patient(patient_id) if e.episode_id != episode.episode_id]
-        last_discharge = max((d for d in earlier if d), default=None)
-        changed = rules.patched(episode, request, now, _today(record, now), last_discharge)
+        earlier = [e.discharged_on for e in history if e.episode_id != episode.episode_id and e.discharged_on]
+        changed = rules.patched(episode, request, now, _today(record, now), max(earlier, default=None))
         what = "RPM consent recorded" if request.rpm_consent is not None else "Episode programs changed"
-        self._save(principal, record, changed, episode, stored, "episode_changed", what, now)
+        self._save(principal, record, changed, episode, history, "episode_changed", what, now)
         return changed
 
     def pause(self, principal: Principal, patient_id: str, episode_id: str, request: PauseIn) -> Episode:
         record = self._team_record(principal, patient_id)
-        episode, stored = self._named(record, episode_id)
+        episode, history = self._named(record, episode_id)
         now = self._clock()
         changed = rules.paused(episode, request, now)
         until = f" until {iso(request.until)}" if request.until else ""
-        self._save(principal, record, changed, episode, stored, "episode_paused", f"Monitoring paused{until}", now)
+        self._save(principal, record, changed, episode, history, "episode_paused", f"Monitoring paused{until}", now)
         count("EpisodesPaused")
         return changed
 
     def resume(self, principal: Principal, patient_id: str, episode_id: str) -> Episode:
         record = self._team_record(principal, patient_id)
-        episode, stored = self._named(record, episode_id)
-        return self._resume(principal, record, episode, stored, self._clock())
+        episode, history = self._named(record, episode_id)
+        return self._resume(principal, record, episode, history, self._clock())
 
     def resume_due(self, item: Record, now: datetime) -> None:
         """The tick: a pause with an end has reached it; the episode resumes (once, whoever wins)."""
@@ -160,13 +156,15 @@ class EpisodeService:
         scheduler = Principal("scheduler", Role.ADMIN, request_id=f"tick-{iso(now)}")
         record = self._patients.visible_record(scheduler, item["patient_id"])
         try:
-            self._resume(scheduler, record, episode, True, now)
+            self._resume(scheduler, record, episode, self._episodes.of_patient(item["patient_id"]), now)
         except ConflictError:
             return  # resumed or discharged by someone meanwhile
 
-    def _resume(self, principal: Principal, record: Record, episode: Episode, stored: bool, now: datetime) -> Episode:
+    def _resume(
+        self, principal: Principal, record: Record, episode: Episode, history: Sequence[Episode], now: datetime
+    ) -> Episode:
         changed = rules.resumed(episode, now)
-        self._save(principal, record, changed, episode, stored, "episode_resumed", "Monitoring resumed", now)
+        self._save(principal, record, changed, episode, history, "episode_resumed", "Monitoring resumed", now)
         # Schedules were moved on, not fired, while paused: no catch-up burst. The missed-readings watch starts now.
         self._restarts.monitoring_resumed(record["patient_id"], now)
         count("EpisodesResumed")
@@ -174,7 +172,7 @@ class EpisodeService:
 
     def discharge(self, principal: Principal, patient_id: str, episode_id: str, request: DischargeIn) -> Episode:
         record = self._team_record(principal, patient_id)
-        episode, stored = self._named(record, episode_id)
+        episode, history = self._named(record, episode_id)
         now = self._clock()
         changed = rules.discharged(episode, request, _today(record, now), now)
         summary = f"Discharged from the program ({request.reason})"
@@ -190,7 +188,7 @@ class EpisodeService:
                 patient_id=patient_id,
             )
         )
-        self._save(principal, record, changed, episode, stored, "episode_discharged", summary, now)
+        self._save(principal, record, changed, episode, history, "episode_discharged", summary, now)
         if self._meters is not None:
             # A meter handed back can go to the next patient; a re-enrolled patient registers theirs again.
             self._meters.release(patient_id, [m.device_id for m in meters_of(record)])
@@ -222,11 +220,11 @@ class EpisodeService:
 
     # -- storage -----------------------------------------------------------------------------------
 
-    def _named(self, record: Record, episode_id: str) -> tuple[Episode, bool]:
-        current, stored = self._current(record)
+    def _named(self, record: Record, episode_id: str) -> tuple[Episode, Sequence[Episode]]:
+        current, history = self._current(record)
         if current.episode_id == episode_id:
-            return current, stored
-        if any(e.episode_id == episode_id for e in self._episodes.of_patient(record["patient_id"])):
+            return current, history
+        if any(e.episode_id == episode_id for e in history):
             raise ConflictError(f"Episode {episode_id} is over; the current episode is {current.episode_id}.")
         raise NotFoundError("Episode not found.")
 
@@ -235,13 +233,15 @@ class EpisodeService:
         principal: Principal,
         record: Record,
         episode: Episode,
-        before: Episode | None,
-        stored: bool,
+        before: Episode,
+        history: Sequence[Episode],
         kind: str,
         summary: str,
         now: datetime,
     ) -> None:
+        """Write ``episode``, changed from ``before``; ``history`` is every stored episode, as read for the change."""
         pid = record["patient_id"]
+        stored = any(e.episode_id == before.episode_id for e in history)
         entry = TimelineEntry(
             pid,
             kind,
@@ -252,17 +252,13 @@ class EpisodeService:
             {"episode_id": episode.episode_id, "status": episode.status},
         )
         # Billing counts the days of every episode with consent (rules.billable_spans), kept on the profile.
-        others = [e for e in self._episodes.of_patient(pid) if e.episode_id != episode.episode_id]
+        others = [e for e in history if e.episode_id != episode.episode_id]
         spans = rules.billable_spans([episode, *others], record.get("timezone") or "UTC")
         if not self._episodes.save(pid, episode, before, stored, entry, spans):
             raise ConflictError("The episode changed meanwhile; read it again.")
         self._audit.record(
             principal, "update", "episode", pid, {"episode_id": episode.episode_id, "to": episode.status}
         )
-
-    def _id(self, prefix: str) -> str:
-        # Newest first by the item's key (its creation time); the id itself stays opaque.
-        return self._new_id(prefix)
 
 
 def _today(record: Record, now: datetime) -> date:

@@ -83,9 +83,6 @@ class Contact:
     # The profile's summary of the current episode (a closing message goes only for the one discharged).
     episode: dict[str, Any] | None = None
 
-    def closing_for(self, episode_id: Any) -> bool:
-        return closing_still_true({"episode": self.episode or {}}, str(episode_id) if episode_id else None)
-
 
 class MessagingService:
     def __init__(
@@ -142,7 +139,7 @@ class MessagingService:
         if contact is not None and not safety and intent.recipient.kind == "patient":
             if contact.monitoring_quiet and intent.template not in SENT_WHILE_QUIET:
                 return self._skip_quiet(intent, now)
-            if intent.template == CLOSING and not contact.closing_for(intent.params.get("episode_id")):
+            if intent.template == CLOSING and not closing_still_true(contact.episode, intent.params.get("episode_id")):
                 return self._skip_quiet(intent, now)  # the discharge did not land, or was followed by a new episode
         capped = not safety and intent.recipient.kind == "patient"
         slot = None
