@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, console, cost, delivery, escalation, export, ingest, page, pipeline, record, tick
+from bench import (
+    cold_start,
+    console,
+    cost,
+    delivery,
+    escalation,
+    export,
+    ingest,
+    page,
+    pipeline,
+    record,
+    retention,
+    tick,
+)
 from bench.harness import quiet, table, write_result
 
 SCENARIOS = {
@@ -18,6 +31,7 @@ SCENARIOS = {
     "console": console.run,
     "delivery": delivery.run,
     "export": export.run,
+    "retention": retention.run,
     "cost": cost.run,  # last: prices the requests the scenarios above measured
 }
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.settings import Settings
 
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from chalicelib.services.readings import ReadingService
     from chalicelib.services.record import PatientRecordService
     from chalicelib.services.reminders import ReminderService
+    from chalicelib.services.retention import RetentionService
     from chalicelib.services.scheduler import Scheduler
     from chalicelib.services.staff_sign_in import StaffSignIn
     from chalicelib.services.worklist import WorklistService
@@ -359,7 +360,16 @@ class Container:
             self.clock,
             new_id,
             DynamoMeters(self.table),
+            self.settings.retention_years,
         )
+
+    @cached_property
+    def retention(self) -> RetentionService:
+        from chalicelib.adapters.retention import CognitoPatientAccounts, DynamoRetention
+        from chalicelib.services.retention import RetentionService
+
+        accounts = CognitoPatientAccounts(self.client("cognito-idp"), self.settings.user_pool_id)
+        return RetentionService(DynamoRetention(self.table), accounts, self.audit, new_id)
 
     @cached_property
     def export(self) -> ExportService:
@@ -535,8 +545,16 @@ class Container:
         scheduler.register("reminder", self.reminders.fire)
         scheduler.register("missed", self.reminders.missed_due)
         scheduler.register("appointment", self.appointments.remind_due)
-        scheduler.register("episode", self.episodes.resume_due)
+        scheduler.register("episode", self._episode_due)
+        scheduler.register("retention", self.retention.run_due)
         return scheduler
+
+    def _episode_due(self, item: dict[str, Any], now: datetime) -> None:
+        """An episode on the due index: a pause with an end resumes; a discharge has served its retention."""
+        if item.get("status") == "discharged":
+            self.retention.episode_due(item, now)
+        else:
+            self.episodes.resume_due(item, now)
 
     @cached_property
     def clinic(self) -> ClinicService:

@@ -68,6 +68,8 @@ class Settings(BaseModel):
     voice_origination_identity: str | None = None
     # Country calling codes SMS and voice may go to (CAREWIRE_SMS_COUNTRIES="+1,+351"); docs/api.md "Trust rules".
     sms_countries: tuple[str, ...] = ("+1",)
+    # Years a discharged patient's record is kept whole before it is de-identified (docs/api.md "Program lifecycle").
+    retention_years: int = Field(default=6, ge=1, le=100)
 
     @field_validator("sms_countries", mode="before")
     @classmethod
@@ -142,6 +144,7 @@ class Settings(BaseModel):
             "sms_sender_id": "CAREWIRE_SMS_SENDER_ID",
             "voice_origination_identity": "CAREWIRE_VOICE_ORIGINATION_IDENTITY",
             "sms_countries": "CAREWIRE_SMS_COUNTRIES",
+            "retention_years": "CAREWIRE_RETENTION_YEARS",
         }
         values: dict[str, object] = {name: env[var] for name, var in fields.items() if env.get(var)}
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")

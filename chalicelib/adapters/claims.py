@@ -168,7 +168,11 @@ class DynamoDeliveryClaims:
         """The send's timeline entry, whose delivery status the provider's events move on (``receipts.py``)."""
         assert sent.event is not None
         e = sent.event
-        return {**event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref), "status": "sent"}
+        item = {**event_item(e.patient_id, e.kind, e.at, e.event_id, e.summary, e.channel, e.ref), "status": "sent"}
+        if sent.receipt is not None:
+            # Which receipt is this send's: retention removes it with the entry (``adapters/retention.py``).
+            item["provider_id"] = sent.receipt.provider_id
+        return item
 
     # -- deferral (quiet hours) ------------------------------------------------------------
 

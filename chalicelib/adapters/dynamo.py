@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
@@ -390,6 +390,29 @@ class DynamoTable:
             if not pending:
                 return found
         raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2)
+
+    def batch_write(self, puts: Sequence[Mapping[str, Any]], deletes: Sequence[tuple[str, str]]) -> None:
+        """Unconditional puts and deletes, 25 a BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+
+        A request may not name one key twice, so the caller's keys are each written once (the last put of a key
+        wins; a key both put and deleted is put).
+        """
+        writes: dict[tuple[str, str], dict[str, Any]] = {}
+        for pk, sk in deletes:
+            writes[(pk, sk)] = {"DeleteRequest": {"Key": serialize({"pk": pk, "sk": sk})}}
+        for item in puts:
+            writes[(item["pk"], item["sk"])] = {"PutRequest": {"Item": serialize(item)}}
+        requests = list(writes.values())
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.name: requests[start : start + 25]}
+            for _ in range(8):
+                with throttling_as_503():
+                    pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(0.05)
+            else:
+                raise ThrottledError("The service is busy; retry shortly.", retry_after_seconds=2)
 
     def transact(self, operations: list[dict[str, Any]]) -> None:
         """TransactWriteItems, retry-safe: every Put and Update carries this call's write token.

@@ -4,7 +4,9 @@
 item                        pk / sk                                          notes
 ==========================  ==============================================  =========================
 episode                     PATIENT#<pid> / EPISODE#<created_at>#<id>        due index while a pause
-                                                                             has an end (auto-resume)
+                                                                             has an end (auto-resume),
+                                                                             and once discharged
+                                                                             (retention)
 profile's ``episode``       PATIENT#<pid> / PROFILE                          the current episode's
                                                                              summary (status, dates),
                                                                              and ``program_spans``
@@ -69,6 +71,9 @@ class DynamoEpisodes:
         last = episode.pauses[-1] if episode.pauses else None
         if episode.status == "paused" and last is not None and last.until:
             item.update(due_shard=due_shard(f"{patient_id}:{episode.episode_id}"), due_at=last.until)
+        elif episode.status == "discharged" and episode.deidentify_after:
+            # Retention: the tick de-identifies the record then, unless the patient has come back.
+            item.update(due_shard=due_shard(f"{patient_id}:{episode.episode_id}"), due_at=episode.deidentify_after)
         if before is not None and stored and before.episode_id == episode.episode_id:
             put = self.table.put_op(item, "#v = :v", {":v": before.version}, {"#v": "version"})
         else:

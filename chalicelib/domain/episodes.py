@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from chalicelib.domain.errors import ConflictError, FieldError, InvalidInputError
 from chalicelib.domain.patients import Identifier, Strict
+from chalicelib.domain.retention import DEFAULT_YEARS, retained_until
 from chalicelib.domain.text import FreeText
 from chalicelib.domain.timeutil import SentTime, iso
 
@@ -99,6 +100,8 @@ class Episode(BaseModel):
     discharged_on: str | None = None
     discharge_reason: str | None = None
     discharge_note: str | None = None
+    # When a discharged episode's records are de-identified (the discharge plus the retention period).
+    deidentify_after: str | None = None
     created_at: str
     updated_at: str
     version: int = 0
@@ -237,7 +240,9 @@ def resumed(episode: Episode, now: datetime) -> Episode:
     )
 
 
-def discharged(episode: Episode, request: DischargeIn, today: date, now: datetime) -> Episode:
+def discharged(
+    episode: Episode, request: DischargeIn, today: date, now: datetime, retention_years: int = DEFAULT_YEARS
+) -> Episode:
     if episode.status == "discharged":
         raise ConflictError(f"Episode {episode.episode_id} is already discharged.")
     return episode.model_copy(
@@ -247,6 +252,7 @@ def discharged(episode: Episode, request: DischargeIn, today: date, now: datetim
             "discharged_on": today.isoformat(),
             "discharge_reason": request.reason,
             "discharge_note": request.note,
+            "deidentify_after": iso(retained_until(now, retention_years)),
             "updated_at": iso(now),
             "version": episode.version + 1,
         }

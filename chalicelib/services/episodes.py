@@ -21,6 +21,7 @@ from chalicelib.domain.idempotency import chosen_id
 from chalicelib.domain.identity import Principal, Role, is_care_team
 from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.meters import Meter, MeterIn, meters_of
+from chalicelib.domain.retention import DEFAULT_YEARS
 from chalicelib.domain.timeutil import iso
 from chalicelib.observability import count
 from chalicelib.services.ports import Audit, Outbox, PatientAccess, Record, TimelineEntry
@@ -72,8 +73,10 @@ class EpisodeService:
         clock: Callable[[], datetime],
         new_id: Callable[[str], str],
         meters: Meters | None = None,
+        retention_years: int = DEFAULT_YEARS,
     ) -> None:
         self._meters = meters
+        self._retention_years = retention_years
         self._episodes = episodes
         self._patients = patients
         self._restarts = restarts
@@ -174,7 +177,7 @@ class EpisodeService:
         record = self._team_record(principal, patient_id)
         episode, history = self._named(record, episode_id)
         now = self._clock()
-        changed = rules.discharged(episode, request, _today(record, now), now)
+        changed = rules.discharged(episode, request, _today(record, now), now, self._retention_years)
         summary = f"Discharged from the program ({request.reason})"
         # Queued first, so that a failure after the write cannot lose it (a retried discharge is 409); it
         # goes only if the discharge landed and the patient was not re-enrolled meanwhile (messaging checks).

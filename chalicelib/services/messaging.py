@@ -387,8 +387,8 @@ class MessagingService:
 
     def patient_contact(self, patient_id: str) -> Contact | None:
         record = self._patients.get(patient_id)
-        if record is None:
-            return None
+        if record is None or record.get("deidentifying_since"):
+            return None  # unknown, or being de-identified (retention): nothing more goes to them
         consents: dict[str, dict[str, Any]] = {}
         devices: list[dict[str, Any]] = []
         stats: dict[str, Any] = record.get("channel_stats") or {}

@@ -197,9 +197,12 @@ class PatientService:
     # -- access -------------------------------------------------------------
 
     def visible_record(self, principal: Principal, patient_id: str) -> dict[str, Any]:
-        """The patient's stored record, or 404 when missing or outside the caller's scope."""
+        """The patient's stored record, or 404 when missing, outside the caller's scope, or being de-identified
+        (a retention run has begun: the record is going, and nothing new may join it)."""
         record = self._patients.get(patient_id)
-        if record is None or not can_see_patient(principal, patient_id, record.get("care_team", [])):
+        if record is None or record.get("deidentifying_since"):
+            raise NotFoundError("Patient not found.")
+        if not can_see_patient(principal, patient_id, record.get("care_team", [])):
             raise NotFoundError("Patient not found.")
         return record
 

@@ -35,6 +35,7 @@ def build(stage: str = "dev", context: dict[str, Any] | None = None, outdir: str
         console_url=ctx("console_url"),
         deliver_concurrency=int(ctx("deliver_concurrency") or 5),
         waf_requests_per_ip=int(ctx("waf_requests_per_ip") or 1000),
+        retention_years=int(ctx("retention_years") or 6),
     )
     console = ConsoleOptions(
         domain=ctx("console_domain"),

@@ -196,6 +196,8 @@ class Channels:
     # AWS WAF: requests one client IP may make in any 5 minutes before it is blocked (a clinic behind
     # one NAT address shares it: raise it with -c waf_requests_per_ip=…).
     waf_requests_per_ip: int = 1000
+    # Years a discharged patient's record is kept whole before it is de-identified (docs/api.md "Retention").
+    retention_years: int = 6
 
 
 class StatelessStack(Stack):
@@ -240,6 +242,7 @@ class StatelessStack(Stack):
             "CAREWIRE_CLINIC_NAME": channels.clinic_name,
             "CAREWIRE_SUPPORT_CONTACT": channels.support_contact,
             "CAREWIRE_SMS_COUNTRIES": channels.sms_countries,
+            "CAREWIRE_RETENTION_YEARS": str(channels.retention_years),
             "POWERTOOLS_SERVICE_NAME": "carewire",
             "POWERTOOLS_METRICS_NAMESPACE": "Carewire",
         }
@@ -395,6 +398,11 @@ class StatelessStack(Stack):
         data.stream_failures.grant_send_messages(r["on_table_change"])
         outbound.grant_consume_messages(r["deliver_messages"])
         due_work.grant_consume_messages(r["run_due_work"])
+        # Retention deletes a de-identified patient's sign-in (docs/design.md "Retention"): that one action,
+        # on the patients' pool only.
+        r["run_due_work"].add_to_policy(
+            iam.PolicyStatement(actions=["cognito-idp:AdminDeleteUser"], resources=[data.users.user_pool_arn])
+        )
         due_work.grant_send_messages(r["tick"])
         data.topics["inbound-sms"].grant_subscribe(r["receive_sms"])
         # The delivery receivers: the item actions they use on the main table (no Scan, no batch writes),

@@ -1435,6 +1435,37 @@ def test_a_custom_domain_is_the_console_origin_with_tls_1_2(custom_domain: Templ
     assert console_edge_miswired(old_tls) == ["the custom domain accepts TLS older than 1.2"]
 
 
+def cognito_admin_reach(template: Template) -> list[str]:
+    """Only the due-work runner may act on users (retention deletes a sign-in), and only in the patients' pool."""
+    found = []
+    for role, statements in role_statements(template).items():
+        for st in statements:
+            actions = [a for a in _listed(st["Action"]) if a.startswith("cognito-idp:")]
+            if not actions or st["Effect"] != "Allow":
+                continue
+            if not role.startswith("RunDueWork"):
+                found.append(f"{role} may call {actions}")
+            elif actions != ["cognito-idp:AdminDeleteUser"]:
+                found.append(f"{role} may call more than AdminDeleteUser: {actions}")
+            elif "Users" not in json.dumps(st["Resource"]) or "Staff" in json.dumps(st["Resource"]):
+                found.append(f"{role} may delete users outside the patients' pool")
+    if not any(
+        "cognito-idp:AdminDeleteUser" in _listed(st["Action"])
+        for role, statements in role_statements(template).items()
+        if role.startswith("RunDueWork")
+        for st in statements
+    ):
+        found.append("the due-work runner cannot delete a de-identified patient's sign-in")
+    return found
+
+
+def test_only_retention_deletes_sign_ins_and_only_patients(stateless: Template) -> None:
+    assert cognito_admin_reach(stateless) == []
+    # The API dates a discharge's de-identification, the due-work runner carries it out: both know the period.
+    for name in ("APIHandler", "RunDueWork"):
+        assert functions(stateless)[name]["Environment"]["Variables"]["CAREWIRE_RETENTION_YEARS"] == "6"
+
+
 def test_cfn_lint_is_clean(synth: dict[str, Any]) -> None:
     done = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), *synth["templates"]],

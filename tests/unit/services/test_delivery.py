@@ -35,6 +35,13 @@ def test_a_routine_message_goes_by_the_first_preferred_channel_only(world: Messa
     assert world.patients.get("p-1")["channel_stats"]["sms"]["sent"] == 1  # type: ignore[index]
 
 
+def test_nothing_goes_to_a_patient_whose_record_is_being_de_identified(world: MessagingWorld) -> None:
+    world.patients.records["p-1"]["deidentifying_since"] = "2032-12-03T09:01:00.000Z"  # a retention run began
+    assert world.service.deliver(world.intent()) == "failed"
+    assert world.sent_by() == {}
+    assert world.kinds() == []  # and nothing lands on the timeline the run is sweeping
+
+
 def test_a_permanent_failure_falls_back_to_the_next_channel(world: MessagingWorld) -> None:
     world.fail("sms", permanent("OptedOut"))
     assert world.service.deliver(world.intent()) == "sent"

@@ -193,6 +193,13 @@ def test_an_admin_reads_any_patient(enrolled: PeopleWorld) -> None:
     assert enrolled.service.get(admin(), "p-1").patient_id == "p-1"
 
 
+def test_a_patient_being_de_identified_is_404_to_everyone_even_themselves(enrolled: PeopleWorld) -> None:
+    enrolled.patients.records["p-1"]["deidentifying_since"] = "2032-12-03T09:01:00.000Z"  # a retention run began
+    for caller in (admin(), clinician("c-ana"), patient("p-1")):
+        with pytest.raises(NotFoundError):
+            enrolled.service.get(caller, "p-1")
+
+
 # -- lists ------------------------------------------------------------------------------------------------
 
 
