@@ -365,10 +365,10 @@ class Container:
 
     @cached_property
     def retention(self) -> RetentionService:
-        from chalicelib.adapters.retention import CognitoPatientAccounts, DynamoRetention
+        from chalicelib.adapters.retention import AwsPatientAccounts, DynamoRetention
         from chalicelib.services.retention import RetentionService
 
-        accounts = CognitoPatientAccounts(self.client("cognito-idp"), self.settings.user_pool_id)
+        accounts = AwsPatientAccounts(self.client("cognito-idp"), self.settings.user_pool_id, self.client("sns"))
         return RetentionService(DynamoRetention(self.table), accounts, self.audit, new_id)
 
     @cached_property

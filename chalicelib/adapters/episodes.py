@@ -78,11 +78,19 @@ class DynamoEpisodes:
             put = self.table.put_op(item, "#v = :v", {":v": before.version}, {"#v": "version"})
         else:
             put = self.table.put_op(item, "attribute_not_exists(pk)")
+        # Never on a record being de-identified (retention): a re-enrolment that read the profile just before
+        # the run began loses, rather than open an episode the run would sweep away.
         if before is None or not stored:
             # The first stored episode: the profile names none yet.
-            condition, values, names = "attribute_exists(pk) AND attribute_not_exists(episode)", {}, None
+            condition = (
+                "attribute_exists(pk) AND attribute_not_exists(deidentifying_since) AND attribute_not_exists(episode)"
+            )
+            values, names = {}, None
         else:
-            condition = "attribute_exists(pk) AND episode.episode_id = :before AND episode.#st = :status"
+            condition = (
+                "attribute_exists(pk) AND attribute_not_exists(deidentifying_since)"
+                " AND episode.episode_id = :before AND episode.#st = :status"
+            )
             values, names = {":before": before.episode_id, ":status": before.status}, {"#st": "status"}
         profile = self.table.update_op(
             {"pk": patient_pk(patient_id), "sk": "PROFILE"},

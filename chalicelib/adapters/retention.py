@@ -5,16 +5,20 @@ item                        pk / sk                                          not
 ==========================  ==============================================  =========================
 discharged episode          PATIENT#<pid> / EPISODE#<created_at>#<id>        due index at its
                                                                              ``deidentify_after``
-run state                   PATIENT#<pid> / RETENTION                        due index while running;
-                                                                             the subject id, counts
+run state                   PATIENT#<pid> / RETENTION                        due index while running:
+                                                                             phase, counts
+run subject                 PATIENT#<pid> / RETENTION_SUBJECT                the opaque subject id
+                                                                             (never on the due index)
 de-identified reading       DEID#<subject> / READING#<type>#<at>#<token>     no patient, no reading id
 ==========================  ==============================================  =========================
 
 A run sweeps the partition from its first item, a Query page at a time: a reading is put under the subject
-and deleted, anything else deleted, with what names the patient outside the partition (an alert's entries
-in its care team's lists and its reference item).  What a step removed is gone, so the next step's Query
-starts where the last one stopped, and a step repeated after a crash writes the same keys again.  The
-profile and the run state go last, with the phone lookup, the panel items and the meter owners.
+(every put of a page before any delete), anything else deleted, with what names the patient outside the
+partition (an alert's entries in its care team's lists and its reference item, a send's claim and receipt).
+What a step removed is gone, so the next step's Query starts where the last one stopped, and a step
+repeated after a crash writes the same keys again.  When the sweep is done the profile goes, with the phone
+lookup, the panel items and the meter owners; a day later a last sweep takes whatever a late writer put in
+the partition meanwhile, and then the run and its subject go.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from chalicelib.domain import retention as rules
 from chalicelib.domain.meters import meters_of
 from chalicelib.domain.timeutil import iso
 
-RUN = "RETENTION"
+RUN, SUBJECT = rules.RUN, rules.SUBJECT
 Key = tuple[str, str]
 
 
@@ -68,14 +72,16 @@ class DynamoRetention:
         return self.table.get(patient_pk(patient_id), "PROFILE")
 
     def begin(self, patient_id: str, episode: dict[str, Any], subject: str, now: datetime, lease: datetime) -> bool:
-        """The run's state (held by this worker until ``lease``), the episode off the due index and the profile
-        marked, at once; False when the profile no longer names this discharged episode, or a run has begun."""
+        """The run's state (held by this worker until ``lease``) and its subject, the episode off the due index
+        and the profile marked, at once; False when the profile no longer names this discharged episode, or a
+        run has begun."""
+        pk = patient_pk(patient_id)
         state = {
-            "pk": patient_pk(patient_id),
+            "pk": pk,
             "sk": RUN,
             "entity": "retention",
             "patient_id": patient_id,
-            "subject": subject,
+            "phase": "sweeping",
             "episode_id": episode["episode_id"],
             "started_at": iso(now),
             "moved": 0,
@@ -86,9 +92,10 @@ class DynamoRetention:
         return self.table.transact_if(
             [
                 self.table.put_op(state, "attribute_not_exists(pk)"),
+                self.table.put_op({"pk": pk, "sk": SUBJECT, "entity": "retention_subject", "subject": subject}),
                 self._off_due_index(patient_id, episode),
                 self.table.update_op(
-                    {"pk": patient_pk(patient_id), "sk": "PROFILE"},
+                    {"pk": pk, "sk": "PROFILE"},
                     "SET deidentifying_since = :now",
                     "episode.episode_id = :e AND episode.#st = :discharged",
                     {":now": iso(now), ":e": episode["episode_id"], ":discharged": "discharged"},
@@ -96,6 +103,10 @@ class DynamoRetention:
                 ),
             ]
         )
+
+    def subject(self, patient_id: str) -> str | None:
+        item = self.table.get(patient_pk(patient_id), SUBJECT)
+        return str(item["subject"]) if item else None
 
     def drop(self, patient_id: str, episode: dict[str, Any]) -> None:
         """The episode leaves the due index (its patient was re-enrolled), unless it changed meanwhile."""
@@ -135,13 +146,17 @@ class DynamoRetention:
         self.table.batch_write([], deletes)
         return len(puts), len(items) - len(puts)
 
-    def advance(self, patient_id: str, moved: int, deleted: int, due_at: datetime) -> None:
-        """A step's counts on the run, and the run due again at ``due_at`` (the next tick goes on)."""
+    def advance(self, patient_id: str, moved: int, deleted: int, due_at: datetime, phase: str | None = None) -> None:
+        """A step's counts on the run, and the run due again at ``due_at`` (in ``phase``, when it changes)."""
+        expression = "ADD moved :m, deleted :d SET due_at = :at" + (", phase = :phase" if phase else "")
+        values: dict[str, Any] = {":m": moved, ":d": deleted, ":at": iso(due_at)}
+        if phase:
+            values[":phase"] = phase
         self.table.update_if(
             {"pk": patient_pk(patient_id), "sk": RUN},
-            UpdateExpression="ADD moved :m, deleted :d SET due_at = :at",
+            UpdateExpression=expression,
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialize({":m": moved, ":d": deleted, ":at": iso(due_at)}),
+            ExpressionAttributeValues=serialize(values),
         )
 
     def release_outside(self, patient_id: str, profile: dict[str, Any]) -> None:
@@ -165,22 +180,37 @@ class DynamoRetention:
                 if error_code(error) != "ConditionalCheckFailedException":
                     raise
 
+    def forget_profile(self, patient_id: str) -> None:
+        """The profile: names, contacts, language, zone, care team, meters."""
+        self.table.client.delete_item(
+            TableName=self.table.name, Key=serialize({"pk": patient_pk(patient_id), "sk": "PROFILE"})
+        )
+
     def end(self, patient_id: str) -> None:
-        """The profile and the run state, the last of the partition."""
-        self.table.batch_write([], [(patient_pk(patient_id), "PROFILE"), (patient_pk(patient_id), RUN)])
+        """The run and its subject, together: the last of the partition, and the last link to the subject."""
+        pk = patient_pk(patient_id)
+        self.table.transact([self.table.delete_op(pk, RUN), self.table.delete_op(pk, SUBJECT)])
 
 
-class CognitoPatientAccounts:
-    """The ``PatientAccounts`` port: a patient's sign-in in the patients' pool (its username is the patient id)."""
+class AwsPatientAccounts:
+    """The ``PatientAccounts`` port: a patient's sign-in in the patients' pool (its username is the patient id)
+    and the push endpoints registered for their devices."""
 
-    def __init__(self, client: Any, pool_id: str) -> None:
-        self._client = client
+    def __init__(self, cognito: Any, pool_id: str, sns: Any) -> None:
+        self._cognito = cognito
         self._pool_id = pool_id
+        self._sns = sns
 
     def forget(self, patient_id: str) -> None:
         """The patient's user is deleted (with the phone and email it holds); none is no error."""
         try:
-            self._client.admin_delete_user(UserPoolId=self._pool_id, Username=patient_id)
+            self._cognito.admin_delete_user(UserPoolId=self._pool_id, Username=patient_id)
         except ClientError as error:
             if error_code(error) != "UserNotFoundException":
                 raise
+
+    def forget_devices(self, endpoint_arns: list[str]) -> None:
+        """The devices' push endpoints (their token and the patient id they carry); SNS answers a deleted
+        endpoint's deletion with success, so a repeated step is no error."""
+        for arn in endpoint_arns:
+            self._sns.delete_endpoint(EndpointArn=arn)

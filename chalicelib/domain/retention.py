@@ -4,7 +4,8 @@ A discharged patient's record is kept whole for the configured period (``retenti
 docs/api.md "Program lifecycle"), counted from the discharge.  Then the record is de-identified:
 
 - the readings stay, moved under an opaque subject id nobody keeps a link to: their values, units, context,
-  classification, symptoms (a closed list), source kind and measurement time;
+  classification (without its guidance text), source kind and measurement time (not the symptoms, which
+  a patient types);
 - everything else goes: the profile (names, contacts, language, zone, care team, meters), consents, devices,
   messages, notes, timeline, alerts, tasks, reminders, appointments, episodes, summaries, and every item
   outside the patient's partition that names them (the phone lookup, the care team's panels and alert
@@ -12,8 +13,8 @@ docs/api.md "Program lifecycle"), counted from the discharge.  Then the record i
 
 A reading's own id is the client's and may say who took it, so the moved reading is keyed by a digest of
 the subject and that id: the same reading lands on the same key however often a run is retried, and
-nothing outside the run can tell which reading it was.  The subject id lives only on the run's state item,
-deleted with the rest at the end.
+nothing outside the run can tell which reading it was.  The subject id lives only on the run's subject
+item, in the partition and never on the due index, deleted with the rest at the end.
 
 This is pseudonymisation with the link destroyed, not HIPAA Safe Harbor: measurement times keep their full
 date (docs/design.md "Retention").
@@ -41,12 +42,13 @@ KEPT = (
     "pulse",
     "measured_at",
     "source",
-    "symptoms",
 )
 KEPT_CLASSIFICATION = ("severity", "category", "interpretation", "flags")
-# The partition's items a run keeps until its last step: the profile (whose contacts and care team say what
-# to remove outside the partition) and the run's own state.
-LAST = frozenset({"PROFILE", "RETENTION"})
+# The partition's items a sweep leaves for later: the profile (whose contacts and care team say what to remove
+# outside the partition; removed when the sweep is done), the run's state and its subject (removed last).
+RUN = "RETENTION"
+SUBJECT = "RETENTION_SUBJECT"
+LAST = frozenset({"PROFILE", RUN, SUBJECT})
 
 
 def retained_until(discharged_at: datetime, years: int) -> datetime:

@@ -81,7 +81,9 @@ class InboundSmsService:
         """Process one inbound SMS; returns what it was taken for (for logs and tests)."""
         found = (self._patients.get(pid) for pid in sorted(set(self._store.patients_by_phone(sender))))
         # The SMS consent is read once per message and kept current on the record by the handlers.
-        records = [{**r, "sms_consent": self._consent(r["patient_id"])} for r in found if r is not None]
+        # A record being de-identified (retention) takes no more messages: its sender is nobody we know.
+        live = [r for r in found if r is not None and not r.get("deidentifying_since")]
+        records = [{**r, "sms_consent": self._consent(r["patient_id"])} for r in live]
         if not records:
             count("InboundFromUnknownNumbers")
             return "unknown_sender"

@@ -2,11 +2,15 @@
 
 A discharge puts the episode on the due index at its ``deidentify_after`` (the discharge plus
 ``retention_years``).  When the tick reaches it and the patient has not been re-enrolled since, a run
-begins: its state item holds an opaque subject id and sits on the due index, so a run that stops (a crash,
-a timeout, a patient with a hundred thousand readings) goes on at the next tick.  Each step takes the run
-(one winner a tick), sweeps up to ``budget`` items of the partition (``chalicelib/domain/retention.py``:
-readings kept under the subject, everything else removed) and is audited; the last step removes what names
-the patient outside the partition, their sign-in and, last, the profile and the run with the subject id.
+begins: its state item sits on the due index, so a run that stops (a crash, a timeout, a patient with a
+hundred thousand readings) goes on at the next tick, and its subject item holds the opaque subject id.
+Each step takes the run (one winner a tick) and sweeps about ``budget`` items of the partition
+(``chalicelib/domain/retention.py``: readings kept under the subject, everything else removed, devices'
+push endpoints deleted first).  When the sweep finds nothing left, the profile goes with what it names
+outside the partition and the patient's sign-in, and the run waits a day (``SETTLE``): a writer that read
+the profile before the run began (a reading's stream record, a message in flight, a cached profile) has
+landed by then, and a last sweep takes what it wrote before the run and its subject go.  Every step is
+audited as the patient's; the subject id never is.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from chalicelib.services.ports import Audit, Record
 
 # A step's hold on its run: another tick leaves it alone meanwhile (a step takes seconds).
 LEASE = timedelta(minutes=5)
+# From the end of the sweep to the last one: longer than a stream record lives (24 hours), a cached
+# profile (a minute) or a message's retries (minutes).
+SETTLE = timedelta(hours=25)
 PAGE = 200
 BUDGET = 2000
 
@@ -32,6 +39,8 @@ class RetentionStore(Protocol):
 
     def begin(self, patient_id: str, episode: Record, subject: str, now: datetime, lease: datetime) -> bool: ...
 
+    def subject(self, patient_id: str) -> str | None: ...
+
     def drop(self, patient_id: str, episode: Record) -> None: ...
 
     def claim(self, patient_id: str, due_at: str, lease: datetime) -> bool: ...
@@ -40,15 +49,21 @@ class RetentionStore(Protocol):
 
     def sweep(self, subject: str, items: list[Record]) -> tuple[int, int]: ...
 
-    def advance(self, patient_id: str, moved: int, deleted: int, due_at: datetime) -> None: ...
+    def advance(
+        self, patient_id: str, moved: int, deleted: int, due_at: datetime, phase: str | None = None
+    ) -> None: ...
 
     def release_outside(self, patient_id: str, profile: Record) -> None: ...
+
+    def forget_profile(self, patient_id: str) -> None: ...
 
     def end(self, patient_id: str) -> None: ...
 
 
 class PatientAccounts(Protocol):
     def forget(self, patient_id: str) -> None: ...
+
+    def forget_devices(self, endpoint_arns: list[str]) -> None: ...
 
 
 class RetentionService:
@@ -88,40 +103,61 @@ class RetentionService:
             {"step": "begun", "episode_id": episode["episode_id"], "discharged_on": episode.get("discharged_on")},
         )
         count("RetentionRunsBegun")
-        self._step(pid, subject, {"moved": 0, "deleted": 0}, now)
+        self._step(pid, subject, {"moved": 0, "deleted": 0, "phase": "sweeping"}, now)
 
     def run_due(self, run: Record, now: datetime) -> None:
-        """The tick: a run is due again (the last step stopped at its budget, or stopped on a failure)."""
-        if not self._store.claim(run["patient_id"], run["due_at"], now + LEASE):
+        """The tick: a run is due again (a step stopped at its budget or on a failure, or it is time to settle)."""
+        pid = run["patient_id"]
+        if not self._store.claim(pid, run["due_at"], now + LEASE):
             return
-        self._step(run["patient_id"], run["subject"], run, now)
+        subject = self._store.subject(pid)
+        if subject is None:
+            self._store.end(pid)  # ended but for its state (a crash in ``end``'s transaction cannot leave half)
+            return
+        self._step(pid, subject, run, now)
 
-    def _step(self, pid: str, subject: str, totals: Record, now: datetime) -> None:
+    def _step(self, pid: str, subject: str, run: Record, now: datetime) -> None:
+        moved, deleted, done = self._sweep(pid, subject)
+        settling = run.get("phase") == "settling"
+        if not done:
+            self._store.advance(pid, moved, deleted, now)  # due now: the next tick goes on
+            self._audit.record(_job(now), "deidentify", "patient", pid, {"step": "swept", **_counts(moved, deleted)})
+            return
+        total_moved = int(run.get("moved") or 0) + moved
+        total_deleted = int(run.get("deleted") or 0) + deleted
+        if settling:
+            self._audit.record(
+                _job(now), "deidentify", "patient", pid, {"step": "settled", **_counts(total_moved, total_deleted)}
+            )
+            self._store.end(pid)
+            count("RetentionRunsSettled")
+            return
+        profile = self._store.profile(pid)
+        if profile is not None:
+            self._store.release_outside(pid, profile)
+            self._store.forget_profile(pid)
+            deleted += 1
+            total_deleted += 1
+        self._accounts.forget(pid)
+        self._store.advance(pid, moved, deleted, now + SETTLE, phase="settling")
+        self._audit.record(
+            _job(now), "deidentify", "patient", pid, {"step": "finished", **_counts(total_moved, total_deleted)}
+        )
+        count("RetentionRunsFinished")
+
+    def _sweep(self, pid: str, subject: str) -> tuple[int, int, bool]:
+        """Pages of the partition swept until the budget is spent: (readings moved, items removed, nothing left)."""
         moved = deleted = 0
         while moved + deleted < self._budget:
             # What a sweep removed is gone, so each Query starts where the last one stopped.
             items = self._store.page(pid, self._page)
             if not items:
-                break  # only the profile and the run are left
+                return moved, deleted, True  # only the profile and the run are left
+            # Push endpoints first: the device items are the only record of them.
+            self._accounts.forget_devices([str(i["endpoint_arn"]) for i in items if i.get("entity") == "device"])
             m, d = self._store.sweep(subject, items)
             moved, deleted = moved + m, deleted + d
-        else:
-            self._store.advance(pid, moved, deleted, now)  # due now: the next tick goes on
-            self._audit.record(_job(now), "deidentify", "patient", pid, {"step": "swept", **_counts(moved, deleted)})
-            return
-        profile = self._store.profile(pid)
-        if profile is not None:
-            self._store.release_outside(pid, profile)
-            deleted += 1  # the profile, removed last
-        self._accounts.forget(pid)
-        total_moved = int(totals.get("moved") or 0) + moved
-        total_deleted = int(totals.get("deleted") or 0) + deleted
-        # Audited before the last write: a failure after it repeats the step (and the record), never skips it.
-        self._audit.record(
-            _job(now), "deidentify", "patient", pid, {"step": "finished", **_counts(total_moved, total_deleted)}
-        )
-        self._store.end(pid)
-        count("RetentionRunsFinished")
+        return moved, deleted, False
 
 
 def _counts(moved: int, deleted: int) -> dict[str, Any]:

@@ -458,6 +458,12 @@ class StatelessStack(Stack):
                 )
             )
         if channels.platform_application_arns:
+            # Retention deletes a de-identified patient's push endpoints (their token and patient id).
+            r["run_due_work"].add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sns:DeleteEndpoint"], resources=push_endpoints(channels.platform_application_arns)
+                )
+            )
             r["api_handler"].add_to_policy(
                 iam.PolicyStatement(
                     actions=["sns:CreatePlatformEndpoint", "sns:SetEndpointAttributes", "sns:GetEndpointAttributes"],

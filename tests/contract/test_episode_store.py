@@ -91,3 +91,13 @@ def test_no_second_episode_opens_beside_one_that_is_not_discharged(world: World,
     assert world.episodes.save(pid, second, done, True, entry(pid, 2))
     assert not world.episodes.save(pid, third, done, True, entry(pid, 3))  # ep-2 got there first
     assert [e.episode_id for e in world.episodes.of_patient(pid)] == ["ep-2", rules.ENROLMENT_EPISODE]
+
+
+def test_no_episode_changes_on_a_record_being_de_identified(world: World, ids: Callable[[str], str]) -> None:
+    pid = ids("p")
+    record = {"patient_id": pid, "care_team": [], "timezone": "UTC", "created_at": iso(T0), "updated_at": iso(T0)}
+    world.add_patient({**record, "deidentifying_since": iso(T0)})  # a retention run began
+    enrolment = rules.enrolment_episode(record)
+    paused = rules.paused(enrolment, PauseIn(reason="hospital"), T0)
+    assert not world.episodes.save(pid, paused, enrolment, False, entry(pid, 1))
+    assert world.episodes.of_patient(pid) == []

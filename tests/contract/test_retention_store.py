@@ -21,7 +21,7 @@ from chalicelib.adapters.episodes import DynamoEpisodes, DynamoMeters, episode_s
 from chalicelib.adapters.keys import clinician_pk, patient_pk, phone_pk
 from chalicelib.adapters.readings import DynamoReadingStore
 from chalicelib.adapters.receipts import receipt_item, receipt_key
-from chalicelib.adapters.retention import CognitoPatientAccounts, DynamoRetention
+from chalicelib.adapters.retention import AwsPatientAccounts, DynamoRetention
 from chalicelib.adapters.stores import DynamoAlertStore, DynamoAuditLog, DynamoPatientStore
 from chalicelib.adapters.timeline import event_item
 from chalicelib.domain import episodes as rules
@@ -45,6 +45,7 @@ class Patient:
     intent_id: str
     provider_id: str
     readings: int
+    endpoint: str
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +53,27 @@ def table(dynamo_table: DynamoTable) -> DynamoTable:
     return dynamo_table
 
 
+@dataclass
+class Aws:
+    """moto's Cognito (the patients' pool) and SNS (a push platform application)."""
+
+    cognito: Any
+    pool_id: str
+    sns: Any
+    platform_arn: str
+
+
 @pytest.fixture(scope="module")
-def cognito(emulators: Any) -> tuple[Any, str]:
+def cognito(emulators: Any) -> Aws:
     from devstack.resources import KEYS
 
-    return boto3.client("cognito-idp", endpoint_url=emulators.moto_url, **KEYS), emulators.env["CAREWIRE_USER_POOL_ID"]
+    env = emulators.env
+    return Aws(
+        boto3.client("cognito-idp", endpoint_url=emulators.moto_url, **KEYS),
+        env["CAREWIRE_USER_POOL_ID"],
+        boto3.client("sns", endpoint_url=emulators.moto_url, **KEYS),
+        env["CAREWIRE_FCM_PLATFORM_ARN"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +95,11 @@ class Ids:
 
 
 def service(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog, budget: int, ids: Ids | None = None
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog, budget: int, ids: Ids | None = None
 ) -> RetentionService:
     return RetentionService(
         DynamoRetention(table),
-        CognitoPatientAccounts(*cognito),
+        AwsPatientAccounts(cognito.cognito, cognito.pool_id, cognito.sns),
         AuditTrail(audit, lambda: T0),
         ids or Ids(),
         page=4,
@@ -110,7 +127,7 @@ def reading(pid: str, n: int, meter: str) -> dict[str, Any]:
     }
 
 
-def discharged_patient(table: DynamoTable, cognito: tuple[Any, str], readings: int) -> Patient:
+def discharged_patient(table: DynamoTable, cognito: Aws, readings: int) -> Patient:
     """A patient with what a year in the program leaves: readings, an alert, a page's receipt, a meter."""
     tag = uuid.uuid4().hex[:8]
     pid, cid, phone, meter = f"p-{tag}", f"c-{tag}", f"+1555{int(tag, 16) % 10**7:07d}", f"GM-{tag}"
@@ -165,8 +182,14 @@ def discharged_patient(table: DynamoTable, cognito: tuple[Any, str], readings: i
     done = rules.discharged(enrolment, DischargeIn(reason="moved", note="Moved to Faro"), date(2026, 12, 3), T0)
     entry = TimelineEntry(pid, "episode_discharged", T0, f"discharged-{tag}", "Discharged", None, {})
     assert DynamoEpisodes(table).save(pid, done, enrolment, False, entry)
-    cognito[0].admin_create_user(UserPoolId=cognito[1], Username=pid)
-    return Patient(pid, cid, phone, meter, alert, intent_id, provider_id, readings)
+    cognito.cognito.admin_create_user(UserPoolId=cognito.pool_id, Username=pid)
+    # A phone registered for push: its SNS endpoint carries the device token and the patient id.
+    endpoint = cognito.sns.create_platform_endpoint(
+        PlatformApplicationArn=cognito.platform_arn, Token=f"fcm-{tag}", CustomUserData=pid
+    )["EndpointArn"]
+    device = {"platform": "fcm", "endpoint_arn": endpoint, "created_at": iso(T0)}
+    DynamoPatientStore(table).put_device(pid, device, f"fcm-{tag}")
+    return Patient(pid, cid, phone, meter, alert, intent_id, provider_id, readings, endpoint)
 
 
 def episode_item(table: DynamoTable, pid: str) -> dict[str, Any]:
@@ -201,12 +224,12 @@ def audit_steps(audit: DynamoAuditLog, pid: str) -> list[dict[str, Any]]:
 
 
 def test_a_run_in_small_steps_keeps_the_readings_and_removes_everything_else(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
 ) -> None:
     p = discharged_patient(table, cognito, readings=23)
     steps = run_to_the_end(service(table, cognito, audit, budget=6), table, p, T0 + timedelta(days=6 * 366))
 
-    assert steps >= 5  # 23 readings and a dozen other items, six a step
+    assert steps >= 6  # 23 readings and a dozen other items, six a step, then a day later the last sweep
     assert partition(table, p.pid) == []
     outside = [
         (phone_pk(p.phone), patient_pk(p.pid)),
@@ -219,20 +242,23 @@ def test_a_run_in_small_steps_keeps_the_readings_and_removes_everything_else(
         (f"METER#{p.meter}", "OWNER"),
     ]
     assert [key for key in outside if table.get(*key) is not None] == []
-    with pytest.raises(cognito[0].exceptions.UserNotFoundException):
-        cognito[0].admin_get_user(UserPoolId=cognito[1], Username=p.pid)
+    with pytest.raises(cognito.cognito.exceptions.UserNotFoundException):
+        cognito.cognito.admin_get_user(UserPoolId=cognito.pool_id, Username=p.pid)
+    with pytest.raises(cognito.sns.exceptions.NotFoundException):
+        cognito.sns.get_endpoint_attributes(EndpointArn=p.endpoint)
 
     steps_audited = audit_steps(audit, p.pid)
     assert [s["step"] for s in steps_audited].count("begun") == 1
-    assert [s["step"] for s in steps_audited].count("swept") == steps - 1
+    assert [s["step"] for s in steps_audited].count("swept") == steps - 2  # all but the finishing and settling ones
     (finished,) = [s for s in steps_audited if s["step"] == "finished"]
-    assert finished["readings_kept"] == 23
-    # The profile, RECENT, the episode, its timeline entry, the alert, its open slot and its entry, the page's entry.
-    assert finished["items_removed"] == 8
+    (settled,) = [s for s in steps_audited if s["step"] == "settled"]
+    assert finished["readings_kept"] == settled["readings_kept"] == 23
+    # The profile, RECENT, the device, the episode, its timeline entry, the alert, its slot and entry, the page's entry.
+    assert finished["items_removed"] == settled["items_removed"] == 9
 
 
 def test_the_readings_stay_under_one_subject_with_nothing_that_says_whose(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
 ) -> None:
     p, ids = discharged_patient(table, cognito, readings=7), Ids()
     run_to_the_end(service(table, cognito, audit, budget=1000, ids=ids), table, p, T0 + timedelta(days=6 * 366))
@@ -248,7 +274,7 @@ def test_the_readings_stay_under_one_subject_with_nothing_that_says_whose(
 
 
 def test_a_step_repeated_after_a_crash_or_taken_by_two_workers_acts_once(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
 ) -> None:
     p, ids = discharged_patient(table, cognito, readings=9), Ids()
     store = DynamoRetention(table)
@@ -279,7 +305,7 @@ def run_to_the_end_from(svc: RetentionService, table: DynamoTable, p: Patient, n
 
 
 def test_a_reading_that_arrives_during_a_run_is_kept_with_the_rest(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
 ) -> None:
     p, ids = discharged_patient(table, cognito, readings=6), Ids()
     svc = service(table, cognito, audit, budget=5, ids=ids)
@@ -293,7 +319,7 @@ def test_a_reading_that_arrives_during_a_run_is_kept_with_the_rest(
 
 
 def test_nothing_goes_before_its_time_or_once_the_patient_is_back(
-    table: DynamoTable, cognito: tuple[Any, str], audit: DynamoAuditLog
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
 ) -> None:
     early, back = discharged_patient(table, cognito, readings=2), discharged_patient(table, cognito, readings=2)
     svc = service(table, cognito, audit, budget=1000)
@@ -316,3 +342,37 @@ def test_nothing_goes_before_its_time_or_once_the_patient_is_back(
     assert table.get(patient_pk(back.pid), "PROFILE") is not None
     assert len([i for i in partition(table, back.pid) if i["sk"].startswith("READING#")]) == 2
     assert "due_at" not in (table.get(patient_pk(back.pid), episode_sk(done)) or {"due_at": "missing"})
+
+
+def test_what_a_late_writer_puts_in_the_record_goes_with_the_last_sweep(
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
+) -> None:
+    p, ids = discharged_patient(table, cognito, readings=2), Ids()
+    svc = service(table, cognito, audit, budget=1000, ids=ids)
+    now = T0 + timedelta(days=6 * 366)
+    svc.episode_due(episode_item(table, p.pid), now)
+    assert table.get(patient_pk(p.pid), "PROFILE") is None  # the sweep is done and the profile gone
+    run = table.get(patient_pk(p.pid), "RETENTION")
+    assert run is not None and run["phase"] == "settling" and parse_iso(run["due_at"]) > now + timedelta(hours=24)
+    # Writers that read the profile before the run began land afterwards: a reading let in by a warm
+    # container's cached profile, and the stream's timeline entry for it.
+    late = reading(p.pid, 2, p.meter)
+    assert DynamoReadingStore(table).put_new(late) is None
+    table.put(event_item(p.pid, "reading", now, f"reading-{late['reading_id']}", "Glucose 92 mg/dL", "app", {}))
+    run_to_the_end_from(svc, table, p, now)
+    assert partition(table, p.pid) == []  # the run and its subject too
+    (subject,) = ids.subjects
+    assert len(subject_readings(table, subject)) == 3
+
+
+def test_a_re_enrolment_that_read_the_record_before_the_run_began_loses(
+    table: DynamoTable, cognito: Aws, audit: DynamoAuditLog
+) -> None:
+    p = discharged_patient(table, cognito, readings=8)
+    done = rules.Episode.model_validate(episode_item(table, p.pid))
+    later = T0 + timedelta(days=6 * 366)
+    service(table, cognito, audit, budget=5).episode_due(episode_item(table, p.pid), later)
+    assert table.get(patient_pk(p.pid), "RETENTION") is not None  # begun, not finished
+    again = rules.opened(done, EpisodeIn(programs=["diabetes"], starts_on=later.date()), "ep-late", later, later.date())
+    entry = TimelineEntry(p.pid, "episode_opened", later, "opened-late", "Opened", None, {})
+    assert not DynamoEpisodes(table).save(p.pid, again, done, True, entry)

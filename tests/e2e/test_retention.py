@@ -122,6 +122,13 @@ def story(http: Http) -> dict[str, Any]:
     readings = [post(http, gone["pid"], glucose(v), now - timedelta(hours=h)) for v, h in ((112, 5), (131, 3), (98, 2))]
     critical = post(http, gone["pid"], glucose(38), now - timedelta(minutes=30))  # pages the doctor
     assert critical["classification"]["severity"] == "critical_low"
+    device = http.call(
+        "POST",
+        f"/patients/{gone['pid']}/devices",
+        {"platform": "fcm", "token": f"fcm-{uuid.uuid4().hex}"},
+        as_=("patient", gone["pid"]),
+    )
+    assert device.status_code == 201, device.text
     sent = http.call(
         "POST",
         f"/patients/{gone['pid']}/messages",
@@ -191,6 +198,9 @@ def test_a_minute_past_six_years_the_record_is_de_identified(http: Http, stack: 
     assert story["later"]["pid"] in [p["patient_id"] for p in listed]
     assert http.call("GET", "/alerts?status=open", as_=("clinician", doctor)).json()["items"] == []
 
+    # A day later the run has swept once more (for anything a late writer left) and is gone.
+    travel(http, story["deidentify_after"] + timedelta(hours=26))
+
     # No item anywhere in the table names them, reaches them or quotes what was written about them.
     items = table_items(stack, stage_now(http))
     secrets = [gone["pid"], gone["family_name"], gone["phone"], gone["email"], story["note"], "Rua Augusta"]
@@ -214,10 +224,17 @@ def test_a_minute_past_six_years_the_record_is_de_identified(http: Http, stack: 
     with pytest.raises(cognito.exceptions.UserNotFoundException):
         cognito.admin_get_user(UserPoolId=stack.env["CAREWIRE_USER_POOL_ID"], Username=gone["pid"])
 
+    # So is the push endpoint of their phone, which held its token and their id.
+    sns = aws(stack, "sns", stack.moto_url)
+    endpoints = sns.list_endpoints_by_platform_application(
+        PlatformApplicationArn=stack.env["CAREWIRE_FCM_PLATFORM_ARN"]
+    )
+    assert [e for e in endpoints["Endpoints"] if e["Attributes"].get("CustomUserData") == gone["pid"]] == []
+
     # The job's steps are audited as the patient's: begun, then finished with what it kept and removed.
     audit = http.call("GET", f"/audit?patient_id={gone['pid']}&limit=100", as_=ADMIN).json()["items"]
     steps = {a["detail"]["step"]: a for a in audit if a["action"] == "deidentify"}
-    assert set(steps) == {"begun", "finished"}
+    assert set(steps) == {"begun", "finished", "settled"}
     assert steps["finished"]["actor"] == "retention"
     assert steps["finished"]["detail"]["readings_kept"] == 4
     assert steps["finished"]["detail"]["items_removed"] > 10

@@ -958,7 +958,7 @@ class FakeEpisodes:
         from chalicelib.domain.episodes import summary
 
         profile = self.patients.records.get(patient_id)
-        if profile is None:
+        if profile is None or profile.get("deidentifying_since"):
             return False
         current = profile.get("episode")
         if before is None or not stored:

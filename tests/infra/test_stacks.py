@@ -1461,6 +1461,14 @@ def cognito_admin_reach(template: Template) -> list[str]:
 
 def test_only_retention_deletes_sign_ins_and_only_patients(stateless: Template) -> None:
     assert cognito_admin_reach(stateless) == []
+    # Its push endpoints go too: only the due-work runner may delete endpoints, and only the applications'.
+    deleters = {
+        role: [st["Resource"] for st in statements if "sns:DeleteEndpoint" in _listed(st["Action"])]
+        for role, statements in role_statements(stateless).items()
+    }
+    assert [role for role, found in deleters.items() if found and not role.startswith("RunDueWork")] == []
+    (runner,) = [found for role, found in deleters.items() if role.startswith("RunDueWork")]
+    assert [arn for resource in runner for arn in _listed(resource)] == [PUSH_APP.replace(":app/", ":endpoint/") + "/*"]
     # The API dates a discharge's de-identification, the due-work runner carries it out: both know the period.
     for name in ("APIHandler", "RunDueWork"):
         assert functions(stateless)[name]["Environment"]["Variables"]["CAREWIRE_RETENTION_YEARS"] == "6"
