@@ -66,6 +66,12 @@ def test_a_text_from_an_unknown_number_is_ignored(world: InboundWorld) -> None:
     assert world.replies() == [] and world.events == []
 
 
+def test_a_text_from_a_patient_being_de_identified_is_not_stored_or_answered(world: InboundWorld) -> None:
+    world.patients.records["p-1"]["deidentifying_since"] = "2032-12-03T09:01:00.000Z"  # a retention run began
+    assert world.text("I moved to Porto, my new doctor is Dr Penhallow") == "unknown_sender"
+    assert world.replies() == [] and world.events == [] and world.conversation.messages == {}
+
+
 # -- keywords ----------------------------------------------------------------------------------------
 
 
