@@ -22,26 +22,36 @@ READINGS = 100_000
 LIMIT = 500
 
 
+def patient_with_readings(app: Any, pid: str, count: int) -> tuple[str, str]:
+    """A patient enrolled by clinician c-bench through the app, with one reading posted through it and
+    ``count`` more seeded like it straight into the table; returns (the clinician's, the patient's token)."""
+    from datetime import UTC, datetime
+
+    from chalicelib import bootstrap
+
+    c = bootstrap.container()
+    issuer, _, doc = bench_clinic(app)
+    body = {"patient_id": pid, "given_name": "B", "family_name": "B", "timezone": "UTC"}
+    assert app(api_event("POST", "/patients", "/patients", {}, doc, body), None)["statusCode"] == 201
+    token = issuer.token("patient", pid)
+    sent = _reading(datetime.now(UTC))
+    path = f"/patients/{pid}/readings"
+    app(api_event("POST", path, "/patients/{patient_id}/readings", {"patient_id": pid}, token, sent), None)
+    stored = c.table.get(f"PATIENT#{pid}", f"READING#{sent['reading_id']}")
+    assert stored is not None
+    template = {k: v for k, v in stored.items() if k not in ("pk", "sk", "lsi1sk", "write_token")}
+    _seed(c, template, pid, count)
+    return doc, token
+
+
 def run() -> dict[str, Any]:
     with emulators() as stack:
         app = load_app(stack)
-        from datetime import UTC, datetime
-
         from chalicelib import bootstrap
 
         c = bootstrap.container()
-        issuer, _, doc = bench_clinic(app)
         pid = "p-export"
-        body = {"patient_id": pid, "given_name": "B", "family_name": "B", "timezone": "UTC"}
-        assert app(api_event("POST", "/patients", "/patients", {}, doc, body), None)["statusCode"] == 201
-        token = issuer.token("patient", pid)
-        sent = _reading(datetime.now(UTC))
-        path = f"/patients/{pid}/readings"
-        app(api_event("POST", path, "/patients/{patient_id}/readings", {"patient_id": pid}, token, sent), None)
-        stored = c.table.get(f"PATIENT#{pid}", f"READING#{sent['reading_id']}")
-        assert stored is not None
-        template = {k: v for k, v in stored.items() if k not in ("pk", "sk", "lsi1sk", "write_token")}
-        _seed(c, template, pid, READINGS)
+        _, token = patient_with_readings(app, pid, READINGS)
 
         calls = AwsCalls()
         calls.attach(c.client("dynamodb"))

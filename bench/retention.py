@@ -14,8 +14,8 @@ import tracemalloc
 from datetime import timedelta
 from typing import Any
 
-from bench.harness import AwsCalls, api_event, bench_clinic, emulators, load_app, summary, table, write_result
-from bench.ingest import _reading, _seed
+from bench.export import patient_with_readings
+from bench.harness import AwsCalls, api_event, emulators, load_app, summary, table, write_result
 
 READINGS = 100_000
 
@@ -23,24 +23,12 @@ READINGS = 100_000
 def run() -> dict[str, Any]:
     with emulators() as stack:
         app = load_app(stack)
-        from datetime import UTC, datetime
-
         from chalicelib import bootstrap
         from chalicelib.domain.timeutil import parse_iso
 
         c = bootstrap.container()
-        issuer, _, doc = bench_clinic(app)
         pid = "p-retention"
-        body = {"patient_id": pid, "given_name": "B", "family_name": "B", "timezone": "UTC"}
-        assert app(api_event("POST", "/patients", "/patients", {}, doc, body), None)["statusCode"] == 201
-        token = issuer.token("patient", pid)
-        sent = _reading(datetime.now(UTC))
-        path = f"/patients/{pid}/readings"
-        app(api_event("POST", path, "/patients/{patient_id}/readings", {"patient_id": pid}, token, sent), None)
-        stored = c.table.get(f"PATIENT#{pid}", f"READING#{sent['reading_id']}")
-        assert stored is not None
-        template = {k: v for k, v in stored.items() if k not in ("pk", "sk", "lsi1sk", "write_token")}
-        _seed(c, template, pid, READINGS)
+        doc, _ = patient_with_readings(app, pid, READINGS)
         episode = "ep-00000000-enrolment"
         route = "/patients/{patient_id}/episodes/{episode_id}/discharge"
         params = {"patient_id": pid, "episode_id": episode}

@@ -270,6 +270,8 @@ class PatientService:
             records, last = self._patients.page_all(limit, start)
         else:
             records, last = self._patients.page_panel(principal.subject, limit, start)
+        # A record being de-identified (retention) is listed no more than it can be read.
+        records = [r for r in records if not r.get("deidentifying_since")]
         if episode is not None:
             records = [r for r in records if status_of(r) == episode]
         self._audit.record_many(principal, "list", "patient", [(r["patient_id"], None) for r in records])

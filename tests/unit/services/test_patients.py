@@ -198,6 +198,8 @@ def test_a_patient_being_de_identified_is_404_to_everyone_even_themselves(enroll
     for caller in (admin(), clinician("c-ana"), patient("p-1")):
         with pytest.raises(NotFoundError):
             enrolled.service.get(caller, "p-1")
+    listed, _ = enrolled.service.page(admin(), 50, None)
+    assert listed == []
 
 
 # -- lists ------------------------------------------------------------------------------------------------
