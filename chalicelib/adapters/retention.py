@@ -131,7 +131,8 @@ class DynamoRetention:
         )
 
     def page(self, patient_id: str, limit: int) -> list[dict[str, Any]]:
-        """Of the partition's first ``limit`` items, those left to sweep (all but the profile and the run)."""
+        """Of the partition's first ``limit`` items, those left to sweep (all but the profile, the run and its
+        subject)."""
         found = self.table.query("pk = :p", {":p": patient_pk(patient_id)}, limit=limit, consistent=True)
         return [i for i in found.items if i["sk"] not in rules.LAST]
 
@@ -168,17 +169,9 @@ class DynamoRetention:
             keys.append((phone_pk(str(profile["phone"])), pk))
         self.table.batch_write([], keys)
         for meter in meters_of(profile):
-            try:
-                self.table.client.delete_item(
-                    TableName=self.table.name,
-                    Key={"pk": {"S": f"METER#{meter.device_id}"}, "sk": {"S": "OWNER"}},
-                    ConditionExpression="patient_id = :p",
-                    ExpressionAttributeValues={":p": {"S": patient_id}},
-                )
-            except ClientError as error:
-                # A meter registered to someone else since (or gone already) stays as it is.
-                if error_code(error) != "ConditionalCheckFailedException":
-                    raise
+            # Only while it is still theirs: a meter registered to someone else since stays as it is.
+            owner = self.table.delete_op(f"METER#{meter.device_id}", "OWNER", "patient_id = :p", {":p": patient_id})
+            self.table.transact_if([owner])
 
     def forget_profile(self, patient_id: str) -> None:
         """The profile: names, contacts, language, zone, care team, meters."""

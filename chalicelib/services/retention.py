@@ -114,7 +114,7 @@ class RetentionService:
             return
         subject = self._store.subject(pid)
         if subject is None:
-            self._store.end(pid)  # ended but for its state (a crash in ``end``'s transaction cannot leave half)
+            self._store.end(pid)  # a run without its subject has nothing left to do (``end`` removes both at once)
             return
         self._step(pid, subject, run, now)
 
@@ -156,7 +156,7 @@ class RetentionService:
             if not items:
                 return moved, deleted, True  # only the profile and the run are left
             # Push endpoints first: the device items are the only record of them.
-            self._accounts.forget_devices([str(i["endpoint_arn"]) for i in items if i.get("entity") == "device"])
+            self._accounts.forget_devices([str(i["endpoint_arn"]) for i in items if i.get("endpoint_arn")])
             m, d = self._store.sweep(subject, items)
             moved, deleted = moved + m, deleted + d
         return moved, deleted, False
