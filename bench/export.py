@@ -3,7 +3,8 @@
 ``GET /patients/{pid}/export?everything=true&limit=500`` is followed from the first page to the last
 through the app's handler, as a client would.  Reported: pages, the whole export's time, the median
 page, DynamoDB requests per page, the largest page's size, and peak memory: the Python heap's peak
-while the pages are made (``tracemalloc``) and the process's peak RSS before and after.
+while the pages are made (``tracemalloc``) and the process's peak RSS before and after; and the
+one-document export of the same record, refused at its 5 MiB budget: its time, requests and heap peak.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ def run() -> dict[str, Any]:
 
         calls = AwsCalls()
         calls.attach(c.client("dynamodb"))
+        # The one-document export of the same record: refused once its Bundle would pass 5 MiB.
+        event = api_event("GET", f"/patients/{pid}/export", "/patients/{patient_id}/export", {"patient_id": pid}, token)
+        tracemalloc.start()
+        began = time.perf_counter()
+        refusal = app(event, None)
+        refused_ms = (time.perf_counter() - began) * 1000
+        _, refused_heap = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert refusal["statusCode"] == 400 and "record-too-large" in refusal["body"], refusal
+        refused_requests = sum(calls.calls.values())
+
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         tracemalloc.start()
         samples: list[float] = []
@@ -103,6 +115,11 @@ def run() -> dict[str, Any]:
         "largest_page_kb": round(max(sizes) / 1024, 1),
         "python_heap_peak_mb": round(heap_peak / 2**20, 1),
         "rss_peak_mb_before_after": [round(rss_before / 1024, 1), round(rss_after / 1024, 1)],
+        "one_document_refused": {
+            "ms": round(refused_ms),
+            "dynamodb_requests": refused_requests,
+            "python_heap_peak_mb": round(refused_heap / 2**20, 1),
+        },
     }
     write_result("export", result)
     table(
@@ -115,6 +132,11 @@ def run() -> dict[str, Any]:
             ("largest page", f"{result['largest_page_kb']} KB"),
             ("Python heap peak while exporting", f"{result['python_heap_peak_mb']} MB"),
             ("process peak RSS before / after", f"{result['rss_peak_mb_before_after']} MB"),
+            (
+                "one-document export refused (400 record-too-large)",
+                f"{round(refused_ms)} ms, {refused_requests} DynamoDB requests, "
+                f"heap peak {result['one_document_refused']['python_heap_peak_mb']} MB",
+            ),
         ],
     )
     return result

@@ -21,6 +21,7 @@ TYPE_BASE = "https://carewire.dev/problems/"
 
 STATUS: list[tuple[type[e.CarewireError], int, str]] = [
     (e.MalformedRequestError, 400, "malformed-request"),
+    (e.RecordTooLargeError, 400, "record-too-large"),
     (e.AuthenticationError, 401, "unauthenticated"),
     (e.ForbiddenError, 403, "forbidden"),
     (e.NotFoundError, 404, "not-found"),

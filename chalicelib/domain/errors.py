@@ -43,6 +43,12 @@ class PayloadTooLargeError(CarewireError):
     title = "Request body too large"
 
 
+class RecordTooLargeError(CarewireError):
+    """The answer asked for would not fit in one HTTP response; the same data can be asked for in pages."""
+
+    title = "Record too large for one document"
+
+
 class AuthenticationError(CarewireError):
     title = "Authentication required"
 

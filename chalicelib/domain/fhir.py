@@ -10,10 +10,14 @@ the v3 ObservationInterpretation codes N, L, H, LL, HH.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import re
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from chalicelib.domain.errors import FieldError, RecordTooLargeError
 from chalicelib.domain.patients import Patient
 from chalicelib.domain.readings import Reading
 from chalicelib.domain.timeutil import iso
@@ -158,11 +162,41 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     return resource
 
 
-def bundle(patient: Patient, readings: list[Reading], timestamp: str) -> dict[str, Any]:
-    resources = [patient_resource(patient)]
+# One HTTP answer carries at most 6 MB (a Lambda's synchronous response), measured with the body
+# escaped inside the proxy integration's JSON envelope; 5 MiB leaves the envelope and headers room.
+DOCUMENT_BUDGET = 5 * 1024 * 1024
+
+
+def bundle(
+    patient: Patient, readings: Iterable[Reading], timestamp: str, budget: int = DOCUMENT_BUDGET
+) -> dict[str, Any]:
+    """The patient and ``readings`` as one collection Bundle, or RecordTooLargeError past ``budget``.
+
+    ``readings`` is consumed lazily and no further than the budget: a record of 100,000 readings is
+    refused after the first few thousand, not read whole and then refused.
+    """
+    document: dict[str, Any] = {"resourceType": "Bundle", "type": "collection", "timestamp": timestamp, "entry": []}
+    size = _enveloped_size(document)
+    for entry in itertools.chain(entries([patient_resource(patient)]), _entries_of(readings)):
+        size += _enveloped_size(entry) + 2  # and the ", " before it
+        if size > budget:
+            raise RecordTooLargeError(
+                "The record is too large for one document: ask for it in pages with everything=true.",
+                [FieldError("everything", "true: this record is exported in pages")],
+            )
+        document["entry"].append(entry)
+    return document
+
+
+def _entries_of(readings: Iterable[Reading]) -> Iterator[dict[str, Any]]:
     for reading in readings:
-        resources.extend(reading_resources(reading))
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": timestamp, "entry": entries(resources)}
+        yield from entries(reading_resources(reading))
+
+
+def _enveloped_size(value: Any) -> int:
+    """Bytes of ``value`` as JSON once escaped as the string body of the integration's envelope."""
+    text = json.dumps(value)  # ASCII (ensure_ascii), as the view sends it
+    return len(text) + text.count('"') + text.count("\\")
 
 
 # -- the whole record (GET /patients/{pid}/export?everything=true) --------------------------------------

@@ -10,7 +10,7 @@ of the write is derived from the table stream (the item carries the actor).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol, get_args
 
@@ -337,15 +337,24 @@ class ReadingService:
         """The patient and every reading as a FHIR R4 collection Bundle.
 
         A dict, not a response model: the answer is a FHIR document (``application/fhir+json``),
-        whose shape FHIR defines and ``domain/fhir.py`` builds; the view sends it as it is.
+        whose shape FHIR defines and ``domain/fhir.py`` builds; the view sends it as it is.  A record
+        too large for one answer is RecordTooLargeError, found before the rest of it is read.
         """
         from chalicelib.domain import fhir
         from chalicelib.services.patients import patient_of
 
         record = self._patients.visible_record(principal, patient_id)
-        readings = [to_reading(item) for item in self._readings.every(patient_id)]
-        self._audit.record(principal, "export", "patient", patient_id, {"readings": len(readings)})
-        return fhir.bundle(patient_of(record), readings, iso(self._clock()))
+        read = 0
+
+        def readings() -> Iterator[Reading]:
+            nonlocal read
+            for item in self._readings.every(patient_id):
+                read += 1
+                yield to_reading(item)
+
+        document = fhir.bundle(patient_of(record), readings(), iso(self._clock()))
+        self._audit.record(principal, "export", "patient", patient_id, {"readings": read})
+        return document
 
 
 def _as_read(value: Any) -> Any:

@@ -29,6 +29,7 @@ class FakeReadingStore(FakeReadings):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0  # puts that stored a reading (a refused put writes nothing)
+        self.exported = 0  # readings handed out by every()
 
     def put_new(self, record: Record) -> Record | None:
         stored = self._readings.get((record["patient_id"], record["reading_id"]))
@@ -54,7 +55,9 @@ class FakeReadingStore(FakeReadings):
 
     def every(self, patient_id: str) -> Iterator[Record]:
         for reading_type in TYPES:
-            yield from self._between(patient_id, reading_type, "0000", "9999")
+            for record in self._between(patient_id, reading_type, "0000", "9999"):
+                self.exported += 1
+                yield record
 
     def count(self, patient_id: str | None = None) -> int:
         return sum(1 for pid, _ in self._readings if patient_id is None or pid == patient_id)

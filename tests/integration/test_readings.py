@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Api, body, patient_body
+from tests.integration.console_client import Console, text
 
 
 def ago(**delta: float) -> str:
@@ -373,3 +374,29 @@ def test_stream_copies_the_writer_into_the_audit_trail_once(
     created = [a for a in audit if (a["detail"] or {}).get("reading_id") == sent["reading_id"]]
     assert len(created) == 1
     assert (created[0]["actor"], created[0]["role"], created[0]["action"]) == (patient[1], "patient", "create")
+
+
+def test_a_record_too_large_for_one_export_is_a_400_naming_everything_and_its_pages_still_come(
+    api: Api, clinic: dict[str, Any]
+) -> None:
+    """A cuff syncing a year of six-a-day history: more than one Lambda answer (6 MB) can carry."""
+    pid = f"p-big-{uuid.uuid4().hex[:6]}"
+    api.call("POST", "/patients", patient_body(pid), as_=clinic["c1"])
+    me = ("patient", pid)
+    for batch in range(22):
+        readings = [pressure(128, 82, measured_at=ago(hours=3.9 * (100 * batch + n) + 1)) for n in range(100)]
+        response = api.call("POST", f"/patients/{pid}/readings/batch", {"readings": readings}, as_=me)
+        assert {r["status"] for r in body(response)["results"]} == {201}
+
+    refused = api.call("GET", f"/patients/{pid}/export", as_=clinic["c1"])
+
+    assert refused.status_code == 400
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    problem = body(refused)
+    assert problem["type"].endswith("/record-too-large")
+    assert [e["field"] for e in problem["errors"]] == ["everything"]
+    first = api.call("GET", f"/patients/{pid}/export?everything=true&limit=500", as_=clinic["c1"])
+    assert first.status_code == 200
+    assert any(link["relation"] == "next" for link in body(first)["link"])
+    download = Console(api.client, api.issuer, "clinician", "c-1").get(f"/console/patients/{pid}/export.json")
+    assert download.status_code == 400 and "too large for one file" in text(download)

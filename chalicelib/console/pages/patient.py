@@ -31,9 +31,9 @@ from chalicelib import readers
 from chalicelib.api.patients import known_id
 from chalicelib.bootstrap import container
 from chalicelib.console.pages import patient_actions
-from chalicelib.console.web import Visit, bp, file_response, page, render, staff
+from chalicelib.console.web import Visit, bp, error_page, file_response, page, render, staff
 from chalicelib.domain import console_stats, trends
-from chalicelib.domain.errors import FieldError, MalformedRequestError
+from chalicelib.domain.errors import FieldError, MalformedRequestError, RecordTooLargeError
 from chalicelib.domain.identity import Principal
 from chalicelib.domain.patients import Consent, Patient
 from chalicelib.domain.readings import Reading
@@ -464,5 +464,12 @@ def fhir_export(visit: Visit, patient_id: str) -> Response:
     """The API's FHIR R4 export (``GET /patients/{pid}/export``) as a download for a signed-in clinician."""
     caller = staff(visit)
     pid = known_id(patient_id)
-    document = container().readings.export(caller, pid)
+    try:
+        document = container().readings.export(caller, pid)
+    except RecordTooLargeError:
+        detail = (
+            "This record is too large for one file. Your clinic's systems can fetch it in parts from "
+            f"the API: GET /patients/{pid}/export?everything=true."
+        )
+        return error_page(visit, 400, "Too large for one file", detail)
     return file_response(visit, json.dumps(document), "application/fhir+json", f"patient-{pid}-fhir.json")

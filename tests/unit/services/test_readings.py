@@ -8,17 +8,20 @@ classifier, cursor codec and audit trail; only the ports are faked.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from chalicelib.domain import fhir
 from chalicelib.domain.cursors import CursorCodec
 from chalicelib.domain.errors import (
     ConflictError,
     InvalidInputError,
     MalformedRequestError,
     NotFoundError,
+    RecordTooLargeError,
 )
 from chalicelib.domain.identity import Principal, Role
 from chalicelib.domain.timeutil import iso
@@ -500,6 +503,45 @@ def test_the_export_is_a_fhir_bundle_of_the_patient_and_every_reading(world: Wor
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
     assert len(bundle["entry"]) == 3  # the patient and two observations
     assert world.audit_log.entries[-1]["detail"] == {"readings": 2}
+
+
+def _years_of_readings(world: World, count: int) -> None:
+    """``count`` stored glucose readings like the one the patient posted, an hour apart."""
+    record(world, glucose(rid="g-0", minutes_ago=1, context="fasting", device_id="meter-9", source="device"))
+    stored = world.store.get("p-1", "g-0")
+    assert stored is not None
+    for n in range(1, count):
+        world.store.put({**stored, "reading_id": f"g-{n}", "measured_at": world.at(hours=n)})
+
+
+def _answer_size(document: dict[str, Any]) -> int:
+    """The document's bytes as the proxy integration carries it: JSON inside a JSON string."""
+    return len(json.dumps(json.dumps(document)))
+
+
+def test_the_export_fits_in_one_lambda_answer_up_to_its_budget(world: World) -> None:
+    _years_of_readings(world, 3_000)  # two years at four a day
+
+    document = world.service.export(ANA, "p-1")
+
+    assert len(document["entry"]) == 3_001
+    assert _answer_size(document) <= fhir.DOCUMENT_BUDGET < 6_000_000  # a Lambda answers at most 6 MB
+    assert world.audit_log.entries[-1]["detail"] == {"readings": 3_000}
+
+
+def test_an_export_too_large_for_one_answer_is_refused_naming_everything_before_it_is_read_whole(
+    world: World,
+) -> None:
+    _years_of_readings(world, 10_000)  # seven years at four a day
+    audited = len(world.audit_log.entries)
+
+    with pytest.raises(RecordTooLargeError) as refused:
+        world.service.export(ANA, "p-1")
+
+    assert [e.field for e in refused.value.errors] == ["everything"]
+    assert "everything=true" in refused.value.detail
+    assert 3_000 < world.store.exported < 5_000  # read up to the budget, not the other 5,000 and more
+    assert len(world.audit_log.entries) == audited  # nothing was handed out
 
 
 def test_a_clinician_outside_the_care_team_cannot_export(world: World) -> None:
