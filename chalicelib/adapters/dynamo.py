@@ -361,14 +361,17 @@ class DynamoTable:
 
     def query_all(self, key_condition: str, values: Mapping[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
         """Every item a Query matches, following LastEvaluatedKey (for reads bounded by their key range)."""
-        items: list[dict[str, Any]] = []
+        return list(self.query_each(key_condition, values, **kwargs))
+
+    def query_each(self, key_condition: str, values: Mapping[str, Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """The items a Query matches, one page read at a time as the caller goes on (stop early, read less)."""
         start_key = None
         while True:
             page = self.query(key_condition, values, start_key=start_key, **kwargs)
-            items += page.items
+            yield from page.items
             start_key = page.last_key
             if not start_key:
-                return items
+                return
 
     def batch_get(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Every item found for ``keys``, retrying unprocessed keys: 100 keys a request, side by side."""

@@ -131,10 +131,13 @@ class DynamoReadingStore:
         return {name: {"S": keyed[name]} for name in ("pk", "sk", "lsi1sk")}
 
     def every(self, patient_id: str) -> Iterator[dict[str, Any]]:
-        """All of a patient's readings, oldest first per type (for export)."""
+        """All of a patient's readings, oldest first per type, a Query page at a time (for export)."""
         for reading_type in TYPES:
-            yield from self.table.query_all(
+            yield from self.table.query_each(
                 "pk = :p AND begins_with(lsi1sk, :t)",
                 {":p": patient_pk(patient_id), ":t": f"READING#{reading_type}#"},
                 index="lsi1",
+                # A page of 1,000 (about 250 KB) rather than DynamoDB's 1 MB: an export refused at its
+                # budget stops having read at most one such page more than it needed.
+                limit=1000,
             )

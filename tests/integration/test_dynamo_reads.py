@@ -91,3 +91,29 @@ def test_an_error_answer_is_still_botocores(clients: tuple[Any, Any, str]) -> No
     with pytest.raises(ClientError) as raised:
         fast.get_item(TableName="no-such-table", Key={"pk": {"S": "x"}, "sk": {"S": "y"}})
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_query_each_reads_a_page_only_when_the_caller_gets_to_it(clients: tuple[Any, Any, str]) -> None:
+    from itertools import islice
+
+    from chalicelib import bootstrap
+
+    table = bootstrap.container().table
+    pk = f"TEST#{uuid.uuid4().hex}"
+    for n in range(5):
+        table.client.put_item(TableName=table.name, Item={"pk": {"S": pk}, "sk": {"S": f"ITEM#{n}"}})
+    queries: list[str] = []
+
+    def counted(**_: Any) -> None:
+        queries.append("Query")
+
+    table.client.meta.events.register("before-call.dynamodb.Query", counted)
+    try:
+        first = list(islice(table.query_each("pk = :p", {":p": pk}, limit=2), 2))
+        assert [i["sk"] for i in first] == ["ITEM#0", "ITEM#1"] and len(queries) == 1  # stopping early reads less
+        queries.clear()
+        every = [i["sk"] for i in table.query_each("pk = :p", {":p": pk}, limit=2)]
+        assert every == [f"ITEM#{n}" for n in range(5)] and len(queries) == 3  # 2 + 2 + 1, by LastEvaluatedKey
+    finally:
+        table.client.meta.events.unregister("before-call.dynamodb.Query", counted)
+    assert table.query_all("pk = :p", {":p": pk}, limit=2) == table.query_all("pk = :p", {":p": pk})
