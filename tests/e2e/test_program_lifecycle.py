@@ -16,7 +16,8 @@ from tests.e2e.conftest import Http
 from tests.e2e.test_safety_net import ADMIN, about, alerts, clinician, glucose, outbox, phone, post, stage_now, travel
 
 
-def enrol(http: Http, doctor: str) -> dict[str, Any]:
+def enrol(http: Http, doctor: str, **fields: Any) -> dict[str, Any]:
+    """A patient enrolled by the admin on ``doctor``'s team, SMS consented, with an 08:00 dose reminder."""
     pid = f"p-pl-{uuid.uuid4().hex[:8]}"
     body = {
         "patient_id": pid,
@@ -27,6 +28,7 @@ def enrol(http: Http, doctor: str) -> dict[str, Any]:
         "channels": ["sms"],
         "care_team": [doctor],
         "conditions": ["diabetes"],
+        **fields,
     }
     created = http.call("POST", "/patients", body, as_=ADMIN)
     assert created.status_code == 201, created.text
@@ -35,7 +37,7 @@ def enrol(http: Http, doctor: str) -> dict[str, Any]:
         "POST", f"/patients/{pid}/reminders", {"kind": "medication", "times": ["08:00"]}, as_=("patient", pid)
     )
     assert reminder.status_code == 201, reminder.text
-    return {"pid": pid, "phone": body["phone"], "due": parse_iso(reminder.json()["next_due_at"])}
+    return {"pid": pid, **body, "due": parse_iso(reminder.json()["next_due_at"])}
 
 
 def reminders_to(http: Http, number: str) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import pytest
 
 from chalicelib.domain.timeutil import parse_iso
 from devstack.stack import Stack, free_port
+from tests.e2e import test_program_lifecycle as lifecycle
 from tests.e2e.conftest import Http
 from tests.e2e.test_safety_net import ADMIN, clinician, glucose, outbox, phone, post, stage_now, travel
 
@@ -42,26 +43,15 @@ def http(stack: Stack) -> Http:
 
 
 def enrol(http: Http, doctor: str, family_name: str) -> dict[str, Any]:
-    pid = f"p-rt-{uuid.uuid4().hex[:8]}"
-    body = {
-        "patient_id": pid,
-        "given_name": "Zebedee",
-        "family_name": family_name,
-        "phone": phone(),
-        "email": f"{family_name.lower()}@mail.example",
-        "timezone": "Europe/Lisbon",
-        "channels": ["sms", "email"],
-        "care_team": [doctor],
-        "conditions": ["diabetes"],
-    }
-    created = http.call("POST", "/patients", body, as_=ADMIN)
-    assert created.status_code == 201, created.text
-    http.call("PUT", f"/patients/{pid}/consents/sms", {"granted": True}, as_=("patient", pid))
-    reminder = http.call(
-        "POST", f"/patients/{pid}/reminders", {"kind": "medication", "times": ["08:00"]}, as_=("patient", pid)
+    return lifecycle.enrol(
+        http,
+        doctor,
+        given_name="Zebedee",
+        family_name=family_name,
+        email=f"{family_name.lower()}@mail.example",
+        timezone="Europe/Lisbon",
+        channels=["sms", "email"],
     )
-    assert reminder.status_code == 201, reminder.text
-    return {"pid": pid, **body}
 
 
 def current_episode(http: Http, pid: str, doctor: str) -> dict[str, Any]:
