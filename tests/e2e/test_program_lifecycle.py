@@ -15,6 +15,8 @@ from chalicelib.domain.timeutil import iso, parse_iso
 from tests.e2e.conftest import Http
 from tests.e2e.test_safety_net import ADMIN, about, alerts, clinician, glucose, outbox, phone, post, stage_now, travel
 
+NEW_YORK = ZoneInfo("America/New_York")
+
 
 def enrol(http: Http, doctor: str, **fields: Any) -> dict[str, Any]:
     """A patient enrolled by the admin on ``doctor``'s team, SMS consented, with an 08:00 dose reminder."""
@@ -115,11 +117,12 @@ def test_discharge_says_goodbye_once_leaves_the_worklist_and_re_enrolment_is_a_n
     assert p["pid"] in [r["patient_id"] for r in rows]
 
     # The stage clock is wherever this worker's earlier tests left it, day or night in New York.
-    local = stage_now(http).astimezone(ZoneInfo("America/New_York"))
+    local = stage_now(http).astimezone(NEW_YORK)
     done = act(http, p["pid"], current["episode_id"], "discharge", doctor, {"reason": "goals met", "note": "A1c 6.8"})
     assert (done["status"], done["discharge_reason"]) == ("discharged", "goals met")
     http.call("POST", "/_local/drain")
-    if local.hour >= 21 or local.hour < 7:  # a goodbye is routine: at night quiet hours hold it until 08:00
+    # A goodbye is routine: at night quiet hours hold it until 08:00 (a minute's margin for the calls between).
+    if local.hour >= 21 or (local + timedelta(minutes=1)).hour < 8:
         assert closing_to(http, p["phone"]) == []
     travel(http, p["due"])  # 08:00: the goodbye has gone, once; the dose reminder due then does not go
     assert len(closing_to(http, p["phone"])) == 1
@@ -191,6 +194,10 @@ def test_only_the_care_team_changes_an_episode_and_consent_is_recorded_later(htt
 
 
 def test_billing_counts_registered_meters_inside_a_consented_unpaused_episode_only(http: Http) -> None:
+    # Noon in New York, so that a day's reading an hour after it stays on that local day (started at 23:30,
+    # the "day 3" reading fell on the resume's day, which rightly counts).
+    noon = (stage_now(http).astimezone(NEW_YORK) + timedelta(days=1)).replace(hour=12, minute=0, second=0)
+    travel(http, noon)
     doctor, _ = clinician(http, phone=phone())
     p = enrol(http, doctor)
     pid, as_doctor = p["pid"], ("clinician", doctor)
@@ -253,4 +260,4 @@ def test_billing_counts_registered_meters_inside_a_consented_unpaused_episode_on
     assert sum(row["device_days"] for row in rows) == 2
     periods = [period for row in rows for period in row["program_periods"]]
     # Billing starts with the consent, given at ``start``: its local day in New York.
-    assert periods and periods[0][0] == start.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    assert periods and periods[0][0] == start.astimezone(NEW_YORK).date().isoformat()
