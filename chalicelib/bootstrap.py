@@ -331,6 +331,7 @@ class Container:
 
     @cached_property
     def messaging(self) -> MessagingService:
+        from chalicelib.adapters.appointments import DynamoAppointmentStore
         from chalicelib.adapters.queues import SqsOutbound
         from chalicelib.services.messaging import MessagingService
 
@@ -344,6 +345,7 @@ class Container:
             self.settings.clinic,
             self.reactions.publish,
             self.settings.sms_countries,
+            appointments=DynamoAppointmentStore(self.table),
         )
 
     @cached_property

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
@@ -22,6 +22,14 @@ from chalicelib.domain.timeutil import SentTime, UtcTime
 
 Kind = Literal["video", "in_person", "phone"]
 Status = Literal["scheduled", "confirmed", "reschedule_requested", "cancelled", "completed"]
+OPEN = ("scheduled", "confirmed", "reschedule_requested")
+# What each notice says about its appointment; a notice held back (quiet hours, a retry) goes only if still so.
+NOTICES = {
+    "appointment_reminder": "upcoming",
+    "appointment_rescheduled": "upcoming",
+    "appointment_join_link": "upcoming",
+    "appointment_cancelled": "cancelled",
+}
 _DURATION = re.compile(r"^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?)?$")
 
 
@@ -164,3 +172,19 @@ def reminder_times(
         if now < due < starts_at:
             times.add(due.replace(second=0, microsecond=0))
     return sorted(times)
+
+
+def notice_still_true(template: str, params: dict[str, Any], appointment: dict[str, Any] | None) -> bool:
+    """Whether a notice about an appointment may still go when it is delivered.
+
+    A reminder, a "has moved" notice or a join link goes only while the appointment is open at the start it
+    names; a cancellation notice only while it is cancelled. Held by quiet hours, a "moved" notice must not
+    reach the patient after the visit was cancelled (or moved again), asking them to confirm it.
+    """
+    if template not in NOTICES or "appointment_id" not in params:
+        return True  # not an appointment notice, or queued before notices named their appointment
+    if appointment is None:
+        return False
+    if NOTICES[template] == "cancelled":
+        return bool(appointment.get("status") == "cancelled")
+    return appointment.get("status") in OPEN and appointment.get("starts_at") == params.get("starts_at")

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.appointments import (
+    OPEN,
     START_WINDOW,
     Appointment,
     AppointmentIn,
@@ -29,8 +30,6 @@ from chalicelib.domain.messages import Intent, Recipient
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count
 from chalicelib.services.ports import Audit, Outbox, PatientAccess, Patients, Record, Timeline
-
-OPEN = ("scheduled", "confirmed", "reschedule_requested")
 
 
 class AppointmentStore(Protocol):
@@ -246,7 +245,12 @@ class AppointmentService:
     def _tell(self, item: dict[str, Any], template: str, tag: str) -> None:
         record = self._profiles.get(item["patient_id"]) or {}
         when = parse_iso(item["starts_at"]).astimezone(ZoneInfo(record.get("timezone", "UTC")))
-        params = {"when": when.strftime("%Y-%m-%d %H:%M")}
+        # The appointment and start it speaks of: messaging checks them again when it delivers (held notices).
+        params = {
+            "when": when.strftime("%Y-%m-%d %H:%M"),
+            "appointment_id": item["appointment_id"],
+            "starts_at": item["starts_at"],
+        }
         base = f"appt:{item['patient_id']}:{item['appointment_id']}:{tag}"
         intents = [
             Intent(

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.appointments import NOTICES, notice_still_true
 from chalicelib.domain.contacts import FIELD_OF, PHONE_CHANNELS, allowed_destination
 from chalicelib.domain.delivery import SendError, unreachable
 from chalicelib.domain.episodes import CLOSING, NO_CALL_TASK, SENT_WHILE_QUIET, closing_still_true
@@ -36,6 +37,7 @@ from chalicelib.domain.templates import TEMPLATES, fields_of, render
 from chalicelib.domain.timeutil import iso, parse_iso
 from chalicelib.observability import count, logger, opaque
 from chalicelib.services.ports import (
+    Appointments,
     Channel,
     ClinicianProfiles,
     DailySlot,
@@ -97,6 +99,7 @@ class MessagingService:
         publish: Publish,
         sms_countries: tuple[str, ...] = ("+1",),
         daily_cap: int = DAILY_CAP,
+        appointments: Appointments | None = None,
     ) -> None:
         self._store = store
         self._patients = patients
@@ -108,6 +111,7 @@ class MessagingService:
         self._sms_countries = sms_countries
         self._daily_cap = daily_cap
         self._publish = publish
+        self._appointments = appointments
 
     # -- producers -----------------------------------------------------------------
 
@@ -141,6 +145,8 @@ class MessagingService:
                 return self._skip_quiet(intent, now)
             if intent.template == CLOSING and not closing_still_true(contact.episode, intent.params.get("episode_id")):
                 return self._skip_quiet(intent, now)  # the discharge did not land, or was followed by a new episode
+            if not self._notice_still_true(intent):
+                return self._skip(intent, now, "appointment changed", "not sent: the appointment changed since")
         capped = not safety and intent.recipient.kind == "patient"
         slot = None
         if capped and contact is not None and route is not None and route.deliver_at is None and route.channels:
@@ -232,17 +238,29 @@ class MessagingService:
 
     def _skip_quiet(self, intent: Intent, now: datetime) -> str:
         """Monitoring is paused or over: a routine message is settled 'skipped', never sent and then regretted."""
+        detail = "not sent: monitoring is paused or the patient was discharged"
+        return self._skip(intent, now, "monitoring paused or discharged", detail, "MessagesSkippedMonitoringQuiet")
+
+    def _notice_still_true(self, intent: Intent) -> bool:
+        """An appointment notice goes only if the appointment still is what it says (one GetItem, notices only)."""
+        if self._appointments is None or intent.template not in NOTICES or "appointment_id" not in intent.params:
+            return True
+        appointment = self._appointments.get(intent.recipient.id, intent.params["appointment_id"])
+        return notice_still_true(intent.template, intent.params, appointment)
+
+    def _skip(
+        self, intent: Intent, now: datetime, reason: str, detail: str, metric: str = "MessagesSkippedStale"
+    ) -> str:
+        """A routine message that is no longer true is settled 'skipped', never sent and then regretted."""
         if self._store.claim(intent.intent_id, now, CLAIM_LEASE, False) != "claimed":
             return "duplicate"
-        self._store.settle(intent.intent_id, "skipped", {"reason": "monitoring paused or discharged"})
+        self._store.settle(intent.intent_id, "skipped", {"reason": reason})
         if intent.message_id and intent.params.get("message_at"):
             self._store.update_message(
                 intent.recipient.id, intent.params["message_at"], intent.message_id, "skipped", None
             )
-        self._event(
-            intent, "delivery_failed", now, None, "not sent: monitoring is paused or the patient was discharged"
-        )
-        count("MessagesSkippedMonitoringQuiet")
+        self._event(intent, "delivery_failed", now, None, detail)
+        count(metric)
         return "skipped"
 
     def _hold(self, intent: Intent, slot: DailySlot, now: datetime) -> None:

@@ -440,6 +440,12 @@ class MessagingPatients(Patients, Protocol):
     def add_open_tasks(self, patient_id: str, delta: int) -> None: ...
 
 
+class Appointments(Protocol):
+    """One appointment as it stands (delivery checks a held notice against it)."""
+
+    def get(self, patient_id: str, appointment_id: str) -> Record | None: ...
+
+
 class ConsentPatients(Patients, Protocol):
     """Patient profiles, and the consents an inbound STOP or START writes."""
 

@@ -14,7 +14,7 @@ from tests.e2e.test_alerts_and_messaging import outbox, server_now, tick
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def _patient(http: Http, clinic: dict[str, Any], phone: str) -> str:
+def _patient(http: Http, clinic: dict[str, Any], phone: str, quiet: dict[str, str] | None = None) -> str:
     pid = f"p-appt-{uuid.uuid4().hex[:6]}"
     body = {
         "patient_id": pid,
@@ -25,7 +25,7 @@ def _patient(http: Http, clinic: dict[str, Any], phone: str) -> str:
         "timezone": "America/New_York",
         "channels": ["sms", "email"],
         # The stage clock is wherever earlier tests left it: these tests are about notices, not quiet hours.
-        "quiet_hours": {"start": "00:00", "end": "00:00"},
+        "quiet_hours": quiet or {"start": "00:00", "end": "00:00"},
     }
     assert http.call("POST", "/patients", body, as_=clinic["c1"]).status_code == 201
     for channel in ("sms", "email"):
@@ -144,3 +144,30 @@ def test_only_the_care_team_books_and_a_patient_may_only_confirm(http: Http, cli
     assert by_patient.status_code == 403 and booked.status_code == 201
     assert move.status_code == 403 and confirm.json()["status"] == "confirmed"
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "join_url"
+
+
+def test_a_visit_moved_then_cancelled_at_night_is_only_cancelled_in_the_morning(
+    http: Http, clinic: dict[str, Any]
+) -> None:
+    phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    pid = _patient(http, clinic, phone, quiet={"start": "21:00", "end": "08:00"})  # the clinic's default
+    night = (server_now(http).astimezone(NEW_YORK) + timedelta(days=1)).replace(hour=23, minute=30)
+    tick(http, night)
+    starts = datetime.combine(night.date() + timedelta(days=3), time(14, 30), tzinfo=NEW_YORK)
+    path = f"/patients/{pid}/appointments/v-night"
+    booked = http.call(
+        "POST",
+        f"/patients/{pid}/appointments",
+        {"appointment_id": "v-night", "starts_at": iso(starts), "kind": "phone"},
+        as_=clinic["c1"],
+    )
+    assert booked.status_code == 201, booked.text
+    moved = http.call("PATCH", path, {"starts_at": iso(starts + timedelta(days=1))}, as_=clinic["c1"])
+    assert moved.status_code == 200, moved.text
+    assert http.call("POST", f"{path}/cancel", as_=clinic["c1"]).status_code == 200
+    http.call("POST", "/_local/drain")
+    assert outbox(http, phone) == []  # both notices held by quiet hours
+
+    tick(http, datetime.combine(night.date() + timedelta(days=1), time(8, 1), tzinfo=NEW_YORK))
+    texts = [m["body"] for m in outbox(http, phone)]
+    assert len(texts) == 1 and "is cancelled" in texts[0], texts  # never "has moved ... Reply C to confirm"

@@ -22,6 +22,7 @@ from tests.fakes import (
     FakeReceipts,
     FakeTimeline,
 )
+from tests.fakes.appointments import FakeAppointmentStore
 
 CLINIC = {"clinic": "Northside Clinic", "support": "+15550000000"}
 PHONE = "+15551230000"
@@ -49,6 +50,7 @@ class MessagingWorld:
     events: list[Any] = field(default_factory=list)
     daily_cap: int = 20
     channel_names: tuple[str, ...] = ("push", "sms", "email", "voice")
+    appointments: FakeAppointmentStore = field(default_factory=FakeAppointmentStore)
 
     def __post_init__(self) -> None:
         self.store = FakeMessagingStore(self.patients, self.timeline)
@@ -64,6 +66,7 @@ class MessagingWorld:
             CLINIC,
             self.events.append,
             daily_cap=self.daily_cap,
+            appointments=self.appointments,
         )
         self.receipts = FakeReceipts(self.store, self.clinicians)
         self.delivery = DeliveryService(self.receipts, self.service, self.clinicians, self.clock)

@@ -323,7 +323,9 @@ def test_rescheduling_tells_the_patient_resets_reminders_and_unconfirms(world: W
     [intent] = world.outbox.take()
     assert intent.template == "appointment_rescheduled" and intent.recipient.id == "p-1"
     assert intent.intent_id == f"appt:p-1:v-1:rescheduled:{iso(new_start)}"
-    assert intent.params == {"when": new_start.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")}
+    when = new_start.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M")
+    # Which visit and start it speaks of: delivery sends it only if still so (a notice held by quiet hours).
+    assert intent.params == {"when": when, "appointment_id": "v-1", "starts_at": iso(new_start)}
     assert updated.status == "scheduled"
     assert [r.due_at for r in updated.reminders] == [new_start - timedelta(days=1), new_start - timedelta(hours=2)]
     assert world.timeline.of("p-1", "note")[-1]["summary"] == f"appointment rescheduled to {iso(new_start)}"

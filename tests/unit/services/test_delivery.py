@@ -7,11 +7,14 @@ The fast tier of tests/integration/test_messaging.py: ``MessagingService`` over
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from chalicelib.domain.events import PatientUnreachable
+from chalicelib.domain.messages import Intent
 from chalicelib.services.messaging import TransientDeliveryError
+from tests.fakes import FakeClock
 from tests.unit.services.messaging_world import NIGHT, PHONE, MessagingWorld, permanent, transient
 
 
@@ -126,6 +129,57 @@ def test_quiet_hours_defer_a_routine_message_and_the_tick_releases_it_once() -> 
     assert [i.intent_id for i in world.outbound.take()] == [intent.intent_id]
     assert world.service.deliver(intent) == "sent"
     assert world.sent_by() == {"sms": 1}
+
+
+def _visit(world: MessagingWorld, status: str, starts_at: str = "2026-03-05T16:00:00.000Z") -> dict[str, Any]:
+    visit = {"patient_id": "p-1", "appointment_id": "v-1", "status": status, "starts_at": starts_at}
+    world.appointments.appointments[("p-1", "v-1")] = {**visit, "updated_at": world.clock().isoformat()}
+    return {"when": "2026-03-05 11:00", "appointment_id": "v-1", "starts_at": starts_at}
+
+
+def _held_till_morning(world: MessagingWorld, intent: Intent, status: str, starts_at: str) -> str:
+    assert world.service.deliver(intent) == "deferred"
+    world.appointments.appointments[("p-1", "v-1")].update(status=status, starts_at=starts_at)  # that night
+    world.clock.advance(hours=9)  # 08:00 in New York
+    [due] = world.store.due_deferred(world.clock())
+    world.service.release_deferred(due, world.clock())
+    world.outbound.take()
+    return world.service.deliver(intent)
+
+
+def test_a_moved_notice_held_by_quiet_hours_does_not_follow_the_cancellation_of_its_visit() -> None:
+    world = MessagingWorld(clock=FakeClock(NIGHT))
+    world.patient()
+    moved = world.intent("appointment_rescheduled", params=_visit(world, "scheduled"))
+    assert world.service.deliver(moved) == "deferred"
+    cancelled = world.intent("appointment_cancelled", params=_visit(world, "cancelled"))  # cancelled that night
+    assert world.service.deliver(cancelled) == "deferred"
+    world.clock.advance(hours=9)  # 08:00 in New York: both come out of hold, the move first
+    for due in world.store.due_deferred(world.clock()):
+        world.service.release_deferred(due, world.clock())
+    outcomes = [world.service.deliver(i) for i in world.outbound.take()]
+    assert sorted(outcomes) == ["sent", "skipped"]
+    [(_, message)] = world.channels["sms"].sent
+    assert "cancelled" in message.text and "Reply C" not in message.text
+    assert world.store.delivery(moved.intent_id)["status"] == "skipped"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("template", "now", "goes"),
+    [
+        ("appointment_rescheduled", ("scheduled", "2026-03-05T16:00:00.000Z"), True),
+        ("appointment_rescheduled", ("confirmed", "2026-03-05T16:00:00.000Z"), True),
+        ("appointment_rescheduled", ("scheduled", "2026-03-06T16:00:00.000Z"), False),  # moved again
+        ("appointment_reminder", ("cancelled", "2026-03-05T16:00:00.000Z"), False),
+        ("appointment_cancelled", ("cancelled", "2026-03-05T16:00:00.000Z"), True),
+        ("appointment_reminder", ("confirmed", "2026-03-05T16:00:00.000Z"), True),
+    ],
+)
+def test_a_held_appointment_notice_goes_only_if_still_true(template: str, now: tuple[str, str], goes: bool) -> None:
+    world = MessagingWorld(clock=FakeClock(NIGHT))
+    world.patient()
+    intent = world.intent(template, params=_visit(world, "cancelled" if "cancelled" in template else "scheduled"))
+    assert _held_till_morning(world, intent, *now) == ("sent" if goes else "skipped")
 
 
 def test_a_safety_message_bypasses_quiet_hours_and_consent() -> None:
