@@ -142,11 +142,10 @@ class MessagingService:
             )
         if contact is not None and not safety and intent.recipient.kind == "patient":
             if contact.monitoring_quiet and intent.template not in SENT_WHILE_QUIET:
-                return self._skip_quiet(intent, now)
-            if intent.template == CLOSING and not closing_still_true(contact.episode, intent.params.get("episode_id")):
-                return self._skip_quiet(intent, now)  # the discharge did not land, or was followed by a new episode
-            if not self._notice_still_true(intent):
-                return self._skip(intent, now, "appointment changed", "not sent: the appointment changed since")
+                return self._skip(intent, now, "monitoring paused or discharged", "MessagesSkippedMonitoringQuiet")
+            stale = self._no_longer_true(intent, contact)
+            if stale is not None:
+                return self._skip(intent, now, stale, "MessagesSkippedStale")
         capped = not safety and intent.recipient.kind == "patient"
         slot = None
         if capped and contact is not None and route is not None and route.deliver_at is None and route.channels:
@@ -236,22 +235,22 @@ class MessagingService:
         """Whether SMS or voice may go to ``phone`` (the clinic's country calling codes)."""
         return allowed_destination(phone, self._sms_countries)
 
-    def _skip_quiet(self, intent: Intent, now: datetime) -> str:
-        """Monitoring is paused or over: a routine message is settled 'skipped', never sent and then regretted."""
-        detail = "not sent: monitoring is paused or the patient was discharged"
-        return self._skip(intent, now, "monitoring paused or discharged", detail, "MessagesSkippedMonitoringQuiet")
+    def _no_longer_true(self, intent: Intent, contact: Contact) -> str | None:
+        """Why a message queued or held back (quiet hours, a retry) would now say something false, if it would.
 
-    def _notice_still_true(self, intent: Intent) -> bool:
-        """An appointment notice goes only if the appointment still is what it says (one GetItem, notices only)."""
-        if self._appointments is None or intent.template not in NOTICES or "appointment_id" not in intent.params:
-            return True
-        appointment = self._appointments.get(intent.recipient.id, intent.params["appointment_id"])
-        return notice_still_true(intent.template, intent.params, appointment)
+        The closing message goes only if the discharge landed and no re-enrolment followed; an appointment
+        notice only if the appointment still is what it says (one GetItem, for those notices only).
+        """
+        if intent.template == CLOSING and not closing_still_true(contact.episode, intent.params.get("episode_id")):
+            return "the discharge did not land, or a new episode began"
+        if self._appointments is not None and intent.template in NOTICES and "appointment_id" in intent.params:
+            appointment = self._appointments.get(intent.recipient.id, intent.params["appointment_id"])
+            if not notice_still_true(intent.template, intent.params, appointment):
+                return "the appointment changed since"
+        return None
 
-    def _skip(
-        self, intent: Intent, now: datetime, reason: str, detail: str, metric: str = "MessagesSkippedStale"
-    ) -> str:
-        """A routine message that is no longer true is settled 'skipped', never sent and then regretted."""
+    def _skip(self, intent: Intent, now: datetime, reason: str, metric: str) -> str:
+        """A routine message that should not go (monitoring quiet, no longer true) is settled 'skipped', not sent."""
         if self._store.claim(intent.intent_id, now, CLAIM_LEASE, False) != "claimed":
             return "duplicate"
         self._store.settle(intent.intent_id, "skipped", {"reason": reason})
@@ -259,7 +258,7 @@ class MessagingService:
             self._store.update_message(
                 intent.recipient.id, intent.params["message_at"], intent.message_id, "skipped", None
             )
-        self._event(intent, "delivery_failed", now, None, detail)
+        self._event(intent, "delivery_failed", now, None, f"not sent: {reason}")
         count(metric)
         return "skipped"
 

@@ -14,6 +14,11 @@ from tests.e2e.test_alerts_and_messaging import outbox, server_now, tick
 NEW_YORK = ZoneInfo("America/New_York")
 
 
+# Quiet hours switched off, for a test about replies and notices rather than when they go: the stage clock is
+# wherever earlier tests left it. test_a_visit_moved_then_cancelled_at_night_... crosses quiet hours on that path.
+QUIET_OFF = {"start": "00:00", "end": "00:00"}
+
+
 def _patient(http: Http, clinic: dict[str, Any], phone: str, quiet: dict[str, str] | None = None) -> str:
     pid = f"p-appt-{uuid.uuid4().hex[:6]}"
     body = {
@@ -24,8 +29,7 @@ def _patient(http: Http, clinic: dict[str, Any], phone: str, quiet: dict[str, st
         "email": f"{pid}@example.org",
         "timezone": "America/New_York",
         "channels": ["sms", "email"],
-        # The stage clock is wherever earlier tests left it: these tests are about notices, not quiet hours.
-        "quiet_hours": quiet or {"start": "00:00", "end": "00:00"},
+        **({"quiet_hours": quiet} if quiet else {}),  # else the clinic's default, 21:00-08:00
     }
     assert http.call("POST", "/patients", body, as_=clinic["c1"]).status_code == 201
     for channel in ("sms", "email"):
@@ -79,7 +83,7 @@ def test_a_video_visit_two_days_ahead_reminds_once_a_day_before_and_two_hours_be
 
 def test_r_by_sms_asks_to_reschedule_and_creates_a_care_team_task(http: Http, clinic: dict[str, Any]) -> None:
     phone = "+15557770002"
-    pid = _patient(http, clinic, phone)
+    pid = _patient(http, clinic, phone, quiet=QUIET_OFF)
     starts = _in_two_days_at_1430(http)
     http.call(
         "POST",
@@ -150,7 +154,7 @@ def test_a_visit_moved_then_cancelled_at_night_is_only_cancelled_in_the_morning(
     http: Http, clinic: dict[str, Any]
 ) -> None:
     phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
-    pid = _patient(http, clinic, phone, quiet={"start": "21:00", "end": "08:00"})  # the clinic's default
+    pid = _patient(http, clinic, phone)  # the clinic's default quiet hours, 21:00-08:00
     night = (server_now(http).astimezone(NEW_YORK) + timedelta(days=1)).replace(hour=23, minute=30)
     tick(http, night)
     starts = datetime.combine(night.date() + timedelta(days=3), time(14, 30), tzinfo=NEW_YORK)
